@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BlockList } from 'node:net';
+import { describeErrors, schemaValidator } from '../util/schemas';
+import { isValidZone } from '../util/time';
+import { ConfigError } from './config-error';
+import { resolveEnvRefs } from './env-refs';
+
+export { ConfigError };
+
+export type Scope = 'read' | 'replay' | 'admin';
+
+export interface AccountConfig {
+  token?: string;
+  allowIps?: string[];
+  timeZone: string;
+  timestampToleranceSeconds: number;
+  /** Provider-specific settings (secrets, keys, URLs), validated by the config schema. */
+  [key: string]: unknown;
+}
+
+export interface ApiToken {
+  name: string;
+  token: string;
+  scopes: Scope[];
+}
+
+export interface Config {
+  /** The config file read, or null when none was found. */
+  source: string | null;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  logLevel: string;
+  worker: boolean;
+  providers: Record<string, { accounts: Record<string, AccountConfig> }>;
+  tokens: ApiToken[];
+  retention: { rawDays: number };
+  delivery: { retryScheduleSeconds: number[]; timeoutSeconds: number; allowPrivateNetworks: boolean };
+  server: { trustProxy: boolean | number | string[]; bodyLimitBytes: number };
+  /** Things worth a start-up warning (no config file, unprotected accounts). */
+  warnings: string[];
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '0.0.0.0',
+  databaseUrl: 'sqlite:./data/dlr.sqlite',
+  configFile: './dlr.config.json',
+  timeZone: 'Asia/Shanghai',
+  timestampToleranceSeconds: 300,
+  rawDays: 30,
+  retryScheduleSeconds: [5, 30, 120, 600, 1800, 3600, 10800, 21600],
+  deliveryTimeoutSeconds: 10,
+  bodyLimitBytes: 1024 * 1024,
+} as const;
+
+/** Providers that sign nothing and so may run on a `default` account when there is no config file. */
+export const UNSIGNED_PROVIDERS = ['aliyun', 'tencent', 'ronglian'] as const;
+
+interface RawConfig {
+  providers?: Record<string, { accounts: Record<string, Partial<AccountConfig>> }>;
+  tokens?: { name?: string; token: string; scopes: Scope[] }[];
+  retention?: { rawDays?: number };
+  delivery?: Partial<Config['delivery']>;
+  server?: Partial<Config['server']>;
+}
+
+const validateConfig = schemaValidator<RawConfig>('config.schema.json');
+
+function readConfigFile(env: NodeJS.ProcessEnv): { source: string | null; raw: unknown } {
+  const explicit = env.DLR_CONFIG;
+  const file = explicit || DEFAULTS.configFile;
+  if (!fs.existsSync(file)) {
+    if (explicit) throw new ConfigError(`config: DLR_CONFIG file ${explicit} does not exist`);
+    return { source: null, raw: null };
+  }
+  try {
+    return { source: path.resolve(file), raw: JSON.parse(fs.readFileSync(file, 'utf8')) };
+  } catch (err) {
+    throw new ConfigError(`config: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function checkAccounts(providers: NonNullable<RawConfig['providers']>): void {
+  for (const [name, provider] of Object.entries(providers)) {
+    for (const [account, settings] of Object.entries(provider.accounts)) {
+      const where = `providers.${name}.accounts.${account}`;
+      if (settings.timeZone !== undefined && !isValidZone(settings.timeZone)) {
+        throw new ConfigError(`config invalid: ${where}.timeZone: "${settings.timeZone}" is not an IANA time zone`);
+      }
+      for (const cidr of settings.allowIps ?? []) {
+        const [address, bits] = cidr.split('/');
+        const type = address!.includes(':') ? 'ipv6' : 'ipv4';
+        try {
+          const list = new BlockList();
+          if (bits === undefined) list.addAddress(address!, type);
+          else list.addSubnet(address!, Number(bits), type);
+        } catch {
+          throw new ConfigError(`config invalid: ${where}.allowIps: "${cidr}" is not an address or CIDR range`);
+        }
+      }
+    }
+  }
+}
+
+function withAccountDefaults(raw: Partial<AccountConfig>): AccountConfig {
+  return {
+    ...raw,
+    timeZone: raw.timeZone ?? DEFAULTS.timeZone,
+    timestampToleranceSeconds: raw.timestampToleranceSeconds ?? DEFAULTS.timestampToleranceSeconds,
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const { source, raw } = readConfigFile(env);
+  const resolved = raw === null ? {} : resolveEnvRefs(raw, env);
+  if (!validateConfig(resolved)) {
+    throw new ConfigError(`config invalid (${source}): ${describeErrors().join('; ')}`);
+  }
+  const warnings: string[] = [];
+  let rawProviders = resolved.providers ?? {};
+  if (source === null) {
+    rawProviders = Object.fromEntries(UNSIGNED_PROVIDERS.map((p) => [p, { accounts: { default: {} } }]));
+    warnings.push(
+      `no config file (DLR_CONFIG or ${DEFAULTS.configFile}): ${UNSIGNED_PROVIDERS.join(', ')} accept callbacks ` +
+        'on an unprotected "default" account; configure a token or allowIps before going live',
+    );
+  }
+  checkAccounts(rawProviders);
+  const providers: Config['providers'] = {};
+  for (const [name, provider] of Object.entries(rawProviders)) {
+    providers[name] = { accounts: {} };
+    for (const [account, settings] of Object.entries(provider.accounts)) {
+      providers[name]!.accounts[account] = withAccountDefaults(settings);
+      if (source !== null && !settings.token && !settings.allowIps && (UNSIGNED_PROVIDERS as readonly string[]).includes(name)) {
+        warnings.push(`providers.${name}.accounts.${account} has neither token nor allowIps: anyone can post reports to it`);
+      }
+    }
+  }
+  const tokens: ApiToken[] = (resolved.tokens ?? []).map((t, i) => ({ name: t.name ?? `token#${i + 1}`, token: t.token, scopes: t.scopes }));
+  if (env.DLR_ADMIN_TOKEN) tokens.push({ name: 'admin (DLR_ADMIN_TOKEN)', token: env.DLR_ADMIN_TOKEN, scopes: ['read', 'replay', 'admin'] });
+
+  const port = env.PORT === undefined || env.PORT === '' ? DEFAULTS.port : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`config invalid: PORT: "${env.PORT}" is not a port number`);
+  const worker = (env.DLR_WORKER ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(worker)) throw new ConfigError(`config invalid: DLR_WORKER: must be "on" or "off", not "${env.DLR_WORKER}"`);
+
+  return {
+    source,
+    port,
+    host: env.HOST || DEFAULTS.host,
+    databaseUrl: env.DATABASE_URL || DEFAULTS.databaseUrl,
+    logLevel: env.LOG_LEVEL || 'info',
+    worker: worker === 'on',
+    providers,
+    tokens,
+    retention: { rawDays: resolved.retention?.rawDays ?? DEFAULTS.rawDays },
+    delivery: {
+      retryScheduleSeconds: resolved.delivery?.retryScheduleSeconds ?? [...DEFAULTS.retryScheduleSeconds],
+      timeoutSeconds: resolved.delivery?.timeoutSeconds ?? DEFAULTS.deliveryTimeoutSeconds,
+      allowPrivateNetworks: resolved.delivery?.allowPrivateNetworks ?? false,
+    },
+    server: {
+      trustProxy: resolved.server?.trustProxy ?? false,
+      bodyLimitBytes: resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
+    },
+    warnings,
+  };
+}

@@ -1,0 +1,12 @@
+import type { Config } from './config/config';
+import type { Db } from './db/connect';
+import type { Logger } from './logger';
+import type { Metrics } from './ops/metrics';
+
+/** What every part of the service is handed: no module-level singletons. */
+export interface AppContext {
+  config: Config;
+  dbh: Db;
+  logger: Logger;
+  metrics: Metrics;
+}

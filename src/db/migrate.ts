@@ -1,0 +1,30 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { Db } from './connect';
+import * as init from './migrations/0001-init';
+
+/** Migrations in order; each receives the dialect for the few types that differ. */
+const MIGRATIONS = { '0001-init': init } as const;
+
+function provider(dbh: Db): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, dbh.dialect) };
+      return out;
+    },
+  };
+}
+
+export async function migrateToLatest(dbh: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: dbh.db, provider: provider(dbh) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** True when every known migration has been applied (readiness). */
+export async function migrationsApplied(dbh: Db): Promise<boolean> {
+  const migrator = new Migrator({ db: dbh.db, provider: provider(dbh) });
+  const list = await migrator.getMigrations();
+  return list.every((m) => m.executedAt !== undefined);
+}

@@ -1,0 +1,120 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * The one description of the database. Times are ISO-8601 UTC text (they sort as text on both
+ * SQLite and PostgreSQL); JSON is stored as text; flags are integers 0/1 so both dialects agree.
+ */
+export interface Database {
+  raw_requests: RawRequestTable;
+  messages: MessageTable;
+  reports: ReportTable;
+  events: EventTable;
+  subscriptions: SubscriptionTable;
+  deliveries: DeliveryTable;
+}
+
+export interface RawRequestTable {
+  id: string;
+  provider: string;
+  account: string;
+  method: string;
+  /** Path and query as received. A `token` query value is shown redacted by the API. */
+  url: string;
+  /** JSON object of the request headers, names lower-case. */
+  headers: string;
+  body: Buffer;
+  body_size: number;
+  remote_addr: string;
+  received_at: string;
+  verdict: string;
+  detail: string | null;
+}
+
+export interface MessageTable {
+  id: string;
+  provider: string;
+  account: string;
+  message_id: string;
+  /** '' when the provider names no recipient. */
+  recipient: string;
+  channel: string;
+  status: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** When the current status happened, per the provider. */
+  occurred_at: string | null;
+  version: number;
+  /** JSON: provider attributes of the latest applied report (e.g. out_id). */
+  attributes: string;
+  reference: string | null;
+  /** JSON, set by send registration. */
+  metadata: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ReportTable {
+  id: string;
+  message_pk: string;
+  raw_id: string;
+  dedupe_key: string;
+  type: string;
+  status: string | null;
+  action: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  occurred_at: string;
+  received_at: string;
+  /** 1 when this report changed the message's status. */
+  changed: number;
+  /** Why it did not: duplicate, lower_rank, later_failure. */
+  reason: string | null;
+  event_id: string | null;
+  attributes: string;
+}
+
+export interface EventTable {
+  id: string;
+  message_pk: string;
+  raw_id: string;
+  type: string;
+  /** The normalized event JSON exactly as forwarded to subscribers. */
+  payload: string;
+  created_at: string;
+}
+
+export interface SubscriptionTable {
+  id: string;
+  url: string;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: string | null;
+  /** JSON: { providers?, channels?, statuses?, types? }. */
+  filter: string;
+  description: string | null;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeliveryTable {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  /** pending | succeeded | dead */
+  state: string;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  last_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  claimed_by: string | null;
+  claimed_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type RawRequestRow = Selectable<RawRequestTable>;
+export type MessageRow = Selectable<MessageTable>;
+export type ReportRow = Selectable<ReportTable>;
+export type NewReport = Insertable<ReportTable>;

@@ -1,0 +1,88 @@
+/**
+ * One error type per refusal; `src/http/error-handler.ts` is the one place that maps them to HTTP.
+ * `verdict` is what the raw log records for a refused callback.
+ */
+export type Verdict = 'accepted' | 'duplicate' | 'signature_invalid' | 'payload_invalid' | 'too_large';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class SignatureInvalid extends AppError {
+  readonly verdict = 'signature_invalid' as const;
+  constructor(detail: string) {
+    super(401, 'signature_invalid', detail, detail);
+  }
+}
+
+export class PayloadInvalid extends AppError {
+  readonly verdict = 'payload_invalid' as const;
+  constructor(detail: string) {
+    super(400, 'payload_invalid', detail, detail);
+  }
+}
+
+export class PayloadTooLarge extends AppError {
+  readonly verdict = 'too_large' as const;
+  constructor(limit: number) {
+    super(413, 'payload_too_large', `body exceeds ${limit} bytes`);
+  }
+}
+
+export class UnknownProvider extends AppError {
+  constructor(detail: string) {
+    super(404, 'unknown_provider', detail);
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(what: string) {
+    super(404, 'not_found', `${what} not found`);
+  }
+}
+
+export class BadRequest extends AppError {
+  constructor(detail: string) {
+    super(400, 'bad_request', detail, detail);
+  }
+}
+
+export class Unauthorized extends AppError {
+  constructor(detail = 'a bearer token is required') {
+    super(401, 'unauthorized', detail, detail);
+  }
+}
+
+export class Forbidden extends AppError {
+  constructor(scope: string) {
+    super(403, 'forbidden', `this token lacks the "${scope}" scope`, `scope "${scope}" required`);
+  }
+}
+
+export class Conflict extends AppError {
+  constructor(code: string, message: string, readonly extra: Record<string, unknown>) {
+    super(409, code, message);
+  }
+}
+
+/** The database could not be reached or refused the write: the provider should retry. */
+export class Unavailable extends AppError {
+  constructor(detail: string) {
+    super(503, 'unavailable', detail, 'storage unavailable, retry later');
+  }
+}
+
+/** A refusal of a callback that the raw log records with its verdict. */
+export type CallbackRefusal = SignatureInvalid | PayloadInvalid | PayloadTooLarge;
+
+export function isCallbackRefusal(err: unknown): err is CallbackRefusal {
+  return err instanceof SignatureInvalid || err instanceof PayloadInvalid || err instanceof PayloadTooLarge;
+}

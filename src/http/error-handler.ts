@@ -1,0 +1,33 @@
+import type { NextFunction, Request, Response } from 'express';
+import { AppError, Conflict } from '../errors';
+
+interface HttpishError {
+  status?: number;
+  type?: string;
+  message?: string;
+}
+
+/** The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. */
+export function errorHandler() {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof AppError) {
+      const body: Record<string, unknown> = { error: err.code };
+      if (err.detail !== undefined) body.detail = err.detail;
+      if (err instanceof Conflict) Object.assign(body, err.extra);
+      if (err.status >= 500) req.log.warn({ err_code: err.code, detail: err.message }, 'request failed');
+      res.status(err.status).json(body);
+      return;
+    }
+    const h = err as HttpishError;
+    if (h?.type === 'entity.too.large') {
+      res.status(413).json({ error: 'payload_too_large' });
+      return;
+    }
+    if (typeof h?.status === 'number' && h.status >= 400 && h.status < 500) {
+      res.status(h.status).json({ error: 'bad_request', detail: h.message ?? 'bad request' });
+      return;
+    }
+    req.log.error({ err }, 'unhandled error');
+    res.status(500).json({ error: 'internal', detail: `request ${req.id} failed; see the logs` });
+  };
+}

@@ -1,0 +1,98 @@
+import type { AccountConfig } from '../config/config';
+import type { AppContext } from '../context';
+import { isCallbackRefusal, PayloadInvalid, Unavailable, UnknownProvider, type CallbackRefusal } from '../errors';
+import { createOutbox } from '../outbox/enqueue';
+import { findProvider } from '../providers/registry';
+import type { Ack, Provider, RawCallback } from '../providers/types';
+import { insertRaw } from '../replay/raw-log';
+import type { ProviderReport } from '../status/types';
+import { applyReport, type AppliedReport } from '../status/store';
+import { checkAccountProtection } from './access';
+
+export interface Target {
+  provider: Provider;
+  accountName: string;
+  account: AccountConfig;
+}
+
+export interface IngestOutcome {
+  verdict: 'accepted' | 'duplicate';
+  rawId: string;
+  applied: AppliedReport[];
+  ack: Ack;
+}
+
+/** A provider route exists only for a registered provider with a configured account. */
+export function resolveTarget(ctx: AppContext, providerName: string, accountName: string): Target {
+  const provider = findProvider(providerName);
+  const account = provider ? ctx.config.providers[provider.name]?.accounts[accountName] : undefined;
+  if (!provider || !account) throw new UnknownProvider(`no provider "${providerName}" with account "${accountName}" is configured`);
+  return { provider, accountName, account };
+}
+
+/** Logs a refused request with its verdict before the refusal is answered. */
+export async function recordRefusal(ctx: AppContext, raw: RawCallback, err: CallbackRefusal): Promise<void> {
+  try {
+    await insertRaw(ctx.dbh.db, raw, err.verdict, err.message);
+  } catch (dbErr) {
+    ctx.logger.error({ err: dbErr, raw_id: raw.id }, 'could not record a refused callback');
+    throw new Unavailable((dbErr as Error).message);
+  }
+}
+
+function verifyAndParse(target: Target, raw: RawCallback): ProviderReport[] | Promise<ProviderReport[]> {
+  checkAccountProtection(raw, target.account);
+  const verified = target.provider.verify?.(raw, target.account);
+  if (verified instanceof Promise) return verified.then(() => target.provider.parse(raw, target.account));
+  return target.provider.parse(raw, target.account);
+}
+
+/**
+ * The request path after the bytes are read: protect → verify → parse → (one transaction:
+ * apply the state rules to every report, write history and outbox, record the raw request) →
+ * the provider's acknowledgement. A 2xx is only possible after that transaction committed.
+ */
+export async function ingest(ctx: AppContext, target: Target, raw: RawCallback): Promise<IngestOutcome> {
+  let reports: ProviderReport[];
+  try {
+    reports = await verifyAndParse(target, raw);
+  } catch (err) {
+    if (isCallbackRefusal(err)) await recordRefusal(ctx, raw, err);
+    throw err;
+  }
+
+  let outcome: IngestOutcome;
+  try {
+    outcome = await ctx.dbh.db.transaction().execute(async (trx) => {
+      const outbox = createOutbox(trx, raw.receivedAt);
+      const base = {
+        provider: target.provider.name,
+        account: target.accountName,
+        channel: target.provider.channel,
+        rawId: raw.id,
+        receivedAt: raw.receivedAt,
+        lockRows: ctx.dbh.dialect === 'postgres',
+        outbox,
+      };
+      const applied: AppliedReport[] = [];
+      for (const report of reports) applied.push(await applyReport(trx, base, report));
+      const verdict = applied.length > 0 && applied.every((a) => a.duplicate) ? 'duplicate' : 'accepted';
+      await insertRaw(trx, raw, verdict, null);
+      return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
+    });
+  } catch (err) {
+    if (err instanceof PayloadInvalid) {
+      await recordRefusal(ctx, raw, err);
+      throw err;
+    }
+    ctx.logger.error({ err, raw_id: raw.id, provider: raw.provider }, 'ingest transaction failed');
+    throw new Unavailable((err as Error).message);
+  }
+
+  for (const a of outcome.applied) {
+    if (a.decision?.change && a.event?.status) {
+      ctx.metrics.transitions.inc({ provider: raw.provider, from: a.previousStatus ?? 'none', to: a.event.status });
+    }
+  }
+  return outcome;
+}

@@ -1,0 +1,102 @@
+import iconv from 'iconv-lite';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { PayloadInvalid } from '../errors';
+import type { RawCallback } from './types';
+
+/** A request may carry at most this many reports; more is refused rather than half-processed. */
+export const MAX_REPORTS_PER_REQUEST = 1000;
+/** Deeper JSON than this is not a delivery report (and could be a stack-exhaustion attempt). */
+const MAX_JSON_DEPTH = 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function contentType(raw: RawCallback): string {
+  return (raw.headers['content-type'] ?? '').toLowerCase();
+}
+
+/** The charset a Content-Type declares, lower-case; UTF-8 when it declares none. */
+export function charsetOf(contentTypeHeader: string | undefined): string {
+  const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentTypeHeader ?? '');
+  return (m?.[1] ?? 'utf-8').toLowerCase();
+}
+
+/** The body as text in the charset the request declares (UTF-8 by default; GBK and its kin decoded). */
+export function bodyText(raw: RawCallback): string {
+  const charset = charsetOf(raw.headers['content-type']);
+  if (raw.body.length === 0) throw new PayloadInvalid('empty body');
+  if (charset === 'utf-8' || charset === 'utf8') {
+    try {
+      return utf8.decode(raw.body);
+    } catch {
+      throw new PayloadInvalid('body is not valid UTF-8 (declare charset=gbk if it is GBK)');
+    }
+  }
+  if (!iconv.encodingExists(charset)) throw new PayloadInvalid(`unsupported charset "${charset}"`);
+  return iconv.decode(raw.body, charset);
+}
+
+function depthOf(value: unknown, depth = 0): number {
+  if (depth > MAX_JSON_DEPTH || value === null || typeof value !== 'object') return depth;
+  let max = depth;
+  for (const v of Object.values(value)) max = Math.max(max, depthOf(v, depth + 1));
+  return max;
+}
+
+export function parseJson(text: string, what = 'body'): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new PayloadInvalid(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (depthOf(value) > MAX_JSON_DEPTH) throw new PayloadInvalid(`${what} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
+/** application/x-www-form-urlencoded, `+` as space; the first value of a repeated key wins. */
+export function parseForm(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(text)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: false });
+
+export function parseXml(text: string): Record<string, unknown> {
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new PayloadInvalid(`body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  return xml.parse(text) as Record<string, unknown>;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Reads a string field; numbers and other types are refused so nothing is silently coerced. */
+export function stringField(obj: Record<string, unknown>, key: string, where: string, required: true): string;
+export function stringField(obj: Record<string, unknown>, key: string, where: string, required?: false): string | undefined;
+export function stringField(obj: Record<string, unknown>, key: string, where: string, required = false): string | undefined {
+  const value = obj[key];
+  if (value === undefined || value === null || value === '') {
+    if (required) throw new PayloadInvalid(`${where}: "${key}" is missing`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw new PayloadInvalid(`${where}: "${key}" must be a string, got ${Array.isArray(value) ? 'array' : typeof value}`);
+  return value;
+}
+
+export function checkBatchSize(count: number): void {
+  if (count > MAX_REPORTS_PER_REQUEST) {
+    throw new PayloadInvalid(`${count} reports in one request; at most ${MAX_REPORTS_PER_REQUEST} are accepted`);
+  }
+}
+
+/** A JSON array of report objects (a lone object is taken as a batch of one). */
+export function reportObjects(value: unknown, what: string): Record<string, unknown>[] {
+  const items = Array.isArray(value) ? value : [value];
+  checkBatchSize(items.length);
+  return items.map((item, i) => {
+    if (!isObject(item)) throw new PayloadInvalid(`${what}[${i}] is not an object`);
+    return item;
+  });
+}

@@ -1,0 +1,39 @@
+import type { AccountConfig } from '../config/config';
+import type { Channel, ProviderReport } from '../status/types';
+
+/** A callback as it arrived: everything replay needs to run it again through today's code. */
+export interface RawCallback {
+  id: string;
+  provider: string;
+  account: string;
+  method: string;
+  /** Path and query exactly as received. */
+  url: string;
+  /** Header names lower-case. */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The client's address (after the configured trusted proxies). */
+  remoteAddr: string;
+  receivedAt: Date;
+}
+
+/** The response a provider expects for a request it should not send again. */
+export interface Ack {
+  status: number;
+  contentType?: string;
+  body: string;
+}
+
+/**
+ * One provider: a folder under src/providers/ and one line in src/providers/registry.ts.
+ * `verify` works on the raw bytes and throws SignatureInvalid; `parse` throws PayloadInvalid.
+ */
+export interface Provider {
+  name: string;
+  channel: Channel;
+  /** True when the provider signs nothing: a `default` account works without a config file. */
+  unsigned: boolean;
+  verify?(raw: RawCallback, account: AccountConfig): void | Promise<void>;
+  parse(raw: RawCallback, account: AccountConfig): ProviderReport[];
+  ack(raw: RawCallback): Ack;
+}

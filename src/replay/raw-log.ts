@@ -1,0 +1,110 @@
+import iconv from 'iconv-lite';
+import { NotFound } from '../errors';
+import { charsetOf } from '../providers/decode';
+import { redactUrl } from '../util/mask';
+import { encodeCursor } from '../util/paging';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, RawRequestRow } from '../db/types';
+import type { RawCallback } from '../providers/types';
+
+/** Writes a raw request with its verdict: every request that reached a known provider route. */
+export async function insertRaw(
+  db: Kysely<Database> | Transaction<Database>,
+  raw: RawCallback,
+  verdict: string,
+  detail: string | null,
+): Promise<void> {
+  await db
+    .insertInto('raw_requests')
+    .values({
+      id: raw.id,
+      provider: raw.provider,
+      account: raw.account,
+      method: raw.method,
+      url: raw.url,
+      headers: JSON.stringify(raw.headers),
+      body: raw.body,
+      body_size: raw.body.length,
+      remote_addr: raw.remoteAddr,
+      received_at: raw.receivedAt.toISOString(),
+      verdict,
+      detail,
+    })
+    .execute();
+}
+
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text when it decodes in its declared charset (GBK included), else base64. */
+export function bodyView(body: Buffer, headers: Record<string, string>): { encoding: 'text' | 'base64'; content: string } {
+  const charset = charsetOf(headers['content-type']);
+  try {
+    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset)) return { encoding: 'text', content: iconv.decode(body, charset) };
+    return { encoding: 'text', content: strictUtf8.decode(body) };
+  } catch {
+    return { encoding: 'base64', content: body.toString('base64') };
+  }
+}
+
+export function rawView(row: RawRequestRow) {
+  const headers = JSON.parse(row.headers) as Record<string, string>;
+  return {
+    id: row.id,
+    provider: row.provider,
+    account: row.account,
+    method: row.method,
+    url: redactUrl(row.url),
+    headers,
+    body: bodyView(Buffer.from(row.body), headers),
+    body_size: row.body_size,
+    remote_addr: row.remote_addr,
+    verdict: row.verdict,
+    detail: row.detail,
+    received_at: row.received_at,
+  };
+}
+
+export interface RawFilter {
+  provider?: string;
+  account?: string;
+  verdict?: string;
+  since?: string;
+  until?: string;
+  /** A message id or recipient that one of the request's reports named. */
+  q?: string;
+  cursor?: string;
+  limit: number;
+}
+
+/** Raw requests, newest first. */
+export async function listRaw(db: Kysely<Database>, f: RawFilter) {
+  let q = db.selectFrom('raw_requests').selectAll();
+  if (f.provider) q = q.where('provider', '=', f.provider);
+  if (f.account) q = q.where('account', '=', f.account);
+  if (f.verdict) q = q.where('verdict', '=', f.verdict);
+  if (f.since) q = q.where('received_at', '>=', f.since);
+  if (f.until) q = q.where('received_at', '<', f.until);
+  if (f.cursor) q = q.where('id', '<', f.cursor);
+  if (f.q) {
+    const term = f.q;
+    q = q.where('id', 'in', (eb) =>
+      eb
+        .selectFrom('reports')
+        .innerJoin('messages', 'messages.id', 'reports.message_pk')
+        .select('reports.raw_id')
+        .where((w) => w.or([w('messages.message_id', '=', term), w('messages.recipient', '=', term)])),
+    );
+  }
+  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const page = rows.slice(0, f.limit);
+  return { items: page.map(rawView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+}
+
+/** One raw request with the events it produced. */
+export async function getRaw(db: Kysely<Database>, id: string) {
+  const row = await db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('raw request');
+  const events = await db.selectFrom('events').select('payload').where('raw_id', '=', id).orderBy('id').execute();
+  return { ...rawView(row), events: events.map((e) => JSON.parse(e.payload) as unknown) };
+}

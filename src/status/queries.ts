@@ -1,0 +1,148 @@
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow, ReportRow } from '../db/types';
+import { Conflict, NotFound } from '../errors';
+import { encodeCursor } from '../util/paging';
+import { TERMINAL_STATUSES, type Status } from './types';
+
+const FAILURE_STATUSES = ['failed', 'expired', 'rejected'] as const;
+const TOP_ERROR_CODES = 10;
+
+export function messageView(row: MessageRow) {
+  return {
+    provider: row.provider,
+    account: row.account,
+    channel: row.channel,
+    message_id: row.message_id,
+    recipient: row.recipient,
+    status: row.status,
+    terminal: row.status !== null && TERMINAL_STATUSES.has(row.status as Status),
+    version: row.version,
+    error: row.error_code !== null ? { code: row.error_code, message: row.error_message } : null,
+    occurred_at: row.occurred_at,
+    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+    reference: row.reference,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export function reportView(row: ReportRow) {
+  return {
+    id: row.id,
+    raw_id: row.raw_id,
+    type: row.type,
+    status: row.status,
+    action: row.action,
+    error: row.error_code !== null ? { code: row.error_code, message: row.error_message } : null,
+    occurred_at: row.occurred_at,
+    received_at: row.received_at,
+    changed: row.changed === 1,
+    reason: row.reason,
+    event_id: row.event_id,
+    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
+  };
+}
+
+export interface MessageLookup {
+  provider: string;
+  messageId: string;
+  account?: string;
+  recipient?: string;
+}
+
+/** One message and its history; 409 when the id covers several recipients and none was named. */
+export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
+  let query = db.selectFrom('messages').selectAll().where('provider', '=', q.provider).where('message_id', '=', q.messageId);
+  if (q.account) query = query.where('account', '=', q.account);
+  if (q.recipient !== undefined) query = query.where('recipient', '=', q.recipient);
+  const rows = await query.limit(100).execute();
+  if (rows.length === 0) throw new NotFound('message');
+  if (rows.length > 1) {
+    throw new Conflict('ambiguous', 'several messages match: name ?recipient= (and ?account=)', {
+      recipients: [...new Set(rows.map((r) => r.recipient))],
+      accounts: [...new Set(rows.map((r) => r.account))],
+    });
+  }
+  const message = rows[0]!;
+  const history = await db.selectFrom('reports').selectAll().where('message_pk', '=', message.id).orderBy('id').execute();
+  return { message: messageView(message), history: history.map(reportView) };
+}
+
+export interface MessageFilter {
+  provider?: string;
+  account?: string;
+  status?: string;
+  recipient?: string;
+  since?: string;
+  until?: string;
+  cursor?: string;
+  limit: number;
+}
+
+/** Messages, newest first, filtered on their last change time (`updated_at`). */
+export async function listMessages(db: Kysely<Database>, f: MessageFilter) {
+  let q = db.selectFrom('messages').selectAll();
+  if (f.provider) q = q.where('provider', '=', f.provider);
+  if (f.account) q = q.where('account', '=', f.account);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.recipient) q = q.where('recipient', '=', f.recipient);
+  if (f.since) q = q.where('updated_at', '>=', f.since);
+  if (f.until) q = q.where('updated_at', '<', f.until);
+  if (f.cursor) q = q.where('id', '<', f.cursor);
+  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const page = rows.slice(0, f.limit);
+  return { items: page.map(messageView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+}
+
+export interface StatsFilter {
+  provider?: string;
+  account?: string;
+  channel?: string;
+  since?: string;
+  until?: string;
+}
+
+/**
+ * Counts by status of the messages first seen in the window, the delivery rate (delivered among
+ * messages with a final status) and the most frequent failure codes.
+ */
+export async function stats(db: Kysely<Database>, f: StatsFilter) {
+  let base = db.selectFrom('messages');
+  if (f.provider) base = base.where('provider', '=', f.provider);
+  if (f.account) base = base.where('account', '=', f.account);
+  if (f.channel) base = base.where('channel', '=', f.channel);
+  if (f.since) base = base.where('created_at', '>=', f.since);
+  if (f.until) base = base.where('created_at', '<', f.until);
+
+  const byStatus = await base
+    .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .groupBy('status')
+    .execute();
+  const counts: Record<string, number> = {};
+  let total = 0;
+  for (const r of byStatus) {
+    counts[r.status ?? 'none'] = Number(r.n);
+    total += Number(r.n);
+  }
+  const delivered = counts.delivered ?? 0;
+  const final = [...TERMINAL_STATUSES].reduce((sum, s) => sum + (counts[s] ?? 0), 0);
+  const errors = await base
+    .select(['provider', 'error_code', (eb) => eb.fn.countAll<string | number>().as('n')])
+    .where('status', 'in', [...FAILURE_STATUSES])
+    .where('error_code', 'is not', null)
+    .groupBy(['provider', 'error_code'])
+    .orderBy('n', 'desc')
+    .orderBy('error_code')
+    .limit(TOP_ERROR_CODES)
+    .execute();
+  return {
+    window: { since: f.since ?? null, until: f.until ?? null },
+    total,
+    by_status: counts,
+    final,
+    delivered,
+    delivery_rate: final === 0 ? null : delivered / final,
+    top_error_codes: errors.map((e) => ({ provider: e.provider, code: e.error_code, count: Number(e.n) })),
+  };
+}

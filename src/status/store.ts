@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database, MessageRow } from '../db/types';
+import { PayloadInvalid } from '../errors';
+import type { Outbox } from '../outbox/enqueue';
+import { newId } from '../util/ids';
+import { describeErrors, schemaValidator } from '../util/schemas';
+import { decide, type Decision } from './rules';
+import { TERMINAL_STATUSES, type Channel, type ProviderReport, type Status, type StatusEvent } from './types';
+
+export interface ApplyContext {
+  provider: string;
+  account: string;
+  channel: Channel;
+  rawId: string;
+  receivedAt: Date;
+  /** PostgreSQL: lock the message row (SELECT … FOR UPDATE) so concurrent replicas serialize. */
+  lockRows: boolean;
+  outbox: Outbox;
+}
+
+export interface AppliedReport {
+  reportId: string;
+  messagePk: string;
+  /** null for engagement reports, which never change the status. */
+  decision: Decision | null;
+  duplicate: boolean;
+  previousStatus: Status | null;
+  event: StatusEvent | null;
+}
+
+const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json');
+
+/** The provider's event id, or a hash of what makes the report this report (providers.md, "Dedupe keys"). */
+export function dedupeKey(report: ProviderReport): string {
+  if (report.eventId) return `id:${report.eventId}`;
+  const what = report.type === 'message.status' ? [report.status, report.error?.code ?? ''] : [report.action];
+  const material = JSON.stringify([report.type, ...what, report.occurredAt.toISOString()]);
+  return `h:${createHash('sha256').update(material).digest('base64url').slice(0, 32)}`;
+}
+
+async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
+  const select = () => {
+    const q = trx
+      .selectFrom('messages')
+      .selectAll()
+      .where('provider', '=', ctx.provider)
+      .where('account', '=', ctx.account)
+      .where('message_id', '=', report.messageId)
+      .where('recipient', '=', report.recipient);
+    return (ctx.lockRows ? q.forUpdate() : q).executeTakeFirst();
+  };
+  const existing = await select();
+  if (existing) return existing;
+  const now = ctx.receivedAt.toISOString();
+  await trx
+    .insertInto('messages')
+    .values({
+      id: newId('msg'),
+      provider: ctx.provider,
+      account: ctx.account,
+      message_id: report.messageId,
+      recipient: report.recipient,
+      channel: ctx.channel,
+      status: null,
+      error_code: null,
+      error_message: null,
+      occurred_at: null,
+      version: 0,
+      attributes: '{}',
+      reference: null,
+      metadata: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(['provider', 'account', 'message_id', 'recipient']).doNothing())
+    .execute();
+  const created = await select();
+  if (!created) throw new Error('message row vanished after insert');
+  return created;
+}
+
+function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderReport, version: number): StatusEvent {
+  const event: StatusEvent = {
+    id: newId('evt'),
+    type: report.type,
+    provider: ctx.provider,
+    account: ctx.account,
+    channel: ctx.channel,
+    message_id: report.messageId,
+    recipient: report.recipient,
+    version,
+    error: report.type === 'message.status' ? report.error : null,
+    occurred_at: report.occurredAt.toISOString(),
+    received_at: ctx.receivedAt.toISOString(),
+    raw_id: ctx.rawId,
+    attributes: report.attributes,
+  };
+  if (report.type === 'message.status') {
+    event.status = report.status;
+    event.previous_status = (message.status as Status | null) ?? null;
+    event.terminal = TERMINAL_STATUSES.has(report.status);
+  } else {
+    event.action = report.action;
+  }
+  if (message.reference !== null) event.reference = message.reference;
+  if (message.metadata !== null) event.metadata = JSON.parse(message.metadata) as Record<string, unknown>;
+  if (!validateEvent(event)) throw new PayloadInvalid(`report does not make a valid event: ${describeErrors().join('; ')}`);
+  return event;
+}
+
+/**
+ * Applies one report to its message inside the ingest transaction: the state rules decide, the
+ * message row changes only through them, the report always lands in the history, and each change
+ * (or engagement) becomes an event in the outbox.
+ */
+export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<AppliedReport> {
+  const message = await findOrCreateMessage(trx, ctx, report);
+  const key = dedupeKey(report);
+  const seen = await trx
+    .selectFrom('reports')
+    .select('id')
+    .where('message_pk', '=', message.id)
+    .where('dedupe_key', '=', key)
+    .executeTakeFirst();
+  const occurredAt = report.occurredAt.toISOString();
+  const previousStatus = (message.status as Status | null) ?? null;
+
+  let decision: Decision | null = null;
+  let event: StatusEvent | null = null;
+  if (report.type === 'message.status') {
+    const current = previousStatus === null ? null : { status: previousStatus, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
+    decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
+    if (decision.change) {
+      event = buildEvent(ctx, message, report, message.version + 1);
+      const attributes = { ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes };
+      await trx
+        .updateTable('messages')
+        .set({
+          status: report.status,
+          error_code: report.error?.code ?? null,
+          error_message: report.error?.message ?? null,
+          occurred_at: occurredAt,
+          version: message.version + 1,
+          attributes: JSON.stringify(attributes),
+          updated_at: ctx.receivedAt.toISOString(),
+        })
+        .where('id', '=', message.id)
+        .execute();
+    }
+  } else if (!seen) {
+    event = buildEvent(ctx, message, report, message.version);
+  }
+  if (event) await ctx.outbox.enqueue(event, message.id);
+
+  const reportId = newId('rpt');
+  await trx
+    .insertInto('reports')
+    .values({
+      id: reportId,
+      message_pk: message.id,
+      raw_id: ctx.rawId,
+      dedupe_key: key,
+      type: report.type,
+      status: report.type === 'message.status' ? report.status : null,
+      action: report.type === 'message.engagement' ? report.action : null,
+      error_code: report.type === 'message.status' ? (report.error?.code ?? null) : null,
+      error_message: report.type === 'message.status' ? (report.error?.message ?? null) : null,
+      occurred_at: occurredAt,
+      received_at: ctx.receivedAt.toISOString(),
+      changed: decision?.change ? 1 : 0,
+      reason: seen ? 'duplicate' : decision && !decision.change ? decision.reason : null,
+      event_id: event?.id ?? null,
+      attributes: JSON.stringify(report.attributes),
+    })
+    .execute();
+
+  return { reportId, messagePk: message.id, decision, duplicate: seen !== undefined, previousStatus, event };
+}

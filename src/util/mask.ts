@@ -1,0 +1,27 @@
+/**
+ * Masking of personal data for logs. Every log line passes through `maskPersonalData`
+ * (see src/logger.ts), so a phone number or e-mail address never reaches a log in clear,
+ * wherever it came from (a URL, an error message, a provider's payload).
+ */
+
+// 7–15 digits (E.164 has at most 15), optionally after "+" or its URL-encoded form; not part of a
+// longer word, so ULIDs and hex ids are left alone.
+const PHONE = /(?<![\w.])(\+|%2B)?(\d{7,15})(?![\w])/gi;
+// local@domain, also with the "@" URL-encoded.
+const EMAIL = /([A-Za-z0-9._+-])[A-Za-z0-9._+-]*(@|%40)([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})/g;
+
+export function maskPhone(digits: string): string {
+  const keepHead = Math.min(3, digits.length - 4);
+  return digits.slice(0, keepHead) + '*'.repeat(digits.length - keepHead - 2) + digits.slice(-2);
+}
+
+export function maskPersonalData(text: string): string {
+  return text
+    .replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`)
+    .replace(PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`);
+}
+
+/** Removes secrets carried in a URL (the `?token=` protection of unsigned providers). */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
