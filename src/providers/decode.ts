@@ -20,19 +20,22 @@ export function charsetOf(contentTypeHeader: string | undefined): string {
   return (m?.[1] ?? 'utf-8').toLowerCase();
 }
 
-/** The body as text in the charset the request declares (UTF-8 by default; GBK and its kin decoded). */
-export function bodyText(raw: RawCallback): string {
-  const charset = charsetOf(raw.headers['content-type']);
-  if (raw.body.length === 0) throw new PayloadInvalid('empty body');
+function decodeBytes(bytes: Buffer, charset: string, what: string): string {
   if (charset === 'utf-8' || charset === 'utf8') {
     try {
-      return utf8.decode(raw.body);
+      return utf8.decode(bytes);
     } catch {
-      throw new PayloadInvalid('body is not valid UTF-8 (declare charset=gbk if it is GBK)');
+      throw new PayloadInvalid(`${what} is not valid UTF-8 (declare charset=gbk if it is GBK)`);
     }
   }
   if (!iconv.encodingExists(charset)) throw new PayloadInvalid(`unsupported charset "${charset}"`);
-  return iconv.decode(raw.body, charset);
+  return iconv.decode(bytes, charset);
+}
+
+/** The body as text in the charset the request declares (UTF-8 by default; GBK and its kin decoded). */
+export function bodyText(raw: RawCallback): string {
+  if (raw.body.length === 0) throw new PayloadInvalid('empty body');
+  return decodeBytes(raw.body, charsetOf(raw.headers['content-type']), 'body');
 }
 
 function depthOf(value: unknown, depth = 0): number {
@@ -53,10 +56,34 @@ export function parseJson(text: string, what = 'body'): unknown {
   return value;
 }
 
-/** application/x-www-form-urlencoded, `+` as space; the first value of a repeated key wins. */
-export function parseForm(text: string): Record<string, string> {
+function percentDecode(part: string, charset: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i]!;
+    if (c === '+') bytes.push(0x20);
+    else if (c === '%' && /^[0-9a-fA-F]{2}$/.test(part.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(part.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(c, 'utf8'));
+  }
+  return decodeBytes(Buffer.from(bytes), charset, 'form value');
+}
+
+/**
+ * application/x-www-form-urlencoded in the request's charset: `%XX` escapes are bytes of that
+ * charset (a GBK form escapes GBK bytes), `+` is a space; the first value of a repeated key wins.
+ */
+export function parseForm(raw: RawCallback): Record<string, string> {
+  if (raw.body.length === 0) throw new PayloadInvalid('empty body');
+  const charset = charsetOf(raw.headers['content-type']);
+  const text = raw.body.toString('latin1');
   const out: Record<string, string> = {};
-  for (const [k, v] of new URLSearchParams(text)) if (!(k in out)) out[k] = v;
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = percentDecode(eq < 0 ? pair : pair.slice(0, eq), charset);
+    if (!(key in out)) out[key] = eq < 0 ? '' : percentDecode(pair.slice(eq + 1), charset);
+  }
   return out;
 }
 

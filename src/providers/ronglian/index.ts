@@ -92,9 +92,9 @@ export const ronglian: Provider = {
   channel: 'sms',
   unsigned: true,
   parse(raw, account): ProviderReport[] {
-    const text = bodyText(raw);
     const format = formatOf(raw);
-    if (format === 'form') return [fromForm(parseForm(text), account, raw)];
+    if (format === 'form') return [fromForm(parseForm(raw), account, raw)];
+    const text = bodyText(raw);
     const doc = format === 'xml' ? parseXml(text) : parseJson(text);
     const request = isObject(doc) ? doc.Request : undefined;
     if (!isObject(request)) throw new PayloadInvalid('expected a "Request" object (SMSArrived report)');

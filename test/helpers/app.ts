@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/config';
+import { createLogger } from '../../src/logger';
+import { startServer, type RunningServer } from '../../src/server';
+
+export interface TestApp {
+  running: RunningServer;
+  url: string;
+  dir: string;
+  /** Every log line written, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/**
+ * The real server on port 0 with a real SQLite file in a temp folder; `config` is written to a
+ * DLR_CONFIG file (null: no config file at all).
+ */
+export async function startTestApp(config: object | null = {}, env: Record<string, string> = {}): Promise<TestApp> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-test-'));
+  const fullEnv: NodeJS.ProcessEnv = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`,
+    DLR_ADMIN_TOKEN: ADMIN_TOKEN,
+    LOG_LEVEL: 'info',
+    ...env,
+  };
+  if (config !== null) {
+    const file = path.join(dir, 'dlr.config.json');
+    fs.writeFileSync(file, JSON.stringify(config));
+    fullEnv.DLR_CONFIG = file;
+  } else {
+    fullEnv.DLR_CONFIG = '';
+  }
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const cwd = process.cwd();
+  // With no config file the default ./dlr.config.json is looked up: run from the temp folder.
+  if (config === null) process.chdir(dir);
+  let running: RunningServer;
+  try {
+    running = await startServer(loadConfig(fullEnv), createLogger(fullEnv.LOG_LEVEL!, sink));
+  } finally {
+    process.chdir(cwd);
+  }
+  return {
+    running,
+    url: `http://127.0.0.1:${running.port}`,
+    dir,
+    logs,
+    async close() {
+      await running.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A config with the three seed providers on a `default` account (and any extra settings). */
+export function seedConfig(account: object = {}, extra: object = {}): object {
+  return {
+    providers: {
+      aliyun: { accounts: { default: account } },
+      tencent: { accounts: { default: account } },
+      ronglian: { accounts: { default: account } },
+    },
+    ...extra,
+  };
+}
