@@ -39,7 +39,7 @@ export class PayloadTooLarge extends AppError {
 
 export class UnknownProvider extends AppError {
   constructor(detail: string) {
-    super(404, 'unknown_provider', detail);
+    super(404, 'unknown_provider', detail, detail);
   }
 }
 

@@ -1,0 +1,27 @@
+import request from 'supertest';
+import { fixture } from '../helpers/fixtures';
+import { ADMIN_TOKEN, startTestApp } from '../helpers/app';
+
+describe('logs', () => {
+  it('are JSON lines with a request id, with phone numbers, e-mail addresses and secrets masked', async () => {
+    const app = await startTestApp({ providers: { aliyun: { accounts: { default: { token: 'url-secret-token' } } } } }, { LOG_LEVEL: 'debug' });
+    const fx = fixture('aliyun', 'smsreport-batch');
+    await request(app.url).post('/v1/callbacks/aliyun?token=url-secret-token').set('content-type', 'application/json').send(fx.body.toString()).expect(200);
+    await request(app.url).post('/v1/callbacks/aliyun?token=url-secret-token').set('content-type', 'application/json').send('[{"phone_number":13800138000}]').expect(400);
+    await request(app.url).get('/v1/messages?recipient=%2B8613800138000&q=alice@example.com').set('authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
+    await request(app.url).get('/v1/raw/nope-alice@example.com').set('authorization', 'Bearer wrong-token-value').expect(401);
+    await app.close();
+
+    const text = app.logs.join('\n');
+    const lines = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.msg === 'callback')).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'callback refused')).toHaveLength(1);
+    for (const l of lines.filter((l) => l.msg === 'request')) expect(l.req_id).toMatch(/^req_/);
+    expect(text).not.toMatch(/13800138000|13900139000/);
+    expect(text).not.toMatch(/alice@example\.com/);
+    expect(text).toMatch(/a\*\*\*@example\.com/);
+    expect(text).not.toContain('url-secret-token');
+    expect(text).not.toContain(ADMIN_TOKEN);
+    expect(text).not.toContain('wrong-token-value');
+  });
+});

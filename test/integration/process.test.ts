@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const MAIN = path.resolve(__dirname, '../../dist/main.js');
+
+function start(env: Record<string, string>, cwd: string): { child: ChildProcess; output: () => string } {
+  let out = '';
+  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function waitFor(predicate: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+describe('the built server process (dist/main.js)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-proc-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('starts with no config on ./data/dlr.sqlite, serves, and exits 0 on SIGTERM', async () => {
+    const { child, output } = start({ PORT: '0', HOST: '127.0.0.1' }, dir);
+    await waitFor(() => /"port":(\d+)/.test(output()), 'listening');
+    const port = /"port":(\d+)/.exec(output())![1];
+    expect(output()).toMatch(/no config file/);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/callbacks/tencent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '[{"mobile":"13800138000","nationcode":"86","report_status":"SUCCESS","sid":"s1"}]',
+    });
+    expect(await res.json()).toEqual({ result: 0, errmsg: 'OK' });
+    expect(fs.existsSync(path.join(dir, 'data', 'dlr.sqlite'))).toBe(true);
+    const started = Date.now();
+    const code = exited(child);
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(output()).toMatch(/"msg":"stopped"/);
+  });
+
+  it('refuses to start on an invalid config, naming the field', async () => {
+    const file = path.join(dir, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({ providers: { aliyun: { accounts: { default: { allowIps: 'everyone' } } } } }));
+    const { child, output } = start({ DLR_CONFIG: file, PORT: '0' }, dir);
+    expect(await exited(child)).toBe(1);
+    expect(output()).toMatch(/providers\.aliyun\.accounts\.default\.allowIps: must be array/);
+  });
+});
