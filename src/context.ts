@@ -9,4 +9,6 @@ export interface AppContext {
   dbh: Db;
   logger: Logger;
   metrics: Metrics;
+  /** Set when this process runs an outbox worker: wakes it after an ingest queued deliveries. */
+  wakeWorker?: () => void;
 }

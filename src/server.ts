@@ -7,8 +7,12 @@ import { migrateToLatest } from './db/migrate';
 import { createApp } from './http/app';
 import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
+import { createWorker } from './outbox/worker';
 
-/** SIGTERM: stop accepting, finish in-flight requests, exit within this (CONTRACT.md, Operations). */
+/**
+ * SIGTERM: stop accepting, finish in-flight requests and deliveries, exit within 10 s
+ * (CONTRACT.md, Operations). Requests and deliveries drain side by side within this.
+ */
 export const SHUTDOWN_GRACE_MS = 8000;
 /** Slow-loris protection: a request's headers and whole body must arrive within these. */
 const HEADERS_TIMEOUT_MS = 15_000;
@@ -27,6 +31,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const applied = await migrateToLatest(dbh);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };
+  const worker = config.worker ? createWorker(ctx) : null;
+  if (worker) ctx.wakeWorker = () => worker.poke();
   let draining = false;
   const app = createApp(ctx, () => draining);
 
@@ -36,7 +42,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, database: dbh.describe, config: config.source }, 'dlr-receiver listening');
+  logger.info({ port, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
+  worker?.start();
 
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -45,7 +52,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await closed;
+      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS)]);
       clearTimeout(timer);
       await dbh.close();
     })();

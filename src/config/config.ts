@@ -36,7 +36,13 @@ export interface Config {
   providers: Record<string, { accounts: Record<string, AccountConfig> }>;
   tokens: ApiToken[];
   retention: { rawDays: number };
-  delivery: { retryScheduleSeconds: number[]; timeoutSeconds: number; allowPrivateNetworks: boolean };
+  delivery: {
+    retryScheduleSeconds: number[];
+    timeoutSeconds: number;
+    allowPrivateNetworks: boolean;
+    concurrency: number;
+    maxInFlightPerSubscription: number;
+  };
   server: { trustProxy: boolean | number | string[]; bodyLimitBytes: number };
   /** Things worth a start-up warning (no config file, unprotected accounts). */
   warnings: string[];
@@ -52,6 +58,8 @@ export const DEFAULTS = {
   rawDays: 30,
   retryScheduleSeconds: [5, 30, 120, 600, 1800, 3600, 10800, 21600],
   deliveryTimeoutSeconds: 10,
+  deliveryConcurrency: 16,
+  maxInFlightPerSubscription: 4,
   bodyLimitBytes: 1024 * 1024,
 } as const;
 
@@ -160,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryScheduleSeconds: resolved.delivery?.retryScheduleSeconds ?? [...DEFAULTS.retryScheduleSeconds],
       timeoutSeconds: resolved.delivery?.timeoutSeconds ?? DEFAULTS.deliveryTimeoutSeconds,
       allowPrivateNetworks: resolved.delivery?.allowPrivateNetworks ?? false,
+      concurrency: resolved.delivery?.concurrency ?? DEFAULTS.deliveryConcurrency,
+      maxInFlightPerSubscription: resolved.delivery?.maxInFlightPerSubscription ?? DEFAULTS.maxInFlightPerSubscription,
     },
     server: {
       trustProxy: resolved.server?.trustProxy ?? false,

@@ -11,6 +11,8 @@ export interface Database {
   events: EventTable;
   subscriptions: SubscriptionTable;
   deliveries: DeliveryTable;
+  delivery_attempts: DeliveryAttemptTable;
+  registrations: RegistrationTable;
 }
 
 export interface RawRequestTable {
@@ -46,9 +48,6 @@ export interface MessageTable {
   version: number;
   /** JSON: provider attributes of the latest applied report (e.g. out_id). */
   attributes: string;
-  reference: string | null;
-  /** JSON, set by send registration. */
-  metadata: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -93,6 +92,8 @@ export interface SubscriptionTable {
   filter: string;
   description: string | null;
   enabled: number;
+  /** Why the service disabled it (e.g. the subscriber answered 410 Gone). */
+  disabled_reason: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -108,8 +109,36 @@ export interface DeliveryTable {
   last_attempt_at: string | null;
   last_status: number | null;
   last_error: string | null;
+  /** What starts the next attempt: scheduled (retry policy) or manual (a retry request). */
+  next_trigger: Generated<string>;
   claimed_by: string | null;
   claimed_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeliveryAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempt: number;
+  trigger: string;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  /** The start of the response body (capped). */
+  response: string | null;
+  next_attempt_at: string | null;
+}
+
+export interface RegistrationTable {
+  provider: string;
+  account: string;
+  message_id: string;
+  /** '' registers every recipient of the message id. */
+  recipient: string;
+  reference: string | null;
+  metadata: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -118,3 +147,6 @@ export type RawRequestRow = Selectable<RawRequestTable>;
 export type MessageRow = Selectable<MessageTable>;
 export type ReportRow = Selectable<ReportTable>;
 export type NewReport = Insertable<ReportTable>;
+export type SubscriptionRow = Selectable<SubscriptionTable>;
+export type DeliveryRow = Selectable<DeliveryTable>;
+export type RegistrationRow = Selectable<RegistrationTable>;

@@ -2,6 +2,7 @@ import express from 'express';
 import type { AppContext } from '../context';
 import { NotFound } from '../errors';
 import { errorHandler } from './error-handler';
+import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
 import { callbacksRouter } from './routes/callbacks';
 import { opsRouter } from './routes/ops';
@@ -18,7 +19,7 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.use(requestContext(ctx.logger));
   app.use(opsRouter(ctx, isDraining));
   app.use('/v1/callbacks', callbacksRouter(ctx));
-  app.use('/v1', express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx));
+  app.use('/v1', express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), adminRouter(ctx));
   app.use(() => {
     throw new NotFound('route');
   });

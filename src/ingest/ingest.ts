@@ -89,6 +89,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
     throw new Unavailable((err as Error).message);
   }
 
+  if (outcome.applied.some((a) => a.event !== null)) ctx.wakeWorker?.();
   for (const a of outcome.applied) {
     if (a.decision?.change && a.event?.status) {
       ctx.metrics.transitions.inc({ provider: raw.provider, from: a.previousStatus ?? 'none', to: a.event.status });

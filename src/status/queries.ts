@@ -2,12 +2,13 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound } from '../errors';
 import { encodeCursor } from '../util/paging';
+import { findRegistration, type Registration } from './registrations';
 import { TERMINAL_STATUSES, type Status } from './types';
 
 const FAILURE_STATUSES = ['failed', 'expired', 'rejected'] as const;
 const TOP_ERROR_CODES = 10;
 
-export function messageView(row: MessageRow) {
+export function messageView(row: MessageRow, registration: Registration | null = null) {
   return {
     provider: row.provider,
     account: row.account,
@@ -20,8 +21,8 @@ export function messageView(row: MessageRow) {
     error: row.error_code !== null ? { code: row.error_code, message: row.error_message } : null,
     occurred_at: row.occurred_at,
     attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-    reference: row.reference,
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    reference: registration?.reference ?? null,
+    metadata: registration?.metadata ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -66,7 +67,8 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
   }
   const message = rows[0]!;
   const history = await db.selectFrom('reports').selectAll().where('message_pk', '=', message.id).orderBy('id').execute();
-  return { message: messageView(message), history: history.map(reportView) };
+  const registration = await findRegistration(db, { provider: message.provider, account: message.account, messageId: message.message_id, recipient: message.recipient });
+  return { message: messageView(message, registration), history: history.map(reportView) };
 }
 
 export interface MessageFilter {
@@ -92,7 +94,7 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter) {
   if (f.cursor) q = q.where('id', '<', f.cursor);
   const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
-  return { items: page.map(messageView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }
 
 export interface StatsFilter {

@@ -5,6 +5,7 @@ import { PayloadInvalid } from '../errors';
 import type { Outbox } from '../outbox/enqueue';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
+import { findRegistration, type Registration } from './registrations';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type ProviderReport, type Status, type StatusEvent } from './types';
 
@@ -68,8 +69,6 @@ async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext
       occurred_at: null,
       version: 0,
       attributes: '{}',
-      reference: null,
-      metadata: null,
       created_at: now,
       updated_at: now,
     })
@@ -80,7 +79,7 @@ async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext
   return created;
 }
 
-function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderReport, version: number): StatusEvent {
+function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderReport, version: number, registration: Registration | null): StatusEvent {
   const event: StatusEvent = {
     id: newId('evt'),
     type: report.type,
@@ -103,10 +102,14 @@ function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderRepo
   } else {
     event.action = report.action;
   }
-  if (message.reference !== null) event.reference = message.reference;
-  if (message.metadata !== null) event.metadata = JSON.parse(message.metadata) as Record<string, unknown>;
+  if (registration?.reference != null) event.reference = registration.reference;
+  if (registration?.metadata != null) event.metadata = registration.metadata;
   if (!validateEvent(event)) throw new PayloadInvalid(`report does not make a valid event: ${describeErrors().join('; ')}`);
   return event;
+}
+
+function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<Registration | null> {
+  return findRegistration(trx, { provider: ctx.provider, account: ctx.account, messageId: report.messageId, recipient: report.recipient });
 }
 
 /**
@@ -132,7 +135,7 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
     const current = previousStatus === null ? null : { status: previousStatus, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
     decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
     if (decision.change) {
-      event = buildEvent(ctx, message, report, message.version + 1);
+      event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
       const attributes = { ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes };
       await trx
         .updateTable('messages')
@@ -149,7 +152,7 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
         .execute();
     }
   } else if (!seen) {
-    event = buildEvent(ctx, message, report, message.version);
+    event = buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report));
   }
   if (event) await ctx.outbox.enqueue(event, message.id);
 

@@ -18,11 +18,12 @@ export interface TestApp {
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /**
- * The real server on port 0 with a real SQLite file in a temp folder; `config` is written to a
- * DLR_CONFIG file (null: no config file at all).
+ * The real server on port 0 with a real SQLite file in a temp folder (or `opts.dir`, kept on
+ * close, to restart on the same database); `config` is written to a DLR_CONFIG file (null: no
+ * config file at all).
  */
-export async function startTestApp(config: object | null = {}, env: Record<string, string> = {}): Promise<TestApp> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-test-'));
+export async function startTestApp(config: object | null = {}, env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<TestApp> {
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-test-'));
   const fullEnv: NodeJS.ProcessEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -61,7 +62,7 @@ export async function startTestApp(config: object | null = {}, env: Record<strin
     logs,
     async close() {
       await running.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -118,7 +118,7 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
   it('writes an outbox delivery for each matching subscription in the same transaction', async () => {
     const db = app.running.ctx.dbh.db;
     const now = new Date().toISOString();
-    const sub = (id: string, filter: object) => ({ id, url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', filter: JSON.stringify(filter), enabled: 1, created_at: now, updated_at: now, description: null, previous_secret: null, previous_secret_until: null });
+    const sub = (id: string, filter: object) => ({ id, url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', filter: JSON.stringify(filter), enabled: 1, disabled_reason: null, created_at: now, updated_at: now, description: null, previous_secret: null, previous_secret_until: null });
     await db.insertInto('subscriptions').values([sub('sub_all', {}), sub('sub_failed', { statuses: ['failed'] }), sub('sub_email', { channels: ['email'] })]).execute();
     await post(app, 'aliyun', aliyunReport({ biz_id: 'outbox-1' })).expect(200);
     const rows = await db

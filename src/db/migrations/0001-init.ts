@@ -41,8 +41,6 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('occurred_at', 'text')
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('attributes', 'text', (c) => c.notNull())
-    .addColumn('reference', 'text')
-    .addColumn('metadata', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('messages_key', ['provider', 'account', 'message_id', 'recipient'])
@@ -94,6 +92,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('filter', 'text', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('enabled', 'integer', (c) => c.notNull())
+    .addColumn('disabled_reason', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
@@ -109,6 +108,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('last_attempt_at', 'text')
     .addColumn('last_status', 'integer')
     .addColumn('last_error', 'text')
+    .addColumn('next_trigger', 'text', (c) => c.notNull().defaultTo('scheduled'))
     .addColumn('claimed_by', 'text')
     .addColumn('claimed_until', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
@@ -117,4 +117,34 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .execute();
   await db.schema.createIndex('deliveries_due').on('deliveries').columns(['state', 'next_attempt_at']).execute();
   await db.schema.createIndex('deliveries_subscription').on('deliveries').columns(['subscription_id', 'state']).execute();
+
+  await db.schema
+    .createTable('delivery_attempts')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('delivery_id', 'text', (c) => c.notNull().references('deliveries.id'))
+    .addColumn('attempt', 'integer', (c) => c.notNull())
+    .addColumn('trigger', 'text', (c) => c.notNull())
+    .addColumn('started_at', 'text', (c) => c.notNull())
+    .addColumn('duration_ms', 'integer', (c) => c.notNull())
+    .addColumn('status_code', 'integer')
+    .addColumn('error', 'text')
+    .addColumn('response', 'text')
+    .addColumn('next_attempt_at', 'text')
+    .execute();
+  await db.schema.createIndex('delivery_attempts_delivery').on('delivery_attempts').columns(['delivery_id', 'attempt']).execute();
+
+  // Send registrations: a business system's own reference and metadata for a message, before or
+  // after its reports. recipient '' registers every recipient of the message id.
+  await db.schema
+    .createTable('registrations')
+    .addColumn('provider', 'text', (c) => c.notNull())
+    .addColumn('account', 'text', (c) => c.notNull())
+    .addColumn('message_id', 'text', (c) => c.notNull())
+    .addColumn('recipient', 'text', (c) => c.notNull())
+    .addColumn('reference', 'text')
+    .addColumn('metadata', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('registrations_key', ['provider', 'account', 'message_id', 'recipient'])
+    .execute();
 }

@@ -1,0 +1,90 @@
+import { Router } from 'express';
+import type { AppContext } from '../../context';
+import { BadRequest } from '../../errors';
+import { DELIVERY_STATES, getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
+import {
+  createSubscription,
+  deleteSubscription,
+  getSubscription,
+  listSubscriptions,
+  rotateSecret,
+  updateSubscription,
+} from '../../outbox/subscriptions';
+import { register } from '../../status/registrations';
+import { describeErrors, schemaValidator } from '../../util/schemas';
+import { decodeCursor, oneParam, pageLimit } from '../../util/paging';
+import { requireScope } from '../auth';
+
+interface RegistrationBody {
+  provider: string;
+  account?: string;
+  message_id: string;
+  recipient?: string;
+  reference?: string;
+  metadata?: Record<string, unknown>;
+}
+
+const validateRegistration = schemaValidator<RegistrationBody>('message-registration.schema.json');
+
+/** The admin API (scope `admin`): subscriptions, their deliveries, send registration. */
+export function adminRouter(ctx: AppContext): Router {
+  const router = Router();
+  const db = ctx.dbh.db;
+  router.use(['/subscriptions', '/deliveries'], requireScope(ctx.config.tokens, 'admin'));
+  const id = (params: unknown) => (params as { id: string }).id;
+
+  router.post('/subscriptions', async (req, res) => {
+    res.status(201).json(await createSubscription(db, req.body, new Date()));
+  });
+  router.get('/subscriptions', async (_req, res) => {
+    res.json(await listSubscriptions(db));
+  });
+  router.get('/subscriptions/:id', async (req, res) => {
+    res.json(await getSubscription(db, id(req.params)));
+  });
+  router.patch('/subscriptions/:id', async (req, res) => {
+    res.json(await updateSubscription(db, id(req.params), req.body, new Date()));
+  });
+  router.delete('/subscriptions/:id', async (req, res) => {
+    await deleteSubscription(db, id(req.params));
+    res.status(204).end();
+  });
+  router.post('/subscriptions/:id/rotate-secret', async (req, res) => {
+    res.json(await rotateSecret(db, id(req.params), new Date()));
+  });
+  router.get('/subscriptions/:id/deliveries', async (req, res) => {
+    const state = oneParam(req.query.state) || undefined;
+    if (state && !(DELIVERY_STATES as readonly string[]).includes(state)) throw new BadRequest(`state must be one of ${DELIVERY_STATES.join(', ')}`);
+    res.json(await listDeliveries(db, id(req.params), { state, cursor: decodeCursor(oneParam(req.query.cursor)), limit: pageLimit(oneParam(req.query.limit)) }));
+  });
+  router.post('/subscriptions/:id/retry-dead', async (req, res) => {
+    const result = await retryDead(db, id(req.params), new Date());
+    ctx.wakeWorker?.();
+    res.json(result);
+  });
+  router.get('/deliveries/:id', async (req, res) => {
+    res.json(await getDelivery(db, id(req.params)));
+  });
+  router.post('/deliveries/:id/retry', async (req, res) => {
+    const delivery = await retryDelivery(db, id(req.params), new Date());
+    ctx.wakeWorker?.();
+    res.json(delivery);
+  });
+
+  router.post('/messages', requireScope(ctx.config.tokens, 'admin'), async (req, res) => {
+    const body: unknown = req.body;
+    if (!validateRegistration(body)) throw new BadRequest(`invalid registration: ${describeErrors().join('; ')}`);
+    const key = { provider: body.provider, account: body.account ?? 'default', messageId: body.message_id, recipient: body.recipient ?? '' };
+    await register(db, key, { reference: body.reference ?? null, metadata: body.metadata ?? null }, new Date());
+    res.status(201).json({
+      provider: key.provider,
+      account: key.account,
+      message_id: key.messageId,
+      recipient: body.recipient ?? null,
+      reference: body.reference ?? null,
+      metadata: body.metadata ?? null,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AppContext } from '../context';
+import { newId } from '../util/ids';
+import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
+import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
+import { webhookHeaders } from './sign';
+import { signingSecrets } from './subscriptions';
+
+/** How often the worker looks for due deliveries when nothing woke it. */
+export const POLL_INTERVAL_MS = 250;
+/** How much of a subscriber's response is kept with the attempt. */
+export const RESPONSE_CAPTURE_BYTES = 2048;
+/** A claim outlives the request timeout by this much before another worker may take it. */
+const LEASE_MARGIN_MS = 30_000;
+const USER_AGENT = 'dlr-receiver-webhooks/1';
+
+export interface Worker {
+  start(): void;
+  /** Stops claiming; in-flight deliveries finish within `graceMs` or are aborted and released. */
+  stop(graceMs: number): Promise<void>;
+  /** Look for due deliveries now (after an ingest queued some). */
+  poke(): void;
+}
+
+async function readCapped(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+  }
+  await reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function describeFetchError(err: unknown): string {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+/**
+ * The outbox worker: claims due deliveries, POSTs each event signed per Standard Webhooks, and
+ * records every attempt; the retry policy decides what happens next.
+ */
+export function createWorker(ctx: AppContext): Worker {
+  const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds } = ctx.config.delivery;
+  const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const timeoutMs = timeoutSeconds * 1000;
+  const leaseMs = timeoutMs + LEASE_MARGIN_MS;
+  const log = ctx.logger.child({ component: 'worker', worker: workerId });
+  const inFlight = new Map<string, Promise<void>>();
+  const perSubscription = new Map<string, number>();
+  const shutdown = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let ticking = false;
+  let again = false;
+
+  async function attempt(d: ClaimedDelivery): Promise<void> {
+    const now = new Date();
+    const attemptNo = d.attempts + 1;
+    const headers = { ...webhookHeaders(signingSecrets(d, now), d.event_id, Math.floor(now.getTime() / 1000), d.payload), 'user-agent': USER_AGENT };
+    const outcome: AttemptOutcome = { statusCode: null, timedOut: false, retryAfterSeconds: null };
+    let error: string | null = null;
+    let response: string | null = null;
+    const started = Date.now();
+    try {
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown.signal]);
+      const res = await fetch(d.url, { method: 'POST', headers, body: d.payload, signal, redirect: 'manual' });
+      outcome.statusCode = res.status;
+      outcome.retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), now);
+      response = await readCapped(res, RESPONSE_CAPTURE_BYTES);
+    } catch (err) {
+      if (shutdown.signal.aborted) {
+        await releaseClaim(ctx.dbh, d.id, workerId);
+        return;
+      }
+      outcome.timedOut = (err as Error).name === 'TimeoutError';
+      error = outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeFetchError(err);
+    }
+    const durationMs = Date.now() - started;
+    const decision = decideRetry(retryScheduleSeconds, attemptNo, outcome);
+    const finished = new Date();
+    const next = decision.kind === 'retry' ? new Date(finished.getTime() + decision.delaySeconds * 1000).toISOString() : null;
+    const state = decision.kind === 'succeeded' ? 'succeeded' : decision.kind === 'retry' ? 'pending' : 'dead';
+    if (error === null && !isSuccess(outcome.statusCode)) error = `HTTP ${outcome.statusCode}`;
+
+    await ctx.dbh.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('delivery_attempts')
+        .values({
+          id: newId('att'),
+          delivery_id: d.id,
+          attempt: attemptNo,
+          trigger: d.next_trigger,
+          started_at: now.toISOString(),
+          duration_ms: durationMs,
+          status_code: outcome.statusCode,
+          error,
+          response,
+          next_attempt_at: next,
+        })
+        .execute();
+      await trx
+        .updateTable('deliveries')
+        .set({
+          state,
+          attempts: attemptNo,
+          next_attempt_at: next ?? finished.toISOString(),
+          next_trigger: 'scheduled',
+          last_attempt_at: now.toISOString(),
+          last_status: outcome.statusCode,
+          last_error: error,
+          claimed_by: null,
+          claimed_until: null,
+          updated_at: finished.toISOString(),
+        })
+        .where('id', '=', d.id)
+        .where('claimed_by', '=', workerId)
+        .execute();
+      if (decision.kind === 'gone') {
+        await trx
+          .updateTable('subscriptions')
+          .set({ enabled: 0, disabled_reason: 'the subscriber answered 410 Gone', updated_at: finished.toISOString() })
+          .where('id', '=', d.subscription_id)
+          .execute();
+      }
+    });
+    const result = decision.kind === 'succeeded' ? 'success' : decision.kind === 'gone' ? 'gone' : outcome.timedOut ? 'timeout' : 'failure';
+    ctx.metrics.deliveryAttempts.inc({ result });
+    log.debug({ delivery: d.id, attempt: attemptNo, status: outcome.statusCode, result, state, ms: durationMs }, 'delivery attempt');
+  }
+
+  function launch(d: ClaimedDelivery): void {
+    perSubscription.set(d.subscription_id, (perSubscription.get(d.subscription_id) ?? 0) + 1);
+    const done = attempt(d)
+      .catch((err: unknown) => log.error({ err, delivery: d.id }, 'delivery attempt failed to record'))
+      .finally(() => {
+        inFlight.delete(d.id);
+        const left = (perSubscription.get(d.subscription_id) ?? 1) - 1;
+        if (left > 0) perSubscription.set(d.subscription_id, left);
+        else perSubscription.delete(d.subscription_id);
+        if (running) void tick();
+      });
+    inFlight.set(d.id, done);
+  }
+
+  async function claimAndLaunch(): Promise<void> {
+    const free = concurrency - inFlight.size;
+    if (free <= 0) return;
+    const busy = [...perSubscription].filter(([, n]) => n >= maxInFlightPerSubscription).map(([id]) => id);
+    const claimed = await claimDue(ctx.dbh, workerId, new Date(), free, busy, leaseMs);
+    for (const d of claimed) {
+      if ((perSubscription.get(d.subscription_id) ?? 0) >= maxInFlightPerSubscription) await releaseClaim(ctx.dbh, d.id, workerId);
+      else launch(d);
+    }
+    if (claimed.length === free) again = true;
+  }
+
+  async function tick(): Promise<void> {
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = true;
+    try {
+      do {
+        again = false;
+        await claimAndLaunch();
+      } while (again && running);
+    } catch (err) {
+      log.error({ err }, 'could not claim deliveries');
+    } finally {
+      ticking = false;
+    }
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      timer = setInterval(() => void tick(), POLL_INTERVAL_MS);
+      void tick();
+      log.info({ concurrency, maxInFlightPerSubscription }, 'outbox worker started');
+    },
+    async stop(graceMs) {
+      running = false;
+      clearInterval(timer);
+      const all = Promise.allSettled([...inFlight.values()]);
+      const settled = await Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
+      if (!settled) {
+        shutdown.abort();
+        await all;
+      }
+      while (ticking) await new Promise((r) => setTimeout(r, 10));
+    },
+    poke() {
+      if (running) void tick();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, RegistrationRow } from '../db/types';
+
+export interface MessageKey {
+  provider: string;
+  account: string;
+  messageId: string;
+  recipient: string;
+}
+
+export interface Registration {
+  reference: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+/**
+ * The registration of a message: one for its exact recipient, else one for every recipient of
+ * its id (recipient ''). Registration is optional; a report never waits for one.
+ */
+export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<Registration | null> {
+  const rows: RegistrationRow[] = await db
+    .selectFrom('registrations')
+    .selectAll()
+    .where('provider', '=', key.provider)
+    .where('account', '=', key.account)
+    .where('message_id', '=', key.messageId)
+    .where('recipient', 'in', key.recipient === '' ? [''] : [key.recipient, ''])
+    .execute();
+  const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
+  if (!row) return null;
+  return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };
+}
+
+/** Records (or replaces) a send registration. */
+export async function register(db: Kysely<Database>, key: MessageKey, reg: Registration, now: Date): Promise<void> {
+  const values = {
+    reference: reg.reference,
+    metadata: reg.metadata === null ? null : JSON.stringify(reg.metadata),
+    updated_at: now.toISOString(),
+  };
+  await db
+    .insertInto('registrations')
+    .values({ provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient, created_at: now.toISOString(), ...values })
+    .onConflict((oc) => oc.columns(['provider', 'account', 'message_id', 'recipient']).doUpdateSet(values))
+    .execute();
+}
