@@ -58,3 +58,34 @@ describe('the built server process (dist/main.js)', () => {
     expect(output()).toMatch(/providers\.aliyun\.accounts\.default\.allowIps: must be array/);
   });
 });
+
+describe('`dlr worker` (bin/dlr.js)', () => {
+  it('delivers what a server without a worker queued, and stops on SIGTERM', async () => {
+    const { seedConfig, startTestApp, ADMIN_TOKEN } = await import('../helpers/app');
+    const { startSubscriber, waitFor: waitUntil } = await import('../helpers/subscriber');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-worker-'));
+    const sub = await startSubscriber();
+    const app = await startTestApp(seedConfig(), { DLR_WORKER: 'off' }, { dir });
+    const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
+    await fetch(`${app.url}/v1/subscriptions`, { method: 'POST', headers, body: JSON.stringify({ url: sub.url }) });
+    await fetch(`${app.url}/v1/callbacks/aliyun`, { method: 'POST', headers, body: '[{"phone_number":"1","biz_id":"w-1","success":true}]' });
+    await app.close();
+
+    let out = '';
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/dlr.js'), 'worker'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, DLR_CONFIG: path.join(dir, 'dlr.config.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitUntil(() => sub.received.length === 1, 'the standalone worker to deliver');
+    expect(JSON.parse(sub.received[0]!.body)).toMatchObject({ message_id: 'w-1', status: 'delivered' });
+    const code = exited(child);
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
+    expect(out).toMatch(/worker stopped/);
+    await sub.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
