@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ADMIN_TOKEN, seedConfig, startTestApp } from '../helpers/app';
+import { startSubscriber, waitFor as waitForSubscriber } from '../helpers/subscriber';
 
 const MAIN = path.resolve(__dirname, '../../dist/main.js');
 
@@ -61,8 +63,6 @@ describe('the built server process (dist/main.js)', () => {
 
 describe('`dlr worker` (bin/dlr.js)', () => {
   it('delivers what a server without a worker queued, and stops on SIGTERM', async () => {
-    const { seedConfig, startTestApp, ADMIN_TOKEN } = await import('../helpers/app');
-    const { startSubscriber, waitFor: waitUntil } = await import('../helpers/subscriber');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-worker-'));
     const sub = await startSubscriber();
     const app = await startTestApp(seedConfig(), { DLR_WORKER: 'off' }, { dir });
@@ -79,7 +79,7 @@ describe('`dlr worker` (bin/dlr.js)', () => {
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitUntil(() => sub.received.length === 1, 'the standalone worker to deliver');
+    await waitForSubscriber(() => sub.received.length === 1, 'the standalone worker to deliver');
     expect(JSON.parse(sub.received[0]!.body)).toMatchObject({ message_id: 'w-1', status: 'delivered' });
     const code = exited(child);
     child.kill('SIGTERM');
