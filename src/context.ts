@@ -11,4 +11,6 @@ export interface AppContext {
   metrics: Metrics;
   /** Set when this process runs an outbox worker: wakes it after an ingest queued deliveries. */
   wakeWorker?: () => void;
+  /** Outbound GET used by verification (SNS certificates, subscription confirmation); tests replace it. */
+  fetchText?: (url: string) => Promise<string>;
 }

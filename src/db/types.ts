@@ -13,6 +13,14 @@ export interface Database {
   deliveries: DeliveryTable;
   delivery_attempts: DeliveryAttemptTable;
   registrations: RegistrationTable;
+  nonces: NonceTable;
+}
+
+export interface NonceTable {
+  provider: string;
+  account: string;
+  value: string;
+  expires_at: string;
 }
 
 export interface RawRequestTable {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiToken, Scope } from '../config/config';
 import { Forbidden, Unauthorized } from '../errors';
-import { safeEqual } from '../ingest/access';
+import { safeEqual } from '../util/safe-equal';
 
 /**
  * Bearer tokens with scopes for the read, replay and admin APIs (callback routes take none).

@@ -1,15 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { AccountConfig } from '../config/config';
 import { SignatureInvalid } from '../errors';
 import type { RawCallback } from '../providers/types';
-
-/** Compares two secrets in constant time (hashing first makes the lengths equal). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
+import { safeEqual } from '../util/safe-equal';
 
 const allowLists = new WeakMap<string[], BlockList>();
 

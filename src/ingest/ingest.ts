@@ -1,13 +1,14 @@
 import type { AccountConfig } from '../config/config';
 import type { AppContext } from '../context';
-import { isCallbackRefusal, PayloadInvalid, Unavailable, UnknownProvider, type CallbackRefusal } from '../errors';
+import { isCallbackRefusal, PayloadInvalid, SignatureInvalid, Unavailable, UnknownProvider, type CallbackRefusal } from '../errors';
 import { createOutbox } from '../outbox/enqueue';
 import { findProvider } from '../providers/registry';
-import type { Ack, Provider, RawCallback } from '../providers/types';
+import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
 import { insertRaw } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
 import { applyReport, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
+import { recordNonces } from './nonces';
 
 export interface Target {
   provider: Provider;
@@ -40,11 +41,25 @@ export async function recordRefusal(ctx: AppContext, raw: RawCallback, err: Call
   }
 }
 
-function verifyAndParse(target: Target, raw: RawCallback): ProviderReport[] | Promise<ProviderReport[]> {
+/** Outbound GETs of verification (SNS certificates), bounded in time. */
+const FETCH_TIMEOUT_MS = 5000;
+
+export function verifyContext(ctx: AppContext): VerifyContext {
+  return {
+    fetchText:
+      ctx.fetchText ??
+      (async (url) => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
+        if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+        return res.text();
+      }),
+  };
+}
+
+async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
   checkAccountProtection(raw, target.account);
-  const verified = target.provider.verify?.(raw, target.account);
-  if (verified instanceof Promise) return verified.then(() => target.provider.parse(raw, target.account));
-  return target.provider.parse(raw, target.account);
+  const verified = await target.provider.verify?.(raw, target.account, verifyContext(ctx));
+  return { reports: target.provider.parse(raw, target.account), nonces: verified?.nonces ?? [] };
 }
 
 /**
@@ -54,8 +69,9 @@ function verifyAndParse(target: Target, raw: RawCallback): ProviderReport[] | Pr
  */
 export async function ingest(ctx: AppContext, target: Target, raw: RawCallback): Promise<IngestOutcome> {
   let reports: ProviderReport[];
+  let nonces: Nonce[];
   try {
-    reports = await verifyAndParse(target, raw);
+    ({ reports, nonces } = await verifyAndParse(ctx, target, raw));
   } catch (err) {
     if (isCallbackRefusal(err)) await recordRefusal(ctx, raw, err);
     throw err;
@@ -64,6 +80,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   let outcome: IngestOutcome;
   try {
     outcome = await ctx.dbh.db.transaction().execute(async (trx) => {
+      await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.receivedAt);
       const outbox = createOutbox(trx, raw.receivedAt);
       const base = {
         provider: target.provider.name,
@@ -81,7 +98,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
     });
   } catch (err) {
-    if (err instanceof PayloadInvalid) {
+    if (err instanceof PayloadInvalid || err instanceof SignatureInvalid) {
       await recordRefusal(ctx, raw, err);
       throw err;
     }
@@ -90,6 +107,9 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   }
 
   if (outcome.applied.some((a) => a.event !== null)) ctx.wakeWorker?.();
+  target.provider.afterCommit?.(raw, target.account, verifyContext(ctx)).catch((err: unknown) => {
+    ctx.logger.warn({ err, raw_id: raw.id, provider: raw.provider }, 'after-commit work failed');
+  });
   for (const a of outcome.applied) {
     if (a.decision?.change && a.event?.status) {
       ctx.metrics.transitions.inc({ provider: raw.provider, from: a.previousStatus ?? 'none', to: a.event.status });

@@ -71,19 +71,24 @@ function percentDecode(part: string, charset: string): string {
 
 /**
  * application/x-www-form-urlencoded in the request's charset: `%XX` escapes are bytes of that
- * charset (a GBK form escapes GBK bytes), `+` is a space; the first value of a repeated key wins.
+ * charset (a GBK form escapes GBK bytes), `+` is a space. Every pair, in order, repeats included.
  */
-export function parseForm(raw: RawCallback): Record<string, string> {
+export function formEntries(raw: RawCallback): [string, string][] {
   if (raw.body.length === 0) throw new PayloadInvalid('empty body');
   const charset = charsetOf(raw.headers['content-type']);
-  const text = raw.body.toString('latin1');
-  const out: Record<string, string> = {};
-  for (const pair of text.split('&')) {
+  const out: [string, string][] = [];
+  for (const pair of raw.body.toString('latin1').split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const key = percentDecode(eq < 0 ? pair : pair.slice(0, eq), charset);
-    if (!(key in out)) out[key] = eq < 0 ? '' : percentDecode(pair.slice(eq + 1), charset);
+    out.push([percentDecode(eq < 0 ? pair : pair.slice(0, eq), charset), eq < 0 ? '' : percentDecode(pair.slice(eq + 1), charset)]);
   }
+  return out;
+}
+
+/** A form as a record; the first value of a repeated key wins. */
+export function parseForm(raw: RawCallback): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of formEntries(raw)) if (!(k in out)) out[k] = v;
   return out;
 }
 

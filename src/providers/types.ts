@@ -24,16 +24,36 @@ export interface Ack {
   body: string;
 }
 
+/** What verification may use besides the request: the outside world, behind one seam. */
+export interface VerifyContext {
+  /** GET a URL and return its body as text (SNS signing certificates). */
+  fetchText(url: string): Promise<string>;
+}
+
+/** A single-use value of a signature scheme (Mailgun's token): seen twice means a replay. */
+export interface Nonce {
+  value: string;
+  /** After this it can be forgotten: older requests fail the timestamp check anyway. */
+  expiresAt: Date;
+}
+
+export interface Verified {
+  nonces?: Nonce[];
+}
+
 /**
  * One provider: a folder under src/providers/ and one line in src/providers/registry.ts.
  * `verify` works on the raw bytes and throws SignatureInvalid; `parse` throws PayloadInvalid.
+ * Timestamps are checked against `raw.receivedAt`, so a stored request replays the same way.
  */
 export interface Provider {
   name: string;
   channel: Channel;
   /** True when the provider signs nothing: a `default` account works without a config file. */
   unsigned: boolean;
-  verify?(raw: RawCallback, account: AccountConfig): void | Promise<void>;
+  verify?(raw: RawCallback, account: AccountConfig, ctx: VerifyContext): Verified | void | Promise<Verified | void>;
   parse(raw: RawCallback, account: AccountConfig): ProviderReport[];
   ack(raw: RawCallback): Ack;
+  /** Work after the commit, off the request path (SNS subscription confirmation). */
+  afterCommit?(raw: RawCallback, account: AccountConfig, ctx: VerifyContext): Promise<void>;
 }

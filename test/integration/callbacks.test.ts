@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { UNSIGNED_PROVIDERS } from '../../src/config/config';
 import { loadFixtures, fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
 
@@ -29,7 +30,8 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
   });
   afterAll(() => app.close());
 
-  describe.each(loadFixtures())('fixture $provider/$name', (fx) => {
+  // signed providers' fixtures are posted, signed, by signed-providers.test.ts
+  describe.each(loadFixtures().filter((f) => UNSIGNED_PROVIDERS.includes(f.provider as never)))('fixture $provider/$name', (fx) => {
     it('is acknowledged, stored and normalized into the expected events', async () => {
       const res = await post(app, fx.provider, fx.body, fx.contentType).expect(fx.ack.status);
       expect(typeof fx.ack.body === 'string' ? res.text : res.body).toEqual(fx.ack.body);

@@ -19,7 +19,7 @@ describe.each(loadFixtures())('fixture $provider/$name', (fx) => {
         message_id: r.messageId,
         recipient: r.recipient,
         ...(r.type === 'message.status' ? { status: r.status, error: r.error } : { action: r.action }),
-        occurred_at: r.occurredAt.toISOString(),
+        ...(fx.events.every((e) => 'occurred_at' in e) ? { occurred_at: r.occurredAt.toISOString() } : {}),
         attributes: r.attributes,
       })),
     ).toEqual(
@@ -28,7 +28,7 @@ describe.each(loadFixtures())('fixture $provider/$name', (fx) => {
         message_id: e.message_id,
         recipient: e.recipient,
         ...(e.type === 'message.status' ? { status: e.status, error: e.error } : { action: e.action }),
-        occurred_at: e.occurred_at,
+        ...('occurred_at' in e ? { occurred_at: e.occurred_at } : {}),
         attributes: e.attributes,
       })),
     );

@@ -147,4 +147,15 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('registrations_key', ['provider', 'account', 'message_id', 'recipient'])
     .execute();
+
+  // Single-use values of signature schemes (Mailgun tokens): a second use is a replay.
+  await db.schema
+    .createTable('nonces')
+    .addColumn('provider', 'text', (c) => c.notNull())
+    .addColumn('account', 'text', (c) => c.notNull())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('nonces_key', ['provider', 'account', 'value'])
+    .execute();
+  await db.schema.createIndex('nonces_expiry').on('nonces').columns(['expires_at']).execute();
 }
