@@ -8,6 +8,7 @@ import { createApp } from './http/app';
 import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
 import { createWorker } from './outbox/worker';
+import { startRetention } from './replay/retention';
 
 /**
  * SIGTERM: stop accepting, finish in-flight requests and deliveries, exit within 10 s
@@ -44,11 +45,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
   worker?.start();
+  const stopRetention = config.worker ? startRetention(ctx) : () => undefined;
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       draining = true;
+      stopRetention();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);

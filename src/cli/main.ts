@@ -1,16 +1,77 @@
-import { Command } from 'commander';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
+import { AppError } from '../errors';
 import { createLogger } from '../logger';
 import { main as serve } from '../main';
 import { createMetrics } from '../ops/metrics';
 import { createWorker } from '../outbox/worker';
+import { getRaw, listRaw, type RawFilter } from '../replay/raw-log';
+import { replayMany, replayOne } from '../replay/replay';
+import { purgeRaw } from '../replay/retention';
+import { exportRaw, importRaw } from '../replay/transfer';
 import { SHUTDOWN_GRACE_MS } from '../server';
+import { cliActor, withContext } from './context';
+
+/** Exit codes: 0 done, 1 failed, 2 bad usage or config, 3 not found. */
+const EXIT = { failed: 1, usage: 2, notFound: 3 } as const;
+const PROGRESS_EVERY = 100;
+const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large'];
+
+function isoTime(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected an ISO-8601 time, e.g. 2026-11-24T00:00:00Z');
+  return new Date(ms).toISOString();
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+interface FilterOptions {
+  provider?: string;
+  account?: string;
+  verdict?: string;
+  since?: string;
+  until?: string;
+  q?: string;
+}
+
+function withFilterOptions(cmd: Command): Command {
+  return cmd
+    .option('--provider <name>', 'only this provider')
+    .option('--account <name>', 'only this account')
+    .addOption(new Option('--verdict <verdict>', 'only requests with this verdict').choices(VERDICTS))
+    .option('--since <time>', 'received at or after (ISO-8601)', isoTime)
+    .option('--until <time>', 'received before (ISO-8601)', isoTime)
+    .option('--q <text>', 'a message id or recipient the request reported (masked forms like 138******00 match)');
+}
+
+function filterOf(o: FilterOptions): Omit<RawFilter, 'cursor' | 'limit'> {
+  return { provider: o.provider, account: o.account, verdict: o.verdict, since: o.since, until: o.until, q: o.q };
+}
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const err = (text: string) => process.stderr.write(`${text}\n`);
+
+async function* fileLines(path: string): AsyncGenerator<string> {
+  const input = path === '-' ? process.stdin : fs.createReadStream(path);
+  yield* readline.createInterface({ input, crlfDelay: Infinity });
+}
 
 /** `npx dlr <command>`: works against the same DATABASE_URL and DLR_CONFIG as the server. */
 export function buildCli(): Command {
-  const program = new Command('dlr').description('dlr-receiver: delivery reports in, one status stream out').showHelpAfterError();
+  const program = new Command('dlr')
+    .description('dlr-receiver: delivery reports in, one status stream out')
+    .showHelpAfterError()
+    .addHelpText('after', '\nExit codes: 0 done, 1 failed, 2 bad usage or config, 3 not found.')
+    // usage errors exit 2 (commander's default is 1, which is kept for failures)
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.usage));
 
   program
     .command('serve')
@@ -25,7 +86,7 @@ export function buildCli(): Command {
       const dbh = openDatabase(config.databaseUrl);
       try {
         const applied = await migrateToLatest(dbh);
-        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+        out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       } finally {
         await dbh.close();
       }
@@ -55,14 +116,131 @@ export function buildCli(): Command {
       process.once('SIGINT', stop);
     });
 
+  const raw = program.command('raw').description('the raw log: every request the providers sent');
+
+  withFilterOptions(raw.command('list').description('list raw requests, newest first'))
+    .option('--limit <n>', 'how many', positive, 20)
+    .option('--json', 'one JSON object per line')
+    .action(async (o: FilterOptions & { limit: number; json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const page = await listRaw(ctx.dbh.db, { ...filterOf(o), limit: o.limit });
+        for (const r of page.items) {
+          if (o.json) out(JSON.stringify(r));
+          else out(`${r.id}  ${r.received_at}  ${r.provider}/${r.account}  ${r.verdict}${r.detail ? `  (${r.detail})` : ''}  ${r.body_size} B`);
+        }
+        if (!o.json && page.items.length === 0) err('no raw requests match');
+      });
+    });
+
+  raw
+    .command('show <id>')
+    .description('one raw request: headers, body and the events it produced')
+    .option('--json', 'as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const r = await getRaw(ctx.dbh.db, id);
+        if (o.json) {
+          out(JSON.stringify(r, null, 2));
+          return;
+        }
+        out(`${r.id}  ${r.method} ${r.url}  from ${r.remote_addr}  at ${r.received_at}`);
+        out(`verdict: ${r.verdict}${r.detail ? ` — ${r.detail}` : ''}`);
+        for (const [k, v] of Object.entries(r.headers)) out(`${k}: ${v}`);
+        out('');
+        out(r.body.encoding === 'text' ? r.body.content : `(base64) ${r.body.content}`);
+        out('');
+        out(`events: ${r.events.length}`);
+        for (const e of r.events) out(`  ${JSON.stringify(e)}`);
+      });
+    });
+
+  withFilterOptions(raw.command('export').description('write raw requests as NDJSON to stdout, oldest first')).action(async (o: FilterOptions) => {
+    await withContext(async (ctx) => {
+      let n = 0;
+      for await (const line of exportRaw(ctx, filterOf(o))) {
+        if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+        n += 1;
+      }
+      err(`exported ${n} raw requests`);
+    });
+  });
+
+  raw
+    .command('import <file>')
+    .description('import an NDJSON export (- for stdin); a request already present is skipped, the others run through today\'s code')
+    .option('--json', 'print the summary as JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      await withContext(async (ctx) => {
+        const summary = await importRaw(ctx, fileLines(file), cliActor(), (s) => {
+          if (s.imported % PROGRESS_EVERY === 0) err(`imported ${s.imported}…`);
+        });
+        out(o.json ? JSON.stringify(summary) : `read ${summary.read}, imported ${summary.imported}, already present ${summary.already_present}, status changes ${summary.changes}`);
+      });
+    });
+
+  raw
+    .command('purge')
+    .description('delete raw requests received before a time (message status and history stay)')
+    .requiredOption('--before <time>', 'ISO-8601', isoTime)
+    .action(async (o: { before: string }) => {
+      await withContext(async (ctx) => {
+        const r = await purgeRaw(ctx, new Date(o.before), cliActor());
+        out(`purged ${r.purged} raw requests received before ${r.before}`);
+      });
+    });
+
+  withFilterOptions(program.command('replay').description("run stored requests through today's verification, parsing and state rules"))
+    .option('--id <id>', 'one raw request')
+    .option('--dry-run', 'show what would change; write and forward nothing')
+    .option('--limit <n>', 'at most this many requests', positive, 1000)
+    .option('--json', 'print the results as JSON')
+    .action(async (o: FilterOptions & { id?: string; dryRun?: boolean; limit: number; json?: boolean }) => {
+      const filter = filterOf(o);
+      if (!o.id && !Object.values(filter).some((v) => v !== undefined)) {
+        err('replay needs --id or at least one filter (--provider, --verdict, --since, …)');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      await withContext(async (ctx) => {
+        const dryRun = o.dryRun ?? false;
+        if (o.id) {
+          const r = await replayOne(ctx, o.id, dryRun, cliActor());
+          out(o.json ? JSON.stringify(r) : `${r.raw_id}: ${r.previous_verdict} → ${r.verdict}${r.detail ? ` (${r.detail})` : ''}; ${r.changes.length} status change(s)${dryRun ? ' would be made' : ''}`);
+          return;
+        }
+        const summary = await replayMany(ctx, filter, {
+          dryRun,
+          max: o.limit,
+          actor: cliActor(),
+          keepResults: o.json ?? false,
+          onProgress: (done) => {
+            if (done % PROGRESS_EVERY === 0) err(`replayed ${done}…`);
+          },
+        });
+        if (o.json) {
+          out(JSON.stringify(summary));
+          return;
+        }
+        out(`${dryRun ? 'dry run: ' : ''}replayed ${summary.replayed}; verdicts ${JSON.stringify(summary.by_verdict)}; ${summary.changes} status change(s)${dryRun ? ' would be made' : ''}`);
+      });
+    });
+
   return program;
 }
 
 export function run(argv: string[]): void {
   buildCli()
     .parseAsync(argv)
-    .catch((err: unknown) => {
-      process.stderr.write(`dlr: ${err instanceof ConfigError ? err.message : ((err as Error).stack ?? String(err))}\n`);
-      process.exit(err instanceof ConfigError ? 2 : 1);
+    .catch((e: unknown) => {
+      if (e instanceof ConfigError) {
+        err(`dlr: ${e.message}`);
+        process.exit(EXIT.usage);
+      }
+      if (e instanceof AppError) {
+        err(`dlr: ${e.message}`);
+        process.exit(e.status === 404 ? EXIT.notFound : EXIT.failed);
+      }
+      err(`dlr: ${(e as Error).stack ?? String(e)}`);
+      process.exit(EXIT.failed);
     });
 }

@@ -14,6 +14,20 @@ export interface Database {
   delivery_attempts: DeliveryAttemptTable;
   registrations: RegistrationTable;
   nonces: NonceTable;
+  audit_log: AuditTable;
+}
+
+export interface AuditTable {
+  id: string;
+  at: string;
+  /** The token's name, or `cli:<user>`. */
+  actor: string;
+  /** replay | import | purge */
+  action: string;
+  /** JSON: the filter, dry_run, file… */
+  parameters: string;
+  /** JSON: counts by verdict, changes, … */
+  result: string;
 }
 
 export interface NonceTable {

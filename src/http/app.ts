@@ -7,6 +7,7 @@ import { requestContext } from './request-context';
 import { callbacksRouter } from './routes/callbacks';
 import { opsRouter } from './routes/ops';
 import { queriesRouter } from './routes/queries';
+import { replayRouter } from './routes/replay';
 
 /** JSON bodies of the management API; callbacks read their own raw bytes and never see this. */
 const API_JSON_LIMIT = '256kb';
@@ -19,7 +20,7 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.use(requestContext(ctx.logger));
   app.use(opsRouter(ctx, isDraining));
   app.use('/v1/callbacks', callbacksRouter(ctx));
-  app.use('/v1', express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), adminRouter(ctx));
+  app.use('/v1', express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
   app.use(() => {
     throw new NotFound('route');
   });

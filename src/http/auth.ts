@@ -17,6 +17,7 @@ export function requireScope(tokens: ApiToken[], scope: Scope) {
     if (!match) throw new Unauthorized('the bearer token is not valid');
     if (!match.scopes.includes(scope) && !match.scopes.includes('admin')) throw new Forbidden(scope);
     req.log = req.log.child({ token_name: match.name });
+    req.actor = match.name;
     next();
   };
 }

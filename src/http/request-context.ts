@@ -7,6 +7,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     id: string;
     log: Logger;
+    /** Who is calling: the bearer token's name (set by requireScope). */
+    actor?: string;
   }
 }
 

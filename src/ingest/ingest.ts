@@ -1,6 +1,8 @@
 import type { AccountConfig } from '../config/config';
 import type { AppContext } from '../context';
 import { isCallbackRefusal, PayloadInvalid, SignatureInvalid, Unavailable, UnknownProvider, type CallbackRefusal } from '../errors';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/types';
 import { createOutbox } from '../outbox/enqueue';
 import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
@@ -56,7 +58,7 @@ export function verifyContext(ctx: AppContext): VerifyContext {
   };
 }
 
-async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
+export async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
   checkAccountProtection(raw, target.account);
   const verified = await target.provider.verify?.(raw, target.account, verifyContext(ctx));
   return { reports: target.provider.parse(raw, target.account), nonces: verified?.nonces ?? [] };
@@ -81,19 +83,8 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   try {
     outcome = await ctx.dbh.db.transaction().execute(async (trx) => {
       await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.receivedAt);
-      const outbox = createOutbox(trx, raw.receivedAt);
-      const base = {
-        provider: target.provider.name,
-        account: target.accountName,
-        channel: target.provider.channel,
-        rawId: raw.id,
-        receivedAt: raw.receivedAt,
-        lockRows: ctx.dbh.dialect === 'postgres',
-        outbox,
-      };
-      const applied: AppliedReport[] = [];
-      for (const report of reports) applied.push(await applyReport(trx, base, report));
-      const verdict = applied.length > 0 && applied.every((a) => a.duplicate) ? 'duplicate' : 'accepted';
+      const applied = await applyReports(trx, ctx, target, raw, reports, false);
+      const verdict = verdictOf(applied);
       await insertRaw(trx, raw, verdict, null);
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
     });
@@ -106,14 +97,51 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
     throw new Unavailable((err as Error).message);
   }
 
-  if (outcome.applied.some((a) => a.event !== null)) ctx.wakeWorker?.();
+  afterApply(ctx, raw.provider, outcome.applied);
   target.provider.afterCommit?.(raw, target.account, verifyContext(ctx)).catch((err: unknown) => {
     ctx.logger.warn({ err, raw_id: raw.id, provider: raw.provider }, 'after-commit work failed');
   });
-  for (const a of outcome.applied) {
+  return outcome;
+}
+
+/**
+ * Applies a request's reports inside the caller's transaction (live ingest or replay): state
+ * rules, history, message rows, events and outbox deliveries.
+ */
+export async function applyReports(
+  trx: Transaction<Database>,
+  ctx: AppContext,
+  target: Target,
+  raw: RawCallback,
+  reports: ProviderReport[],
+  replay: boolean,
+): Promise<AppliedReport[]> {
+  const base = {
+    provider: target.provider.name,
+    account: target.accountName,
+    channel: target.provider.channel,
+    rawId: raw.id,
+    receivedAt: raw.receivedAt,
+    lockRows: ctx.dbh.dialect === 'postgres',
+    replay,
+    outbox: createOutbox(trx, raw.receivedAt),
+  };
+  const applied: AppliedReport[] = [];
+  for (const report of reports) applied.push(await applyReport(trx, base, report));
+  return applied;
+}
+
+/** `duplicate` when every report of a request was one; `accepted` otherwise (an empty batch too). */
+export function verdictOf(applied: AppliedReport[]): 'accepted' | 'duplicate' {
+  return applied.length > 0 && applied.every((a) => a.duplicate) ? 'duplicate' : 'accepted';
+}
+
+/** After a commit: wake the worker for new deliveries, count the transitions. */
+export function afterApply(ctx: AppContext, provider: string, applied: AppliedReport[]): void {
+  if (applied.some((a) => a.event !== null)) ctx.wakeWorker?.();
+  for (const a of applied) {
     if (a.decision?.change && a.event?.status) {
-      ctx.metrics.transitions.inc({ provider: raw.provider, from: a.previousStatus ?? 'none', to: a.event.status });
+      ctx.metrics.transitions.inc({ provider, from: a.previousStatus ?? 'none', to: a.event.status });
     }
   }
-  return outcome;
 }

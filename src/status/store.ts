@@ -17,6 +17,8 @@ export interface ApplyContext {
   receivedAt: Date;
   /** PostgreSQL: lock the message row (SELECT … FOR UPDATE) so concurrent replicas serialize. */
   lockRows: boolean;
+  /** A replay: a report already in the history is not written again (replaying twice is a no-op). */
+  replay: boolean;
   outbox: Outbox;
 }
 
@@ -155,6 +157,7 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
     event = buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report));
   }
   if (event) await ctx.outbox.enqueue(event, message.id);
+  if (seen && ctx.replay) return { reportId: seen.id, messagePk: message.id, decision, duplicate: true, previousStatus, event: null };
 
   const reportId = newId('rpt');
   await trx

@@ -158,4 +158,16 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addPrimaryKeyConstraint('nonces_key', ['provider', 'account', 'value'])
     .execute();
   await db.schema.createIndex('nonces_expiry').on('nonces').columns(['expires_at']).execute();
+
+  // Who replayed, imported or purged what, and with what result (support actions are audited).
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('parameters', 'text', (c) => c.notNull())
+    .addColumn('result', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('audit_log_at').on('audit_log').columns(['at']).execute();
 }

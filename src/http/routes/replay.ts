@@ -1,0 +1,52 @@
+import { Router } from 'express';
+import type { AppContext } from '../../context';
+import { BadRequest } from '../../errors';
+import { listAudit } from '../../replay/audit';
+import type { RawFilter } from '../../replay/raw-log';
+import { replayMany, replayOne } from '../../replay/replay';
+import { decodeCursor, oneParam, pageLimit } from '../../util/paging';
+import { describeErrors, schemaValidator } from '../../util/schemas';
+import { requireScope } from '../auth';
+
+interface ReplayBody {
+  dry_run?: boolean;
+  limit?: number;
+  filter?: Omit<RawFilter, 'cursor' | 'limit'>;
+}
+
+const validateBody = schemaValidator<ReplayBody>('replay.schema.json');
+/** A bulk replay without `limit` replays at most this many requests. */
+const DEFAULT_REPLAY_LIMIT = 1000;
+
+function body(value: unknown): ReplayBody {
+  const b = value ?? {};
+  if (!validateBody(b)) throw new BadRequest(`invalid replay request: ${describeErrors().join('; ')}`);
+  return b;
+}
+
+/** Replay (scope `replay`) and the audit of support actions (scope `read`). */
+export function replayRouter(ctx: AppContext): Router {
+  const router = Router();
+  const replayScope = requireScope(ctx.config.tokens, 'replay');
+
+  router.post('/raw/:id/replay', replayScope, async (req, res) => {
+    const { dry_run: dryRun = false } = body(req.body);
+    const result = await replayOne(ctx, (req.params as { id: string }).id, dryRun, req.actor ?? 'unknown');
+    res.json({ dry_run: dryRun, ...result });
+  });
+
+  router.post('/replay', replayScope, async (req, res) => {
+    const b = body(req.body);
+    const filter = { ...(b.filter ?? {}) };
+    if (filter.since) filter.since = new Date(filter.since).toISOString();
+    if (filter.until) filter.until = new Date(filter.until).toISOString();
+    const summary = await replayMany(ctx, filter, { dryRun: b.dry_run ?? false, max: b.limit ?? DEFAULT_REPLAY_LIMIT, actor: req.actor ?? 'unknown' });
+    res.json(summary);
+  });
+
+  router.get('/audit', requireScope(ctx.config.tokens, 'read'), async (req, res) => {
+    res.json(await listAudit(ctx.dbh.db, { action: oneParam(req.query.action) || undefined, cursor: decodeCursor(oneParam(req.query.cursor)), limit: pageLimit(oneParam(req.query.limit)) }));
+  });
+
+  return router;
+}

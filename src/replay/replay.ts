@@ -1,0 +1,129 @@
+import type { AppContext } from '../context';
+import type { RawRequestRow } from '../db/types';
+import { AppError, isCallbackRefusal, NotFound } from '../errors';
+import { afterApply, applyReports, resolveTarget, verdictOf, verifyAndParse } from '../ingest/ingest';
+import type { AppliedReport } from '../status/store';
+import type { StatusEvent } from '../status/types';
+import { audit } from './audit';
+import { rawFromRow, updateVerdict, walkRaw, type RawFilter } from './raw-log';
+
+export interface ReplayChange {
+  message_id: string;
+  recipient: string;
+  from: string | null;
+  to: string;
+  version: number;
+}
+
+export interface ReplayResult {
+  raw_id: string;
+  provider: string;
+  account: string;
+  previous_verdict: string;
+  /** The verdict under today's code and config (unchanged when the request could not be replayed). */
+  verdict: string;
+  detail: string | null;
+  /** The events the request produces now (status changes and engagements). */
+  events: StatusEvent[];
+  /** The status changes made — or, in a dry run, that would be made. */
+  changes: ReplayChange[];
+}
+
+/** Thrown inside a dry run's transaction so that everything it wrote is rolled back. */
+class DryRunRollback extends Error {
+  constructor(readonly applied: AppliedReport[]) {
+    super('dry run');
+  }
+}
+
+function changesOf(applied: AppliedReport[]): ReplayChange[] {
+  return applied
+    .filter((a) => a.decision?.change && a.event?.status)
+    .map((a) => ({ message_id: a.event!.message_id, recipient: a.event!.recipient, from: a.previousStatus, to: a.event!.status!, version: a.event!.version }));
+}
+
+/**
+ * Runs a stored request through today's verification (today's config and secrets, the stored
+ * receive time for timestamp tolerance), parsing and state rules. Reports already applied are
+ * duplicates, so replaying what was applied changes and forwards nothing. A dry run does all of it
+ * inside a transaction that is rolled back: nothing written, nothing forwarded.
+ */
+export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boolean): Promise<ReplayResult> {
+  const result: ReplayResult = {
+    raw_id: row.id,
+    provider: row.provider,
+    account: row.account,
+    previous_verdict: row.verdict,
+    verdict: row.verdict,
+    detail: row.detail,
+    events: [],
+    changes: [],
+  };
+  if (row.verdict === 'too_large') return { ...result, detail: 'the body of a too-large request is not kept: nothing to replay' };
+  const raw = rawFromRow(row);
+  let reports;
+  let target;
+  try {
+    target = resolveTarget(ctx, row.provider, row.account);
+    ({ reports } = await verifyAndParse(ctx, target, raw));
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    const verdict = isCallbackRefusal(err) ? err.verdict : row.verdict;
+    if (!dryRun && verdict !== row.verdict) await updateVerdict(ctx.dbh.db, row.id, verdict, err.message);
+    return { ...result, verdict, detail: err.message };
+  }
+  const t = target;
+  let applied: AppliedReport[];
+  try {
+    applied = await ctx.dbh.db.transaction().execute(async (trx) => {
+      const done = await applyReports(trx, ctx, t, raw, reports, true);
+      if (dryRun) throw new DryRunRollback(done);
+      const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(done);
+      if (verdict !== row.verdict || row.detail !== null) await updateVerdict(trx, row.id, verdict, null);
+      return done;
+    });
+  } catch (err) {
+    if (err instanceof DryRunRollback) applied = err.applied;
+    else if (err instanceof AppError && isCallbackRefusal(err)) return { ...result, verdict: err.verdict, detail: err.message };
+    else throw err;
+  }
+  if (!dryRun) afterApply(ctx, row.provider, applied);
+  const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(applied);
+  return { ...result, verdict, detail: null, events: applied.flatMap((a) => (a.event ? [a.event] : [])), changes: changesOf(applied) };
+}
+
+/** Replays one stored request by id, audited. */
+export async function replayOne(ctx: AppContext, id: string, dryRun: boolean, actor: string): Promise<ReplayResult> {
+  const row = await ctx.dbh.db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFound('raw request');
+  const r = await replayRow(ctx, row, dryRun);
+  await audit(ctx.dbh.db, actor, 'replay', { filter: { ids: [id] }, dry_run: dryRun }, { replayed: 1, by_verdict: { [r.verdict]: 1 }, changes: r.changes.length });
+  return r;
+}
+
+export interface BulkReplaySummary {
+  dry_run: boolean;
+  replayed: number;
+  by_verdict: Record<string, number>;
+  changes: number;
+  results: ReplayResult[];
+}
+
+/** Replays every matching request, oldest first; `onProgress` hears about each one. */
+export async function replayMany(
+  ctx: AppContext,
+  filter: Omit<RawFilter, 'cursor' | 'limit'>,
+  opts: { dryRun: boolean; max: number; actor: string; keepResults?: boolean; onProgress?: (done: number, r: ReplayResult) => void },
+): Promise<BulkReplaySummary> {
+  const summary: BulkReplaySummary = { dry_run: opts.dryRun, replayed: 0, by_verdict: {}, changes: 0, results: [] };
+  for await (const row of walkRaw(ctx.dbh.db, filter, opts.max)) {
+    const r = await replayRow(ctx, row, opts.dryRun);
+    summary.replayed += 1;
+    summary.by_verdict[r.verdict] = (summary.by_verdict[r.verdict] ?? 0) + 1;
+    summary.changes += r.changes.length;
+    if (opts.keepResults !== false) summary.results.push(r);
+    opts.onProgress?.(summary.replayed, r);
+  }
+  await audit(ctx.dbh.db, opts.actor, 'replay', { filter, dry_run: opts.dryRun, max: opts.max }, { replayed: summary.replayed, by_verdict: summary.by_verdict, changes: summary.changes });
+  return summary;
+}
