@@ -28,7 +28,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const dbh = openDatabase(config.databaseUrl);
+  const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
   const applied = await migrateToLatest(dbh);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };

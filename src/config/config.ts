@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BlockList } from 'node:net';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { isValidZone } from '../util/time';
+import { DEFAULT_POOL_SIZE } from '../db/connect';
 import { ConfigError } from './config-error';
 import { resolveEnvRefs } from './env-refs';
 
@@ -31,6 +32,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL connections per process (DATABASE_POOL_SIZE). */
+  databasePoolSize: number;
   logLevel: string;
   worker: boolean;
   providers: Record<string, { accounts: Record<string, AccountConfig> }>;
@@ -154,11 +157,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const worker = (env.DLR_WORKER ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(worker)) throw new ConfigError(`config invalid: DLR_WORKER: must be "on" or "off", not "${env.DLR_WORKER}"`);
 
+  const poolSize = env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError(`config invalid: DATABASE_POOL_SIZE: "${env.DATABASE_POOL_SIZE}" is not a positive integer`);
+
   return {
     source,
     port,
     host: env.HOST || DEFAULTS.host,
     databaseUrl: env.DATABASE_URL || DEFAULTS.databaseUrl,
+    databasePoolSize: poolSize,
     logLevel: env.LOG_LEVEL || 'info',
     worker: worker === 'on',
     providers,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Pool } from 'pg';
 import type { Database } from './types';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -29,11 +30,21 @@ function openSqlite(file: string): Db {
   return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
 }
 
+/** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */
+export const DEFAULT_POOL_SIZE = 10;
+
+function openPostgres(url: string, poolSize: number): Db {
+  const pool = new Pool({ connectionString: url, max: poolSize });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const u = new URL(url);
+  return { db, dialect: 'postgres', describe: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
+}
+
 /** Opens the database named by DATABASE_URL: `sqlite:PATH` (default) or `postgres://…`. */
-export function openDatabase(url: string): Db {
+export function openDatabase(url: string, poolSize = DEFAULT_POOL_SIZE): Db {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/dlr.sqlite');
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error('DATABASE_URL: PostgreSQL (scale-out mode) is not available in this version yet; use sqlite:PATH');
-  }
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, poolSize);
   throw new Error(`DATABASE_URL: expected sqlite:PATH or postgres://…, got "${url.split(':')[0]}:…"`);
 }

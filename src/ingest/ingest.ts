@@ -8,7 +8,7 @@ import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
 import { insertRaw } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
-import { applyReport, type AppliedReport } from '../status/store';
+import { applyReport, lockMessages, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
 import { recordNonces } from './nonces';
 
@@ -127,6 +127,7 @@ export async function applyReports(
     outbox: createOutbox(trx, raw.receivedAt),
   };
   const applied: AppliedReport[] = [];
+  if (base.lockRows) await lockMessages(trx, base, reports);
   for (const report of reports) applied.push(await applyReport(trx, base, report));
   return applied;
 }

@@ -81,6 +81,18 @@ async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext
   return created;
 }
 
+/**
+ * Creates and locks the message rows of a batch in one order (by message id and recipient), before
+ * its reports are applied in their own order: concurrent transactions then take the same locks in
+ * the same order and cannot deadlock. Only needed where rows are locked (PostgreSQL).
+ */
+export async function lockMessages(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<void> {
+  if (reports.length < 2) return;
+  const byKey = new Map(reports.map((r) => [`${r.messageId}\u0000${r.recipient}`, r]));
+  const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys) await findOrCreateMessage(trx, ctx, byKey.get(key)!);
+}
+
 function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderReport, version: number, registration: Registration | null): StatusEvent {
   const event: StatusEvent = {
     id: newId('evt'),

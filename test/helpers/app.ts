@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
+import { databaseUrlFor, dropDatabaseFor } from './db';
 
 export interface TestApp {
   running: RunningServer;
@@ -18,16 +19,16 @@ export interface TestApp {
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /**
- * The real server on port 0 with a real SQLite file in a temp folder (or `opts.dir`, kept on
- * close, to restart on the same database); `config` is written to a DLR_CONFIG file (null: no
- * config file at all).
+ * The real server on port 0 with a real database — a SQLite file in a temp folder, or a PostgreSQL
+ * database of its own in the `postgres` project — (or `opts.dir`, kept on close, to restart on the
+ * same database); `config` is written to a DLR_CONFIG file (null: no config file at all).
  */
 export async function startTestApp(config: object | null = {}, env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<TestApp> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-test-'));
   const fullEnv: NodeJS.ProcessEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`,
+    DATABASE_URL: await databaseUrlFor(dir),
     DLR_ADMIN_TOKEN: ADMIN_TOKEN,
     LOG_LEVEL: 'info',
     ...env,
@@ -62,7 +63,10 @@ export async function startTestApp(config: object | null = {}, env: Record<strin
     logs,
     async close() {
       await running.close();
-      if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) {
+        await dropDatabaseFor(dir);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

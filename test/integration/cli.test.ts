@@ -5,6 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
+import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
 
 const BIN = path.resolve(__dirname, '../../bin/dlr.js');
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -16,11 +17,12 @@ interface Run {
 }
 
 /** Runs the built `dlr` binary against the database in `dir`. */
-function dlr(dir: string, args: string[], config = path.join(dir, 'dlr.config.json')): Promise<Run> {
+async function dlr(dir: string, args: string[], config = path.join(dir, 'dlr.config.json')): Promise<Run> {
+  const databaseUrl = await databaseUrlFor(dir);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, DLR_CONFIG: config },
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, DLR_CONFIG: config },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -78,7 +80,9 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     await fixed.close();
     fs.writeFileSync(path.join(dirB, 'dlr.config.json'), JSON.stringify(seedConfig({ token: 'the-right-token' })));
   });
-  afterAll(() => {
+  afterAll(async () => {
+    await dropDatabaseFor(dirA);
+    await dropDatabaseFor(dirB);
     fs.rmSync(dirA, { recursive: true, force: true });
     fs.rmSync(dirB, { recursive: true, force: true });
   });
@@ -136,8 +140,8 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     const twice = await dlr(dirB, ['raw', 'import', file, '--json']);
     expect(JSON.parse(twice.stdout)).toMatchObject({ read: 1003, imported: 0, already_present: 1003, changes: 0 });
 
-    const a = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: `sqlite:${path.join(dirA, 'dlr.sqlite')}` });
-    const b = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: `sqlite:${path.join(dirB, 'dlr.sqlite')}` });
+    const a = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: await databaseUrlFor(dirA) });
+    const b = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: await databaseUrlFor(dirB) });
     try {
       const statesA = await messageStates(a);
       expect(statesA).toHaveLength(1005);
@@ -157,7 +161,7 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     expect(purge.stdout).toMatch(/purged 1003 raw requests/);
     const list = await dlr(dirB, ['raw', 'list', '--json']);
     expect(list.stdout).toBe('');
-    const b = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: `sqlite:${path.join(dirB, 'dlr.sqlite')}` });
+    const b = await startTestApp(null, { DLR_WORKER: 'off', DATABASE_URL: await databaseUrlFor(dirB) });
     const msg = await request(b.url).get('/v1/messages/aliyun/bulk-1').set(admin).expect(200);
     expect(msg.body.history).toHaveLength(1);
     await b.close();

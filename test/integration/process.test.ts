@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN, seedConfig, startTestApp } from '../helpers/app';
+import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
 import { startSubscriber, waitFor as waitForSubscriber } from '../helpers/subscriber';
 
 const MAIN = path.resolve(__dirname, '../../dist/main.js');
@@ -74,7 +75,7 @@ describe('`dlr worker` (bin/dlr.js)', () => {
     let out = '';
     const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/dlr.js'), 'worker'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, DLR_CONFIG: path.join(dir, 'dlr.config.json') },
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: await databaseUrlFor(dir), DLR_CONFIG: path.join(dir, 'dlr.config.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -86,6 +87,7 @@ describe('`dlr worker` (bin/dlr.js)', () => {
     expect(await code).toBe(0);
     expect(out).toMatch(/worker stopped/);
     await sub.close();
+    await dropDatabaseFor(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

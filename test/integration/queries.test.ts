@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
+import { testDialect } from '../helpers/db';
 
 const READ_TOKEN = 'read-only-token-0123456789';
 const REPLAY_TOKEN = 'replay-only-token-0123456789';
@@ -109,7 +110,7 @@ describe('read API', () => {
 
     it('lets callback routes and health checks through without a token', async () => {
       await request(app.url).get('/healthz').expect(200, { status: 'ok' });
-      await request(app.url).get('/readyz').expect(200, { status: 'ready', database: 'sqlite' });
+      await request(app.url).get('/readyz').expect(200, { status: 'ready', database: testDialect });
       const metrics = await request(app.url).get('/metrics').expect(200);
       expect(metrics.text).toMatch(/dlr_callbacks_total\{provider="tencent",verdict="payload_invalid"\} 1/);
       expect(metrics.text).toMatch(/dlr_status_transitions_total\{provider="aliyun",from="none",to="delivered"\} 2/);
