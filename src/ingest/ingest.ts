@@ -137,9 +137,9 @@ export function verdictOf(applied: AppliedReport[]): 'accepted' | 'duplicate' {
   return applied.length > 0 && applied.every((a) => a.duplicate) ? 'duplicate' : 'accepted';
 }
 
-/** After a commit: wake the worker for new deliveries, count the transitions. */
+/** After a commit: wake the worker when deliveries were queued, count the transitions. */
 export function afterApply(ctx: AppContext, provider: string, applied: AppliedReport[]): void {
-  if (applied.some((a) => a.event !== null)) ctx.wakeWorker?.();
+  if (applied.some((a) => a.queued > 0)) ctx.wakeWorker?.();
   for (const a of applied) {
     if (a.decision?.change && a.event?.status) {
       ctx.metrics.transitions.inc({ provider, from: a.previousStatus ?? 'none', to: a.event.status });

@@ -30,6 +30,8 @@ export interface AppliedReport {
   duplicate: boolean;
   previousStatus: Status | null;
   event: StatusEvent | null;
+  /** Deliveries queued for the event (0 when no subscription matches). */
+  queued: number;
 }
 
 const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json');
@@ -168,8 +170,8 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   } else if (!seen) {
     event = buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report));
   }
-  if (event) await ctx.outbox.enqueue(event, message.id);
-  if (seen && ctx.replay) return { reportId: seen.id, messagePk: message.id, decision, duplicate: true, previousStatus, event: null };
+  const queued = event ? await ctx.outbox.enqueue(event, message.id) : 0;
+  if (seen && ctx.replay) return { reportId: seen.id, messagePk: message.id, decision, duplicate: true, previousStatus, event: null, queued };
 
   const reportId = newId('rpt');
   await trx
@@ -193,5 +195,5 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
     })
     .execute();
 
-  return { reportId, messagePk: message.id, decision, duplicate: seen !== undefined, previousStatus, event };
+  return { reportId, messagePk: message.id, decision, duplicate: seen !== undefined, previousStatus, event, queued };
 }

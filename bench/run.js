@@ -1,0 +1,433 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the built service against the machine's ceiling, over loopback.
+ * Writes bench/report.json and prints a table. Each figure is the median of BENCH_RUNS runs (3).
+ *
+ *   BENCH_RUNS=3 BENCH_SECONDS=5   runs per figure, seconds per load run
+ *   DLR_BENCH_PG_URL=postgres://…  an admin URL: adds the PostgreSQL runs (1 and 2 replicas);
+ *                                  DLR_TEST_PG_URL is used when this is not set
+ */
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const autocannon = require('autocannon');
+const twilio = require('twilio');
+
+const ROOT = path.resolve(__dirname, '..');
+const MAIN = path.join(ROOT, 'dist/main.js');
+const BIN = path.join(ROOT, 'bin/dlr.js');
+const RUNS = Number(process.env.BENCH_RUNS || 3);
+const SECONDS = Number(process.env.BENCH_SECONDS || 5);
+const CONNECTIONS = 50;
+const FORWARD_EVENTS = 10_000;
+const REPLAY_REQUESTS = 10_000;
+const ADMIN = 'bench-admin-token-0123456789';
+const TOKEN = 'bench-callback-token';
+const TWILIO_TOKEN = 'bench-twilio-auth-token-0123456789';
+const PUBLIC_URL = 'https://dlr.example.com';
+const PG_URL = process.env.DLR_BENCH_PG_URL || process.env.DLR_TEST_PG_URL || '';
+
+const TARGETS = {
+  ingest_ratio: 0.25,
+  ingest_p99_ms: 20,
+  batch_reports_per_s: 30_000,
+  forwarding_per_s: 2_000,
+  replay_per_s: 5_000,
+  peak_rss_mb: 200,
+};
+
+const log = (s) => process.stderr.write(`${s}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function config(extra = {}) {
+  return {
+    providers: {
+      aliyun: { accounts: { default: { token: TOKEN } } },
+      twilio: { accounts: { default: { authToken: TWILIO_TOKEN, publicUrl: PUBLIC_URL } } },
+    },
+    delivery: { allowPrivateNetworks: true, concurrency: 64, maxInFlightPerSubscription: 64 },
+    ...extra,
+  };
+}
+
+/** The built service as its own process (stdout, its JSON logs, discarded as a log shipper would). */
+async function startService(dir, env = {}, cfg = config()) {
+  const port = await freePort();
+  const file = path.join(dir, 'dlr.config.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DLR_CONFIG: file, DLR_ADMIN_TOKEN: ADMIN, DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i += 1) {
+    if (child.exitCode !== null) throw new Error(`service exited: ${stderr}`);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 400) throw new Error('service did not become ready');
+    await sleep(25);
+  }
+  return {
+    url,
+    child,
+    /** Peak resident set size so far, in MB (Linux VmHWM). */
+    peakRssMb() {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        return m ? Number(m[1]) / 1024 : null;
+      } catch {
+        return null;
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The ceiling: a bare node:http server that reads the body and answers 200, in its own process. */
+async function startCeiling() {
+  const port = await freePort();
+  const code = `require('node:http').createServer((q, s) => { q.on('data', () => {}); q.on('end', () => s.end('ok')); }).listen(${port}, '127.0.0.1', () => console.log('up'))`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout.once('data', r));
+  return { url: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))) };
+}
+
+let seq = 0;
+const unique = () => `${process.pid}-${Date.now().toString(36)}-${(seq += 1)}`;
+
+function aliyunBatch(n, tag = unique()) {
+  return JSON.stringify(
+    Array.from({ length: n }, (_, i) => ({
+      phone_number: '13800138000',
+      send_time: '2026-11-26 10:15:02',
+      report_time: '2026-11-26 10:15:09',
+      success: i % 5 !== 0,
+      err_code: i % 5 !== 0 ? 'DELIVRD' : 'MK:0001',
+      err_msg: i % 5 !== 0 ? '用户接收成功' : '号码状态异常',
+      sms_size: '1',
+      biz_id: `${tag}-${i}`,
+      out_id: 'bench',
+    })),
+  );
+}
+
+function twilioPost() {
+  const params = { AccountSid: 'ACbench', MessageSid: `SM${unique()}`, MessageStatus: 'delivered', To: '+14155550100', From: '+14155550199', ApiVersion: '2010-04-01' };
+  const body = new URLSearchParams(params).toString();
+  const signature = twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/v1/callbacks/twilio`, params);
+  return { body, signature };
+}
+
+/** autocannon with a fresh request body each time; fails the run on any non-2xx answer. */
+function cannon(url, { path: p, headers = {}, body, connections = CONNECTIONS, duration = SECONDS, amount, expectStatus = 200 }) {
+  return new Promise((resolve, reject) => {
+    const opts = {
+      url,
+      connections,
+      pipelining: 1,
+      ...(amount ? { amount } : { duration }),
+      requests: [
+        {
+          method: 'POST',
+          path: p,
+          setupRequest(req) {
+            const b = body();
+            return { ...req, headers: { ...headers, ...(b.headers || {}) }, body: b.body };
+          },
+        },
+      ],
+    };
+    autocannon(opts, (err, r) => {
+      if (err) return reject(err);
+      const good = expectStatus === 200 ? r['2xx'] : r.statusCodeStats?.[expectStatus]?.count ?? 0;
+      if (r.errors > 0 || r.timeouts > 0 || good !== r.requests.total) {
+        return reject(new Error(`${p}: ${r.requests.total} requests, ${good} answered ${expectStatus}, ${r.errors} errors, ${r.timeouts} timeouts`));
+      }
+      resolve({ rps: r.requests.total / (r.duration || duration), total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99 });
+    });
+  });
+}
+
+const aliyunLoad = (n) => ({
+  path: `/v1/callbacks/aliyun?token=${TOKEN}`,
+  headers: { 'content-type': 'application/json' },
+  body: () => ({ body: aliyunBatch(n) }),
+});
+const twilioLoad = () => ({
+  path: '/v1/callbacks/twilio',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: () => {
+    const t = twilioPost();
+    return { body: t.body, headers: { 'x-twilio-signature': t.signature } };
+  },
+});
+
+function tmpdir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-bench-'));
+}
+
+async function withService(fn, env, cfg) {
+  const dir = tmpdir();
+  const svc = await startService(dir, env, cfg);
+  try {
+    return await fn(svc, dir);
+  } finally {
+    await svc.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let peakRss = 0;
+const notePeak = (svc) => {
+  peakRss = Math.max(peakRss, svc.peakRssMb() ?? 0);
+};
+
+async function ceilingRun() {
+  const c = await startCeiling();
+  try {
+    return await cannon(c.url, { path: '/', body: () => ({ body: aliyunBatch(1) }) });
+  } finally {
+    await c.stop();
+  }
+}
+
+async function ingestRun(load) {
+  return withService(async (svc) => {
+    await cannon(svc.url, { ...load, duration: 1 }); // warm-up
+    const r = await cannon(svc.url, load);
+    notePeak(svc);
+    return r;
+  });
+}
+
+/** A loopback subscriber that counts deliveries and answers 204. */
+async function startSubscriber() {
+  let count = 0;
+  let onCount = () => undefined;
+  const server = http.createServer((req, res) => {
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      count += 1;
+      res.statusCode = 204;
+      res.end();
+      onCount();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    count: () => count,
+    waitFor(n, ms) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`subscriber got ${count} of ${n}`)), ms);
+        onCount = () => {
+          if (count >= n) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        onCount();
+      });
+    },
+    close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))),
+  };
+}
+
+/** 10,000 events queued with no worker running, then a server with its worker delivers them. */
+async function forwardingRun() {
+  const dir = tmpdir();
+  const sub = await startSubscriber();
+  try {
+    const queue = await startService(dir, { DLR_WORKER: 'off' });
+    const created = await fetch(`${queue.url}/v1/subscriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: sub.url }),
+    });
+    if (created.status !== 201) throw new Error(`subscription: ${created.status}`);
+    await cannon(queue.url, { ...aliyunLoad(100), amount: FORWARD_EVENTS / 100, connections: 10 });
+    await queue.stop();
+    const started = Date.now();
+    const svc = await startService(dir, { DLR_WORKER: 'on' });
+    await sub.waitFor(FORWARD_EVENTS, 120_000);
+    const seconds = (Date.now() - started) / 1000;
+    notePeak(svc);
+    await svc.stop();
+    return { per_s: FORWARD_EVENTS / seconds, seconds };
+  } finally {
+    await sub.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 10,000 requests refused under a wrong token, then replayed by `dlr replay` after the fix. */
+async function replayRun() {
+  const dir = tmpdir();
+  try {
+    const wrong = config();
+    wrong.providers.aliyun.accounts.default.token = 'the-wrong-token';
+    const svc = await startService(dir, { DLR_WORKER: 'off' }, wrong);
+    await cannon(svc.url, { ...aliyunLoad(1), amount: REPLAY_REQUESTS, connections: 10, expectStatus: 401 });
+    await svc.stop();
+    fs.writeFileSync(path.join(dir, 'dlr.config.json'), JSON.stringify(config()));
+    const started = Date.now();
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'replay', '--verdict', 'signature_invalid', '--limit', String(REPLAY_REQUESTS)], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, DLR_CONFIG: path.join(dir, 'dlr.config.json'), DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}` },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let s = '';
+      child.stdout.on('data', (d) => (s += d));
+      child.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`dlr replay exited ${code}`))));
+    });
+    const seconds = (Date.now() - started) / 1000;
+    if (!out.includes(`replayed ${REPLAY_REQUESTS}; verdicts {"accepted":${REPLAY_REQUESTS}}`)) throw new Error(`unexpected replay result: ${out}`);
+    return { per_s: REPLAY_REQUESTS / seconds, seconds };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** PostgreSQL: ingest with 1 replica, then 2 replicas on one database (the load split between them). */
+async function postgresRun(replicas) {
+  const { Client } = require('pg');
+  const name = `dlr_bench_${process.pid}_${Date.now()}`;
+  const admin = new Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const dbUrl = new URL(PG_URL);
+  dbUrl.pathname = `/${name}`;
+  const dirs = [];
+  const services = [];
+  try {
+    for (let i = 0; i < replicas; i += 1) {
+      const dir = tmpdir();
+      dirs.push(dir);
+      services.push(await startService(dir, { DATABASE_URL: dbUrl.toString() }));
+    }
+    const per = Math.floor(CONNECTIONS / replicas);
+    await Promise.all(services.map((s) => cannon(s.url, { ...aliyunLoad(1), duration: 1, connections: per })));
+    const results = await Promise.all(services.map((s) => cannon(s.url, { ...aliyunLoad(1), connections: per })));
+    services.forEach(notePeak);
+    return { rps: results.reduce((a, r) => a + r.rps, 0), p99: Math.max(...results.map((r) => r.p99)) };
+  } finally {
+    await Promise.all(services.map((s) => s.stop()));
+    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function repeat(name, fn) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    log(`${name}: run ${i + 1}/${RUNS}…`);
+    runs.push(await fn());
+  }
+  return runs;
+}
+
+function summarize(runs, keys) {
+  const out = { runs };
+  for (const k of keys) out[k] = round(median(runs.map((r) => r[k])));
+  return out;
+}
+
+async function main() {
+  if (!fs.existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
+  const started = new Date();
+  const results = {};
+  results.ceiling = summarize(await repeat('ceiling', ceilingRun), ['rps', 'p50', 'p99']);
+  results.ingest_aliyun = summarize(await repeat('ingest aliyun', () => ingestRun(aliyunLoad(1))), ['rps', 'p50', 'p99']);
+  results.ingest_twilio = summarize(await repeat('ingest twilio', () => ingestRun(twilioLoad())), ['rps', 'p50', 'p99']);
+  results.batch_ingest = summarize(
+    (await repeat('batch ingest (100 reports)', () => ingestRun(aliyunLoad(100)))).map((r) => ({ ...r, reports_per_s: r.rps * 100 })),
+    ['reports_per_s', 'rps', 'p99'],
+  );
+  results.forwarding = summarize(await repeat('forwarding', forwardingRun), ['per_s', 'seconds']);
+  results.replay = summarize(await repeat('replay', replayRun), ['per_s', 'seconds']);
+  if (PG_URL) {
+    results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
+    results.postgres_2_replicas = summarize(await repeat('postgres, 2 replicas', () => postgresRun(2)), ['rps', 'p99']);
+    results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
+  }
+  results.peak_rss_mb = round(peakRss);
+
+  const ceiling = results.ceiling.rps;
+  const ratio = (r) => round(r / ceiling, 3);
+  results.ingest_aliyun.ratio_to_ceiling = ratio(results.ingest_aliyun.rps);
+  results.ingest_twilio.ratio_to_ceiling = ratio(results.ingest_twilio.rps);
+  const checks = {
+    ingest_ratio: Math.min(results.ingest_aliyun.ratio_to_ceiling, results.ingest_twilio.ratio_to_ceiling) >= TARGETS.ingest_ratio,
+    ingest_p99_ms: Math.max(results.ingest_aliyun.p99, results.ingest_twilio.p99) <= TARGETS.ingest_p99_ms,
+    batch_reports_per_s: results.batch_ingest.reports_per_s >= TARGETS.batch_reports_per_s,
+    forwarding_per_s: results.forwarding.per_s >= TARGETS.forwarding_per_s,
+    replay_per_s: results.replay.per_s >= TARGETS.replay_per_s,
+    peak_rss_mb: results.peak_rss_mb <= TARGETS.peak_rss_mb,
+  };
+
+  const cpus = os.cpus();
+  const report = {
+    date: started.toISOString(),
+    machine: { cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', memory_gb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    settings: { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, database: 'sqlite (WAL, synchronous=NORMAL)', postgres: PG_URL ? 'yes' : 'not reachable (set DLR_BENCH_PG_URL)' },
+    targets: TARGETS,
+    checks,
+    results,
+  };
+  fs.writeFileSync(path.join(__dirname, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+
+  const rows = [
+    ['ceiling (bare node:http)', `${results.ceiling.rps} req/s`, `p50 ${results.ceiling.p50} ms, p99 ${results.ceiling.p99} ms`, ''],
+    ['ingest, Aliyun (1 report)', `${results.ingest_aliyun.rps} req/s`, `p50 ${results.ingest_aliyun.p50} ms, p99 ${results.ingest_aliyun.p99} ms`, `${round(results.ingest_aliyun.ratio_to_ceiling * 100)} % of ceiling`],
+    ['ingest, Twilio (signed)', `${results.ingest_twilio.rps} req/s`, `p50 ${results.ingest_twilio.p50} ms, p99 ${results.ingest_twilio.p99} ms`, `${round(results.ingest_twilio.ratio_to_ceiling * 100)} % of ceiling`],
+    ['batch ingest (100 reports)', `${results.batch_ingest.reports_per_s} reports/s`, `p99 ${results.batch_ingest.p99} ms`, ''],
+    ['forwarding (10,000 events)', `${results.forwarding.per_s} deliveries/s`, '', ''],
+    ['replay (10,000 requests)', `${results.replay.per_s} requests/s`, 'incl. CLI start', ''],
+  ];
+  if (PG_URL) {
+    rows.push(['PostgreSQL ingest, 1 replica', `${results.postgres_1_replica.rps} req/s`, `p99 ${results.postgres_1_replica.p99} ms`, '']);
+    rows.push(['PostgreSQL ingest, 2 replicas', `${results.postgres_2_replicas.rps} req/s`, `p99 ${results.postgres_2_replicas.p99} ms`, `×${results.postgres_scaling}`]);
+  }
+  rows.push(['peak RSS of the service', `${results.peak_rss_mb} MB`, '', '']);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  process.stdout.write(`\n${report.machine.cores} cores, ${report.machine.cpu}, Node ${report.machine.node}; median of ${RUNS} runs, ${CONNECTIONS} connections\n\n`);
+  for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+  process.stdout.write(`\ntargets: ${Object.entries(checks).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}\nwritten: bench/report.json\n`);
+}
+
+main().catch((err) => {
+  log(`bench failed: ${err.stack || err}`);
+  process.exit(1);
+});
