@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
+import { groupCommit, type Transact } from './group-commit';
 import type { Database } from './types';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -10,6 +11,11 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   db: Kysely<Database>;
   dialect: DialectName;
+  /**
+   * A transaction for the ingest path, settled after commit. SQLite (one writer) groups concurrent
+   * callers into one commit; PostgreSQL gives each its own transaction.
+   */
+  transact: Transact;
   /** A short description for logs (no credentials). */
   describe: string;
   close(): Promise<void>;
@@ -54,7 +60,7 @@ function openSqlite(file: string): Db {
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', transact: groupCommit(db), describe: `sqlite:${file}`, close: () => db.destroy() };
 }
 
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */
@@ -66,7 +72,7 @@ function openPostgres(url: string, poolSize: number): Db {
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
-  return { db, dialect: 'postgres', describe: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
+  return { db, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
 }
 
 /** Opens the database named by DATABASE_URL: `sqlite:PATH` (default) or `postgres://…`. */

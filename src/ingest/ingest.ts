@@ -81,7 +81,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
 
   let outcome: IngestOutcome;
   try {
-    outcome = await ctx.dbh.db.transaction().execute(async (trx) => {
+    outcome = await ctx.dbh.transact(async (trx) => {
       await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.receivedAt);
       const applied = await applyReports(trx, ctx, target, raw, reports, false);
       const verdict = verdictOf(applied);

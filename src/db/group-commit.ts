@@ -1,0 +1,77 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './types';
+
+/** Runs `fn` in a transaction and resolves with its result once that transaction committed. */
+export type Transact = <T>(fn: (trx: Transaction<Database>) => Promise<T>) => Promise<T>;
+
+interface Job {
+  fn: (trx: Transaction<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Callers that share one commit at most. */
+const MAX_GROUP = 256;
+const SAVEPOINT = 'job';
+
+/**
+ * Group commit for SQLite, which has one writer anyway: callers that arrive while a transaction
+ * runs wait, and then run together in the next one, each inside its own savepoint. A caller whose
+ * work throws is rolled back to its savepoint alone; the others commit. Every caller's promise
+ * settles only after the commit (or its failure), so nobody answers 2xx for uncommitted work.
+ */
+export function groupCommit(db: Kysely<Database>): Transact {
+  const queue: Job[] = [];
+  let running = false;
+
+  async function runGroup(jobs: Job[]): Promise<void> {
+    let trx;
+    try {
+      trx = await db.startTransaction().execute();
+    } catch (err) {
+      for (const j of jobs) j.reject(err);
+      return;
+    }
+    const done: { job: Job; value: unknown }[] = [];
+    try {
+      for (const job of jobs) {
+        const sp = await trx.savepoint(SAVEPOINT).execute();
+        try {
+          const value = await job.fn(sp);
+          await sp.releaseSavepoint(SAVEPOINT).execute();
+          done.push({ job, value });
+        } catch (err) {
+          await sp.rollbackToSavepoint(SAVEPOINT).execute();
+          await sp.releaseSavepoint(SAVEPOINT).execute();
+          job.reject(err);
+        }
+      }
+      await trx.commit().execute();
+    } catch (err) {
+      await trx.rollback().execute().catch(() => undefined);
+      for (const job of jobs) job.reject(err); // (a job already rejected stays so)
+      return;
+    }
+    for (const { job, value } of done) job.resolve(value);
+  }
+
+  async function drain(): Promise<void> {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        // Let the requests whose bytes have arrived meanwhile reach the queue: a group runs in
+        // microtasks and would otherwise never see them.
+        await new Promise((r) => setImmediate(r));
+        await runGroup(queue.splice(0, MAX_GROUP));
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return <T>(fn: (trx: Transaction<Database>) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!running) void drain();
+    });
+}

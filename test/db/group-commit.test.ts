@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { sql, type Kysely } from 'kysely';
+import { openDatabase, type Db } from '../../src/db/connect';
+import { migrateToLatest } from '../../src/db/migrate';
+
+describe('group commit on SQLite (dbh.transact)', () => {
+  let dir: string;
+  let dbh: Db;
+  let file: string;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-group-'));
+    file = path.join(dir, 'dlr.sqlite');
+    dbh = openDatabase(`sqlite:${file}`);
+    await migrateToLatest(dbh);
+  });
+  afterEach(async () => {
+    await dbh.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const row = (id: string) => ({ id, at: new Date().toISOString(), actor: 't', action: 'replay', parameters: '{}', result: '{}' });
+
+  it('commits concurrent callers together, rolls back only the one that failed, and settles after the commit', async () => {
+    const other = new SqliteDatabase(file, { readonly: true }); // another connection sees only committed rows
+    const visible = (id: string) => other.prepare('select count(*) as n from audit_log where id = ?').get(id) as { n: number };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        dbh
+          .transact(async (trx) => {
+            await trx.insertInto('audit_log').values(row(`a-${i}`)).execute();
+            await trx.insertInto('audit_log').values(row(`b-${i}`)).execute();
+            if (i === 7) throw new Error('job 7 fails after writing');
+            return i;
+          })
+          .then((v) => {
+            expect(visible(`a-${i}`).n).toBe(1); // resolved ⇒ committed
+            return v;
+          }),
+      ),
+    );
+    other.close();
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(39);
+    expect(outcomes[7]).toEqual({ status: 'rejected', reason: new Error('job 7 fails after writing') });
+    const ids = (await dbh.db.selectFrom('audit_log').select('id').execute()).map((r) => r.id);
+    expect(ids).toHaveLength(78);
+    expect(ids).not.toContain('a-7');
+    expect(ids).not.toContain('b-7');
+  });
+
+  it('rejects every caller of a group whose commit fails', async () => {
+    // A deferred foreign key violation only shows at COMMIT.
+    await sql`create table parent (id text primary key)`.execute(dbh.db);
+    await sql`create table child (id text primary key, parent_id text references parent (id) deferrable initially deferred)`.execute(dbh.db);
+    const db = dbh.db as unknown as Kysely<{ child: { id: string; parent_id: string } }>;
+    const outcomes = await Promise.allSettled([
+      dbh.transact(async (trx) => trx.insertInto('audit_log').values(row('fine')).execute()),
+      dbh.transact(async (trx) => (trx as unknown as typeof db).insertInto('child').values({ id: 'c', parent_id: 'missing' }).execute()),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await db.selectFrom('child').selectAll().execute()).toEqual([]);
+    expect(await dbh.db.selectFrom('audit_log').selectAll().execute()).toEqual([]);
+  });
+});
