@@ -47,11 +47,12 @@ function describeFetchError(err: unknown): string {
  * The outbox worker: claims due deliveries, POSTs each event signed per Standard Webhooks, and
  * records every attempt; the retry policy decides what happens next.
  */
-export function createWorker(ctx: AppContext): Worker {
+export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): Worker {
   const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds } = ctx.config.delivery;
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const timeoutMs = timeoutSeconds * 1000;
-  const leaseMs = timeoutMs + LEASE_MARGIN_MS;
+  // How long a claim holds: a worker that dies mid-delivery loses it then (tests shorten it).
+  const leaseMs = opts.leaseMs ?? timeoutMs + LEASE_MARGIN_MS;
   const log = ctx.logger.child({ component: 'worker', worker: workerId });
   const inFlight = new Map<string, Promise<void>>();
   const perSubscription = new Map<string, number>();
