@@ -4,6 +4,7 @@ import { BadRequest, NotFound } from '../errors';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import type { SubscriptionFilter } from './filter';
+import { refusedDestination } from './destination';
 import { newSecret } from './sign';
 
 /** During a rotation the old secret signs too, for this long (Standard Webhooks allows several signatures). */
@@ -18,7 +19,7 @@ export interface SubscriptionInput {
 
 const validateInput = schemaValidator<SubscriptionInput>('subscription.schema.json');
 
-function checkInput(body: unknown, creating: boolean): SubscriptionInput {
+async function checkInput(body: unknown, creating: boolean, allowPrivateNetworks: boolean): Promise<SubscriptionInput> {
   if (!validateInput(body)) throw new BadRequest(`invalid subscription: ${describeErrors().join('; ')}`);
   if (creating && !body.url) throw new BadRequest('invalid subscription: url: is required');
   if (body.url !== undefined) {
@@ -28,6 +29,8 @@ function checkInput(body: unknown, creating: boolean): SubscriptionInput {
     } catch {
       throw new BadRequest('invalid subscription: url: must be an absolute http(s) URL without credentials');
     }
+    const refusal = await refusedDestination(body.url, allowPrivateNetworks, { unresolved: 'allow' });
+    if (refusal) throw new BadRequest(`invalid subscription: url: ${refusal}`);
   }
   return body;
 }
@@ -58,8 +61,8 @@ async function load(db: Kysely<Database>, id: string): Promise<SubscriptionRow> 
   return row;
 }
 
-export async function createSubscription(db: Kysely<Database>, body: unknown, now: Date) {
-  const input = checkInput(body, true);
+export async function createSubscription(db: Kysely<Database>, body: unknown, now: Date, allowPrivateNetworks: boolean) {
+  const input = await checkInput(body, true, allowPrivateNetworks);
   const row: SubscriptionRow = {
     id: newId('sub'),
     url: input.url!,
@@ -86,8 +89,8 @@ export async function getSubscription(db: Kysely<Database>, id: string) {
   return subscriptionView(await load(db, id));
 }
 
-export async function updateSubscription(db: Kysely<Database>, id: string, body: unknown, now: Date) {
-  const input = checkInput(body, false);
+export async function updateSubscription(db: Kysely<Database>, id: string, body: unknown, now: Date, allowPrivateNetworks: boolean) {
+  const input = await checkInput(body, false, allowPrivateNetworks);
   await load(db, id);
   const changes: Partial<SubscriptionRow> = { updated_at: now.toISOString() };
   if (input.url !== undefined) changes.url = input.url;

@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { newId } from '../util/ids';
 import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
+import { refusedDestination } from './destination';
 import { webhookHeaders } from './sign';
 import { signingSecrets } from './subscriptions';
 
@@ -38,6 +39,9 @@ async function readCapped(res: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
+/** The SSRF guard refused the subscriber's address (its DNS may have changed since it subscribed). */
+class DestinationRefused extends Error {}
+
 function describeFetchError(err: unknown): string {
   const e = err as { message?: string; cause?: { code?: string; message?: string } };
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
@@ -71,6 +75,8 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
     let response: string | null = null;
     const started = Date.now();
     try {
+      const refusal = await refusedDestination(d.url, ctx.config.delivery.allowPrivateNetworks);
+      if (refusal) throw new DestinationRefused(refusal);
       const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown.signal]);
       const res = await fetch(d.url, { method: 'POST', headers, body: d.payload, signal, redirect: 'manual' });
       outcome.statusCode = res.status;
@@ -82,7 +88,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
         return;
       }
       outcome.timedOut = (err as Error).name === 'TimeoutError';
-      error = outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeFetchError(err);
+      error = err instanceof DestinationRefused ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeFetchError(err);
     }
     const durationMs = Date.now() - started;
     const decision = decideRetry(retryScheduleSeconds, attemptNo, outcome);

@@ -71,8 +71,11 @@ export async function startTestApp(config: object | null = {}, env: Record<strin
   };
 }
 
-/** A config with the three seed providers on a `default` account (and any extra settings). */
-export function seedConfig(account: object = {}, extra: object = {}): object {
+/**
+ * A config with the three seed providers on a `default` account (and any extra settings). Test
+ * subscribers live on loopback, so `delivery.allowPrivateNetworks` is on unless `extra` says otherwise.
+ */
+export function seedConfig(account: object = {}, extra: { delivery?: object; [k: string]: unknown } = {}): object {
   return {
     providers: {
       aliyun: { accounts: { default: account } },
@@ -80,5 +83,6 @@ export function seedConfig(account: object = {}, extra: object = {}): object {
       ronglian: { accounts: { default: account } },
     },
     ...extra,
+    delivery: { allowPrivateNetworks: true, ...extra.delivery },
   };
 }

@@ -15,8 +15,8 @@ export interface Subscriber {
   close(): Promise<void>;
 }
 
-/** A real HTTP subscriber on loopback that records what it receives. */
-export async function startSubscriber(respond: Subscriber['respond'] = () => 200): Promise<Subscriber> {
+/** A real HTTP subscriber on loopback that records what it receives (on `port`, or any free one). */
+export async function startSubscriber(respond: Subscriber['respond'] = () => 200, port = 0): Promise<Subscriber> {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
   const sub: Subscriber = { url: '', received, respond, close: async () => undefined };
@@ -33,7 +33,7 @@ export async function startSubscriber(respond: Subscriber['respond'] = () => 200
       res.writeHead(answer, { 'content-type': 'text/plain' }).end(`answer ${answer}`);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   sub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   sub.close = async () => {
     for (const res of hanging) res.destroy();

@@ -34,7 +34,7 @@ export function adminRouter(ctx: AppContext): Router {
   const id = (params: unknown) => (params as { id: string }).id;
 
   router.post('/subscriptions', async (req, res) => {
-    res.status(201).json(await createSubscription(db, req.body, new Date()));
+    res.status(201).json(await createSubscription(db, req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
   });
   router.get('/subscriptions', async (_req, res) => {
     res.json(await listSubscriptions(db));
@@ -43,7 +43,7 @@ export function adminRouter(ctx: AppContext): Router {
     res.json(await getSubscription(db, id(req.params)));
   });
   router.patch('/subscriptions/:id', async (req, res) => {
-    res.json(await updateSubscription(db, id(req.params), req.body, new Date()));
+    res.json(await updateSubscription(db, id(req.params), req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
   });
   router.delete('/subscriptions/:id', async (req, res) => {
     await deleteSubscription(db, id(req.params));
