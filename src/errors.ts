@@ -49,6 +49,13 @@ export class NotFound extends AppError {
   }
 }
 
+export class TooManyRequests extends AppError {
+  constructor(limit: { windowSeconds: number; max: number }) {
+    const detail = `more than ${limit.max} requests in ${limit.windowSeconds} s from this address; see the RateLimit and Retry-After headers`;
+    super(429, 'rate_limited', detail, detail);
+  }
+}
+
 export class BadRequest extends AppError {
   constructor(detail: string) {
     super(400, 'bad_request', detail, detail);

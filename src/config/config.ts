@@ -26,6 +26,11 @@ export interface ApiToken {
   scopes: Scope[];
 }
 
+export interface RateLimit {
+  windowSeconds: number;
+  max: number;
+}
+
 export interface Config {
   /** The config file read, or null when none was found. */
   source: string | null;
@@ -46,9 +51,20 @@ export interface Config {
     concurrency: number;
     maxInFlightPerSubscription: number;
   };
-  server: { trustProxy: boolean | number | string[]; bodyLimitBytes: number };
+  server: {
+    trustProxy: boolean | number | string[];
+    bodyLimitBytes: number;
+    /** Per client address and process; null: no limit. */
+    rateLimit: { api: RateLimit | null; callbacks: RateLimit | null };
+  };
   /** Things worth a start-up warning (no config file, unprotected accounts). */
   warnings: string[];
+}
+
+function rateLimitOf(value: false | { windowSeconds?: number; max: number } | undefined, fallback: RateLimit | null): RateLimit | null {
+  if (value === undefined) return fallback;
+  if (value === false) return null;
+  return { windowSeconds: value.windowSeconds ?? 60, max: value.max };
 }
 
 export const DEFAULTS = {
@@ -56,6 +72,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   databaseUrl: 'sqlite:./data/dlr.sqlite',
   configFile: './dlr.config.json',
+  apiRateLimit: { windowSeconds: 60, max: 600 } as RateLimit,
   timeZone: 'Asia/Shanghai',
   timestampToleranceSeconds: 300,
   rawDays: 30,
@@ -74,7 +91,11 @@ interface RawConfig {
   tokens?: { name?: string; token: string; scopes: Scope[] }[];
   retention?: { rawDays?: number };
   delivery?: Partial<Config['delivery']>;
-  server?: Partial<Config['server']>;
+  server?: {
+    trustProxy?: Config['server']['trustProxy'];
+    bodyLimitBytes?: number;
+    rateLimit?: { api?: false | { windowSeconds?: number; max: number }; callbacks?: false | { windowSeconds?: number; max: number } };
+  };
 }
 
 const validateConfig = schemaValidator<RawConfig>('config.schema.json');
@@ -181,6 +202,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     server: {
       trustProxy: resolved.server?.trustProxy ?? false,
       bodyLimitBytes: resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
+      rateLimit: {
+        api: rateLimitOf(resolved.server?.rateLimit?.api, DEFAULTS.apiRateLimit),
+        callbacks: rateLimitOf(resolved.server?.rateLimit?.callbacks, null),
+      },
     },
     warnings,
   };

@@ -1,6 +1,8 @@
-import express from 'express';
+import express, { type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { RateLimit } from '../config/config';
 import type { AppContext } from '../context';
-import { NotFound } from '../errors';
+import { NotFound, TooManyRequests } from '../errors';
 import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
@@ -12,6 +14,20 @@ import { replayRouter } from './routes/replay';
 /** JSON bodies of the management API; callbacks read their own raw bytes and never see this. */
 const API_JSON_LIMIT = '256kb';
 
+/** Per client address (after `trust proxy`), in this process's memory: 429 JSON past the limit. */
+function limiter(limit: RateLimit | null): RequestHandler[] {
+  if (!limit) return [];
+  return [
+    rateLimit({
+      windowMs: limit.windowSeconds * 1000,
+      limit: limit.max,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (_req, _res, next) => next(new TooManyRequests(limit)),
+    }),
+  ];
+}
+
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -19,8 +35,9 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
   app.use(opsRouter(ctx, isDraining));
-  app.use('/v1/callbacks', callbacksRouter(ctx));
-  app.use('/v1', express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
+  const { rateLimit: limits } = ctx.config.server;
+  app.use('/v1/callbacks', ...limiter(limits.callbacks), callbacksRouter(ctx));
+  app.use('/v1', ...limiter(limits.api), express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
   app.use(() => {
     throw new NotFound('route');
   });
