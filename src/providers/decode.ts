@@ -97,7 +97,12 @@ const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimVa
 export function parseXml(text: string): Record<string, unknown> {
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new PayloadInvalid(`body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
-  return xml.parse(text) as Record<string, unknown>;
+  try {
+    return xml.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    // The validator lets a few malformed prologs through that the parser then rejects (found by fuzzing).
+    throw new PayloadInvalid(`body is not well-formed XML: ${(err as Error).message}`);
+  }
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,60 @@
+import fc from 'fast-check';
+import { AppError } from '../../src/errors';
+import { findProvider, providerNames } from '../../src/providers/registry';
+import { ACCOUNT, rawCallback } from '../helpers/raw';
+import { fixture } from '../helpers/fixtures';
+
+/** Bodies shaped a little like each provider's, then broken in random ways. */
+const CONTENT_TYPES: Record<string, string> = {
+  aliyun: 'application/json',
+  tencent: 'application/json',
+  ronglian: 'application/xml',
+  twilio: 'application/x-www-form-urlencoded',
+  sendgrid: 'application/json',
+  mailgun: 'application/json',
+  ses: 'text/plain',
+};
+
+const jsonish = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null');
+const reportish = fc
+  .array(fc.dictionary(fc.constantFrom('phone_number', 'biz_id', 'success', 'err_code', 'report_time', 'mobile', 'sid', 'report_status', 'nationcode', 'callbackData', 'MessageSid', 'MessageStatus', 'event', 'email', 'sg_message_id', 'timestamp', 'Type', 'Message'), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.double())), { maxLength: 5 })
+  .map((v) => JSON.stringify(v));
+const xmlish = fc.array(fc.constantFrom('<Request>', '</Request>', '<action>SMSArrived</action>', '<smsId>', '</smsId>', '<status>0</status>', '<recvTime>', '20240506101509', '&amp;', '<![CDATA[x]]>', '<'), { maxLength: 12 }).map((p) => p.join(''));
+const formish = fc.dictionary(fc.constantFrom('MessageSid', 'MessageStatus', 'To', 'ErrorCode', 'AccountSid', 'x'), fc.string()).map((d) => new URLSearchParams(d).toString());
+
+function mutate(base: Buffer) {
+  return fc.tuple(fc.nat(base.length), fc.nat(16), fc.uint8Array({ maxLength: 8 })).map(([at, cut, bytes]) => Buffer.concat([base.subarray(0, at), Buffer.from(bytes), base.subarray(Math.min(base.length, at + cut))]));
+}
+
+const FIXTURES: Record<string, string> = {
+  aliyun: 'smsreport-batch',
+  tencent: 'status-array',
+  ronglian: 'smsarrived-failed',
+  twilio: 'status-delivered',
+};
+
+describe('parsers under random input', () => {
+  it.each(providerNames())('%s: every body is parsed or refused with a payload error, nothing else', (name) => {
+    const provider = findProvider(name)!;
+    const fx = FIXTURES[name] ? fixture(name, FIXTURES[name]!).body : Buffer.from('{}');
+    const bodies = fc.oneof(
+      jsonish.map((s) => Buffer.from(s)),
+      reportish.map((s) => Buffer.from(s)),
+      xmlish.map((s) => Buffer.from(s)),
+      formish.map((s) => Buffer.from(s)),
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+      mutate(fx),
+    );
+    fc.assert(
+      fc.property(bodies, fc.constantFrom(CONTENT_TYPES[name]!, 'application/json', 'text/plain; charset=gbk'), (body, contentType) => {
+        try {
+          const reports = provider.parse(rawCallback(name, body, contentType), ACCOUNT);
+          expect(Array.isArray(reports)).toBe(true);
+        } catch (err) {
+          if (!(err instanceof AppError) || err.status !== 400) throw err;
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
