@@ -2,7 +2,7 @@
  * One error type per refusal; `src/http/error-handler.ts` is the one place that maps them to HTTP.
  * `verdict` is what the raw log records for a refused callback.
  */
-export type Verdict = 'accepted' | 'duplicate' | 'signature_invalid' | 'payload_invalid' | 'too_large';
+export type Verdict = 'accepted' | 'duplicate' | 'signature_invalid' | 'payload_invalid' | 'too_large' | 'unknown_provider';
 
 export class AppError extends Error {
   constructor(
@@ -30,6 +30,15 @@ export class PayloadInvalid extends AppError {
   }
 }
 
+/** The body did not arrive in time (a slow or stalled sender): 408, logged as `payload_invalid`. */
+export class BodyTimeout extends AppError {
+  readonly verdict = 'payload_invalid' as const;
+  constructor(seconds: number, received: number) {
+    const detail = `the body did not arrive within ${seconds} s (${received} bytes received)`;
+    super(408, 'request_timeout', detail, detail);
+  }
+}
+
 export class PayloadTooLarge extends AppError {
   readonly verdict = 'too_large' as const;
   constructor(limit: number) {
@@ -38,6 +47,7 @@ export class PayloadTooLarge extends AppError {
 }
 
 export class UnknownProvider extends AppError {
+  readonly verdict = 'unknown_provider' as const;
   constructor(detail: string) {
     super(404, 'unknown_provider', detail, detail);
   }
@@ -88,8 +98,8 @@ export class Unavailable extends AppError {
 }
 
 /** A refusal of a callback that the raw log records with its verdict. */
-export type CallbackRefusal = SignatureInvalid | PayloadInvalid | PayloadTooLarge;
+export type CallbackRefusal = SignatureInvalid | PayloadInvalid | PayloadTooLarge | BodyTimeout | UnknownProvider;
 
 export function isCallbackRefusal(err: unknown): err is CallbackRefusal {
-  return err instanceof SignatureInvalid || err instanceof PayloadInvalid || err instanceof PayloadTooLarge;
+  return err instanceof SignatureInvalid || err instanceof PayloadInvalid || err instanceof PayloadTooLarge || err instanceof BodyTimeout || err instanceof UnknownProvider;
 }

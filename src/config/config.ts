@@ -54,6 +54,8 @@ export interface Config {
   server: {
     trustProxy: boolean | number | string[];
     bodyLimitBytes: number;
+    /** A callback's body must arrive within this many seconds of its headers. */
+    bodyTimeoutSeconds: number;
     /** Per client address and process; null: no limit. */
     rateLimit: { api: RateLimit | null; callbacks: RateLimit | null };
   };
@@ -72,6 +74,7 @@ export const DEFAULTS = {
   host: '0.0.0.0',
   databaseUrl: 'sqlite:./data/dlr.sqlite',
   configFile: './dlr.config.json',
+  bodyTimeoutSeconds: 10,
   apiRateLimit: { windowSeconds: 60, max: 600 } as RateLimit,
   timeZone: 'Asia/Shanghai',
   timestampToleranceSeconds: 300,
@@ -94,6 +97,7 @@ interface RawConfig {
   server?: {
     trustProxy?: Config['server']['trustProxy'];
     bodyLimitBytes?: number;
+    bodyTimeoutSeconds?: number;
     rateLimit?: { api?: false | { windowSeconds?: number; max: number }; callbacks?: false | { windowSeconds?: number; max: number } };
   };
 }
@@ -202,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     server: {
       trustProxy: resolved.server?.trustProxy ?? false,
       bodyLimitBytes: resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
+      bodyTimeoutSeconds: resolved.server?.bodyTimeoutSeconds ?? DEFAULTS.bodyTimeoutSeconds,
       rateLimit: {
         api: rateLimitOf(resolved.server?.rateLimit?.api, DEFAULTS.apiRateLimit),
         callbacks: rateLimitOf(resolved.server?.rateLimit?.callbacks, null),

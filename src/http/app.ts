@@ -2,7 +2,8 @@ import express, { type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { RateLimit } from '../config/config';
 import type { AppContext } from '../context';
-import { NotFound, TooManyRequests } from '../errors';
+import { BadRequest, NotFound, TooManyRequests } from '../errors';
+import { containsNul } from '../util/mask';
 import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
@@ -28,6 +29,11 @@ function limiter(limit: RateLimit | null): RequestHandler[] {
   ];
 }
 
+/** NUL characters in a path, query or JSON body: 400 (PostgreSQL text cannot hold them). */
+const refuseNul: RequestHandler = (req, _res, next) => {
+  next(/%00|\u0000/i.test(req.url) || containsNul(req.body) ? new BadRequest('NUL characters are not allowed in paths, queries or bodies') : undefined);
+};
+
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -37,7 +43,7 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.use(opsRouter(ctx, isDraining));
   const { rateLimit: limits } = ctx.config.server;
   app.use('/v1/callbacks', ...limiter(limits.callbacks), callbacksRouter(ctx));
-  app.use('/v1', ...limiter(limits.api), express.json({ limit: API_JSON_LIMIT }), queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
+  app.use('/v1', ...limiter(limits.api), express.json({ limit: API_JSON_LIMIT }), refuseNul, queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
   app.use(() => {
     throw new NotFound('route');
   });

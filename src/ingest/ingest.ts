@@ -10,6 +10,7 @@ import { insertRaw } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
 import { applyReport, lockMessages, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
+import { containsNul } from '../util/mask';
 import { recordNonces } from './nonces';
 
 export interface Target {
@@ -31,7 +32,7 @@ export function resolveTarget(ctx: AppContext, providerName: string, accountName
   const accounts = provider ? ctx.config.providers[provider.name]?.accounts : undefined;
   // Own keys only: an account named "constructor" or "__proto__" is no account.
   const account = accounts && Object.hasOwn(accounts, accountName) ? accounts[accountName] : undefined;
-  if (!provider || !account) throw new UnknownProvider(`no provider "${providerName}" with account "${accountName}" is configured`);
+  if (!provider || !account) throw new UnknownProvider(`no provider ${JSON.stringify(providerName)} with account ${JSON.stringify(accountName)} is configured`);
   return { provider, accountName, account };
 }
 
@@ -63,7 +64,9 @@ export function verifyContext(ctx: AppContext): VerifyContext {
 export async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
   checkAccountProtection(raw, target.account);
   const verified = await target.provider.verify?.(raw, target.account, verifyContext(ctx));
-  return { reports: target.provider.parse(raw, target.account), nonces: verified?.nonces ?? [] };
+  const reports = target.provider.parse(raw, target.account);
+  if (containsNul(reports)) throw new PayloadInvalid('a report contains a NUL character');
+  return { reports, nonces: verified?.nonces ?? [] };
 }
 
 /**

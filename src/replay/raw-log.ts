@@ -1,7 +1,7 @@
 import iconv from 'iconv-lite';
 import { NotFound } from '../errors';
 import { charsetOf } from '../providers/decode';
-import { redactUrl } from '../util/mask';
+import { redactHeaders, redactUrl } from '../util/mask';
 import { encodeCursor } from '../util/paging';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, RawRequestRow } from '../db/types';
@@ -55,7 +55,7 @@ export function rawView(row: RawRequestRow) {
     account: row.account,
     method: row.method,
     url: redactUrl(row.url),
-    headers,
+    headers: redactHeaders(headers),
     body: bodyView(Buffer.from(row.body), headers),
     body_size: row.body_size,
     remote_addr: row.remote_addr,

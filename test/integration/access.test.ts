@@ -63,4 +63,19 @@ describe('access to the API routes', () => {
     const all = app.logs.join('\n');
     for (const t of [...TOKENS.map((x) => x.token), 'a-wrong-token-0123456789']) expect(all).not.toContain(t);
   });
+
+  it('shows raw requests with their credentials redacted and their content intact', async () => {
+    const body = '[{"phone_number":"13800138000","biz_id":"acc-1","success":true}]';
+    await request(app.url)
+      .post('/v1/callbacks/aliyun?token=some-url-secret&x=1')
+      .set({ 'content-type': 'application/json', authorization: 'Basic c2VjcmV0OnNlY3JldA==', cookie: 'session=abc' })
+      .send(body)
+      .expect(200);
+    const res = await call('get', '/v1/raw?provider=aliyun&limit=1', TOKENS[0]!.token).expect(200);
+    const raw = res.body.items[0];
+    expect(raw.url).toBe('/v1/callbacks/aliyun?token=[redacted]&x=1');
+    expect(raw.headers).toMatchObject({ authorization: '[redacted]', cookie: '[redacted]', 'content-type': 'application/json' });
+    expect(raw.body).toEqual({ encoding: 'text', content: body }); // support sees what the provider sent
+    expect(JSON.stringify(res.body)).not.toMatch(/some-url-secret|c2VjcmV0|session=abc/);
+  });
 });

@@ -43,6 +43,7 @@ const CASES: Case[] = [
   { name: 'aliyun: unknown charset', path: '/v1/callbacks/aliyun', body: aliyunReport(), headers: { 'content-type': 'application/json; charset=klingon' }, status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: wrong content type (XML)', path: '/v1/callbacks/aliyun', body: '<a/>', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: NUL bytes', path: '/v1/callbacks/aliyun', body: Buffer.from('[\u0000\u0000]'), status: 400, verdict: 'payload_invalid' },
+  { name: 'aliyun: NUL inside an id', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: 'a\u0000b' }), status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: SQL metacharacters in ids, as data', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: "x'; DROP TABLE messages; --" }), status: 200 },
   { name: 'aliyun: a wrong ?token=', path: '/v1/callbacks/aliyun/guarded?token=nope', body: aliyunReport(), status: 401, verdict: 'signature_invalid' },
   { name: 'aliyun: two ?token= values', path: '/v1/callbacks/aliyun/guarded?token=nope&token=guarded-token-123', body: aliyunReport(), status: 401, verdict: 'signature_invalid' },
@@ -78,14 +79,16 @@ const CASES: Case[] = [
   { name: 'ses: not an SNS message', path: '/v1/callbacks/ses', body: '{"hello":"world"}', headers: { 'content-type': 'text/plain' }, status: 400, verdict: 'payload_invalid' },
   { name: 'ses: certificate from another host', path: '/v1/callbacks/ses', body: JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: SNS_TOPIC, Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: 'https://evil.example.com/cert.pem' }), headers: { 'content-type': 'text/plain' }, status: 401, verdict: 'signature_invalid' },
   { name: 'ses: topic not configured', path: '/v1/callbacks/ses', body: JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:000000000000:other', Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: SNS_CERT_URL }), headers: { 'content-type': 'text/plain' }, status: 401, verdict: 'signature_invalid' },
-  // Routing tricks: no such provider or account (404, not logged: scanners would fill the log)
-  { name: 'unknown provider', path: '/v1/callbacks/nope', body: '{}', status: 404 },
-  { name: 'path traversal in the provider segment', path: '/v1/callbacks/..%2F..%2Fv1%2Fsubscriptions', body: '{}', status: 404 },
-  { name: 'NUL in the provider segment', path: '/v1/callbacks/aliyun%00', body: '{}', status: 404 },
-  { name: 'prototype name as provider', path: '/v1/callbacks/__proto__', body: '{}', status: 404 },
-  { name: 'prototype name as account', path: '/v1/callbacks/aliyun/constructor', body: '{}', status: 404 },
-  { name: 'unknown account', path: '/v1/callbacks/aliyun/elsewhere', body: aliyunReport(), status: 404 },
-  { name: 'too many path segments', path: '/v1/callbacks/aliyun/default/extra', body: aliyunReport(), status: 404 },
+  // Routing tricks: no such provider or account (404, logged as unknown_provider for a later replay)
+  { name: 'unknown provider', path: '/v1/callbacks/nope', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'path traversal in the provider segment', path: '/v1/callbacks/..%2F..%2Fv1%2Fsubscriptions', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'NUL in the provider segment', path: '/v1/callbacks/aliyun%00', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'control characters in the account segment', path: '/v1/callbacks/aliyun/a%0D%0Ab', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'prototype name as provider', path: '/v1/callbacks/__proto__', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'prototype name as account', path: '/v1/callbacks/aliyun/constructor', body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'unknown account', path: '/v1/callbacks/aliyun/elsewhere', body: aliyunReport(), status: 404, verdict: 'unknown_provider' },
+  { name: 'a 300-character provider name', path: `/v1/callbacks/${'p'.repeat(300)}`, body: '{}', status: 404, verdict: 'unknown_provider' },
+  { name: 'too many path segments (no callback route at all)', path: '/v1/callbacks/aliyun/default/extra', body: aliyunReport(), status: 404 },
 ];
 
 describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the raw log', () => {
@@ -103,6 +106,7 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
           mailgun: { accounts: { default: { signingKey: 'key-mailgun-signing-0123456789' } } },
           ses: { accounts: { default: { topicArns: [SNS_TOPIC], certificates: { [SNS_CERT_URL]: SNS_CERT } } } },
         },
+        server: { bodyTimeoutSeconds: 0.5 },
       },
       { DLR_WORKER: 'off' },
     );
@@ -124,12 +128,18 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(typeof res.body.error).toBe('string');
     }
-    const provider = c.path.split('/')[3]!.split('?')[0]!;
-    const raws = await request(app.url).get(`/v1/raw?provider=${provider}&limit=1`).set(admin).expect(200);
-    const last = raws.body.items[0] as { headers: Record<string, string>; verdict: string } | undefined;
-    if (c.verdict) expect({ case: last?.headers['x-case'], verdict: last?.verdict }).toEqual({ case: String(i), verdict: c.verdict });
-    else if (c.status === 404) expect(last?.headers['x-case']).not.toBe(String(i));
+    if (c.verdict) {
+      const raws = await request(app.url).get('/v1/raw?limit=1').set(admin).expect(200); // the newest
+      const last = raws.body.items[0] as { headers: Record<string, string>; verdict: string } | undefined;
+      expect({ case: last?.headers['x-case'], verdict: last?.verdict }).toEqual({ case: String(i), verdict: c.verdict });
+    }
     await request(app.url).get('/healthz').expect(200);
+  });
+
+  it('refuses NUL characters in API paths, queries and bodies with 400', async () => {
+    await request(app.url).get('/v1/raw?provider=aliyun%00').set(admin).expect(400);
+    await request(app.url).get('/v1/messages/aliyun/a%00b').set(admin).expect(400);
+    await request(app.url).post('/v1/subscriptions').set(admin).send({ url: 'https://93.184.216.34/h', description: 'a\u0000b' }).expect(400);
   });
 
   it('stores SQL metacharacters as data', async () => {
@@ -148,6 +158,25 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
       socket.on('close', () => resolve(data));
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    await request(app.url).get('/healthz').expect(200);
+  });
+
+  it('answers a slow-loris body with 408 JSON after the body timeout, logs it, and closes the connection', async () => {
+    const port = Number(new URL(app.url).port);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write('POST /v1/callbacks/aliyun HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Case: slow\r\nContent-Length: 100\r\n\r\n[{"phone_nu');
+      });
+      let data = '';
+      socket.on('data', (d: Buffer) => (data += d.toString()));
+      socket.on('close', () => resolve(data));
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(answer).toMatch(/\{"error":"request_timeout","detail":"the body did not arrive within 0\.5 s \(11 bytes received\)"\}$/);
+    const raws = await request(app.url).get('/v1/raw?provider=aliyun&limit=1').set(admin).expect(200);
+    expect(raws.body.items[0]).toMatchObject({ headers: { 'x-case': 'slow' }, verdict: 'payload_invalid', detail: expect.stringMatching(/did not arrive within/) });
     await request(app.url).get('/healthz').expect(200);
   });
 });

@@ -193,7 +193,13 @@ describe('signed providers over HTTP', () => {
 });
 
 describe('a signed provider without its secret', () => {
-  it('cannot be configured: start-up names the missing setting', async () => {
-    await expect(startTestApp({ providers: { mailgun: { accounts: { default: {} } } } })).rejects.toThrow(/providers\.mailgun\.accounts\.default\.signingKey/);
+  it.each([
+    ['mailgun', {}, /providers\.mailgun\.accounts\.default\.signingKey/],
+    ['twilio', { publicUrl: 'https://dlr.example.com' }, /providers\.twilio\.accounts\.default\.authToken/],
+    ['twilio', { authToken: 'twilio-auth-token-0123456789' }, /providers\.twilio\.accounts\.default\.publicUrl/],
+    ['sendgrid', {}, /providers\.sendgrid\.accounts\.default\.publicKey/],
+    ['ses', {}, /providers\.ses\.accounts\.default\.topicArns/],
+  ])('%s cannot be configured without it: start-up names the missing setting', async (name, account, message) => {
+    await expect(startTestApp({ providers: { [name]: { accounts: { default: account } } } })).rejects.toThrow(message);
   });
 });

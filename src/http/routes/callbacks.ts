@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
-import { BadRequest, PayloadTooLarge } from '../../errors';
-import { ingest, recordRefusal, resolveTarget } from '../../ingest/ingest';
+import { BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider } from '../../errors';
+import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
 import type { RawCallback } from '../../providers/types';
 import { newId } from '../../util/ids';
 
@@ -17,6 +17,28 @@ interface RawBodyError {
   type?: string;
 }
 
+/** A provider or account name from the URL as the raw log keeps it: no control characters, at most 64. */
+function loggableName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, 64);
+}
+
+/** The raw bytes, size-limited, within `seconds` of the headers (slow-loris senders get a 408). */
+function readBody(req: Request, limit: number, seconds: number): Promise<Buffer> {
+  let received = 0;
+  const count = (chunk: Buffer) => (received += chunk.length);
+  req.on('data', count);
+  const body = getRawBody(req, { limit });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new BodyTimeout(seconds, received)), seconds * 1000);
+  });
+  body.catch(() => undefined); // after a timeout nobody waits for it
+  return Promise.race([body, timeout]).finally(() => {
+    clearTimeout(timer);
+    req.off('data', count);
+  });
+}
+
 /**
  * `POST /v1/callbacks/:provider[/:account]`. Translates HTTP to the ingest domain and back: reads
  * the raw bytes (size-limited), hands them to `ingest`, answers with the provider's ack.
@@ -24,15 +46,23 @@ interface RawBodyError {
 export function callbacksRouter(ctx: AppContext): Router {
   const router = Router();
   const limit = ctx.config.server.bodyLimitBytes;
+  const { bodyTimeoutSeconds } = ctx.config.server;
 
   router.post('/:provider{/:account}', async (req: Request, res: Response) => {
     const started = process.hrtime.bigint();
     const params = req.params as { provider: string; account?: string };
-    const target = resolveTarget(ctx, params.provider, params.account ?? 'default');
+    let target: Target | null = null;
+    let unknown: UnknownProvider | null = null;
+    try {
+      target = resolveTarget(ctx, params.provider, params.account ?? 'default');
+    } catch (err) {
+      if (!(err instanceof UnknownProvider)) throw err;
+      unknown = err; // still logged, so that it can be replayed once the provider or account is configured
+    }
     const raw: RawCallback = {
       id: newId('raw'),
-      provider: target.provider.name,
-      account: target.accountName,
+      provider: target?.provider.name ?? loggableName(params.provider),
+      account: target?.accountName ?? loggableName(params.account ?? 'default'),
       method: req.method,
       url: req.originalUrl,
       headers: flattenHeaders(req.headers),
@@ -40,13 +70,22 @@ export function callbacksRouter(ctx: AppContext): Router {
       remoteAddr: req.ip ?? req.socket.remoteAddress ?? '',
       receivedAt: new Date(),
     };
+    // Metric labels only name configured providers: a scanner must not mint label values.
+    const label = target ? raw.provider : 'unknown';
     const observe = (verdict: string) => {
-      ctx.metrics.callbacks.inc({ provider: raw.provider, verdict });
-      ctx.metrics.ingestSeconds.observe({ provider: raw.provider }, Number(process.hrtime.bigint() - started) / 1e9);
+      ctx.metrics.callbacks.inc({ provider: label, verdict });
+      ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
     };
     try {
-      raw.body = await getRawBody(req, { limit });
+      raw.body = await readBody(req, limit, bodyTimeoutSeconds);
     } catch (err) {
+      if (err instanceof BodyTimeout) {
+        await recordRefusal(ctx, raw, err);
+        observe(err.verdict);
+        res.setHeader('connection', 'close');
+        res.on('finish', () => req.socket.destroy());
+        throw err;
+      }
       if ((err as RawBodyError).type === 'entity.too.large') {
         const refusal = new PayloadTooLarge(limit);
         await recordRefusal(ctx, raw, refusal);
@@ -55,6 +94,12 @@ export function callbacksRouter(ctx: AppContext): Router {
         throw refusal;
       }
       throw new BadRequest(`could not read the request body: ${(err as Error).message}`);
+    }
+    if (!target) {
+      await recordRefusal(ctx, raw, unknown!);
+      observe(unknown!.verdict);
+      req.log.info({ provider: raw.provider, account: raw.account, raw_id: raw.id, verdict: unknown!.verdict }, 'callback refused');
+      throw unknown!;
     }
     try {
       const outcome = await ingest(ctx, target, raw);

@@ -7,7 +7,7 @@ import { STATUSES } from '../../status/types';
 import { decodeCursor, oneParam, pageLimit, timeParam } from '../../util/paging';
 import { requireScope } from '../auth';
 
-const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large'];
+const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider'];
 
 function oneOf(name: string, value: string | undefined, allowed: readonly string[]): string | undefined {
   if (value !== undefined && value !== '' && !allowed.includes(value)) throw new BadRequest(`${name} must be one of ${allowed.join(', ')}`);
