@@ -1,23 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../../src/db/connect';
 import { ADMIN_TOKEN, seedConfig } from '../helpers/app';
 import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
+import { startServerProcess } from '../helpers/server-process';
 import { startSubscriber, waitFor, type Subscriber } from '../helpers/subscriber';
 
-const MAIN = path.resolve(__dirname, '../../dist/main.js');
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-
-async function startServer(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  let out = '';
-  const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DLR_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await waitFor(() => /"port":(\d+)/.exec(out)?.[1], 'the server to listen', 20_000);
-  return { child, url: `http://127.0.0.1:${port}` };
-}
 
 describe('kill -9 in the middle of load', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-crash-'));
@@ -33,7 +23,7 @@ describe('kill -9 in the middle of load', () => {
     const config = path.join(dir, 'dlr.config.json');
     fs.writeFileSync(config, JSON.stringify(seedConfig({ token: 'crash-token' }, { delivery: { allowPrivateNetworks: true } })));
     const env = { DATABASE_URL: await databaseUrlFor(dir), DLR_CONFIG: config };
-    const first = await startServer(env, dir);
+    const first = await startServerProcess(env, dir);
     const created = await fetch(`${first.url}/v1/subscriptions`, { method: 'POST', headers: admin, body: JSON.stringify({ url: sub.url }) });
     expect(created.status).toBe(201);
 
@@ -60,7 +50,7 @@ describe('kill -9 in the middle of load', () => {
     await Promise.all(senders);
     expect(acked.length).toBeGreaterThanOrEqual(300);
 
-    const second = await startServer(env, dir);
+    const second = await startServerProcess(env, dir);
     try {
       for (const id of acked) {
         const res = await fetch(`${second.url}/v1/messages/aliyun/${id}`, { headers: admin });
@@ -85,8 +75,7 @@ describe('kill -9 in the middle of load', () => {
         await dbh.close();
       }
     } finally {
-      second.child.kill('SIGTERM');
-      await new Promise((r) => second.child.once('exit', r));
+      await second.stop();
     }
   });
 });

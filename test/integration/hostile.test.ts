@@ -1,6 +1,6 @@
-import net from 'node:net';
 import request from 'supertest';
 import { seedConfig, startTestApp, ADMIN_TOKEN, type TestApp } from '../helpers/app';
+import { rawExchange } from '../helpers/server-process';
 import { sendgridKeys, SNS_CERT, SNS_CERT_URL, SNS_TOPIC } from '../helpers/sign';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -149,14 +149,7 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
 
   it('refuses a header with a raw CR/LF (header injection) at the HTTP layer, and stays up', async () => {
     const port = Number(new URL(app.url).port);
-    const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.end('POST /v1/callbacks/aliyun HTTP/1.1\r\nHost: x\r\nX-Evil: a\rInjected: b\r\nContent-Length: 2\r\n\r\n[]');
-      });
-      let data = '';
-      socket.on('data', (d: Buffer) => (data += d.toString()));
-      socket.on('close', () => resolve(data));
-    });
+    const answer = await rawExchange(port, 'POST /v1/callbacks/aliyun HTTP/1.1\r\nHost: x\r\nX-Evil: a\rInjected: b\r\nContent-Length: 2\r\n\r\n[]');
     expect(answer).toMatch(/^HTTP\/1\.1 400/);
     await request(app.url).get('/healthz').expect(200);
   });
@@ -164,14 +157,10 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
   it('answers a slow-loris body with 408 JSON after the body timeout, logs it, and closes the connection', async () => {
     const port = Number(new URL(app.url).port);
     const started = Date.now();
-    const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.write('POST /v1/callbacks/aliyun HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Case: slow\r\nContent-Length: 100\r\n\r\n[{"phone_nu');
-      });
-      let data = '';
-      socket.on('data', (d: Buffer) => (data += d.toString()));
-      socket.on('close', () => resolve(data));
-    });
+    const answer = await rawExchange(
+      port,
+      'POST /v1/callbacks/aliyun HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Case: slow\r\nContent-Length: 100\r\n\r\n[{"phone_nu',
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(450);
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect(answer).toMatch(/\{"error":"request_timeout","detail":"the body did not arrive within 0\.5 s \(11 bytes received\)"\}$/);

@@ -1,40 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN, seedConfig } from '../helpers/app';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process';
 import { startSubscriber, waitFor, type Subscriber } from '../helpers/subscriber';
 
-const MAIN = path.resolve(__dirname, '../../dist/main.js');
 const REPORTS = 200;
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-
-interface Replica {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startReplica(name: string, env: Record<string, string>, cwd: string): Promise<Replica> {
-  let out = '';
-  const child = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DLR_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await waitFor(() => /"port":(\d+)/.exec(out)?.[1], `replica ${name} to listen`, 20_000);
-  return { child, url: `http://127.0.0.1:${port}`, output: () => out };
-}
-
-async function stop(r: Replica): Promise<void> {
-  if (r.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill('SIGTERM');
-  await exited;
-}
 
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i -= 1) {
@@ -49,7 +22,7 @@ const onPostgres = testDialect === 'postgres' ? describe : describe.skip;
 
 onPostgres('two replicas on one PostgreSQL database', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-replicas-'));
-  let replicas: Replica[] = [];
+  let replicas: ServerProcess[] = [];
   let sub: Subscriber;
 
   beforeAll(async () => {
@@ -57,18 +30,18 @@ onPostgres('two replicas on one PostgreSQL database', () => {
     fs.writeFileSync(config, JSON.stringify(seedConfig({ token: 'replica-token' }, { delivery: { allowPrivateNetworks: true, retryScheduleSeconds: [1, 1, 1] } })));
     const env = { DATABASE_URL: await databaseUrlFor(dir), DLR_CONFIG: config, DATABASE_POOL_SIZE: '5' };
     // Both start at once: migrations must serialize between them.
-    replicas = await Promise.all([startReplica('a', env, dir), startReplica('b', env, dir)]);
+    replicas = await Promise.all([startServerProcess(env, dir), startServerProcess(env, dir)]);
     sub = await startSubscriber();
   });
   afterAll(async () => {
-    await Promise.all(replicas.map(stop));
+    await Promise.all(replicas.map((r) => r.stop()));
     await sub?.close();
     await dropDatabaseFor(dir);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('applies the same 200 reports sent to both at once as one status change each, delivered exactly once', async () => {
-    const [a, b] = replicas as [Replica, Replica];
+    const [a, b] = replicas as [ServerProcess, ServerProcess];
     const created = await fetch(`${a.url}/v1/subscriptions`, { method: 'POST', headers: admin, body: JSON.stringify({ url: sub.url }) });
     expect(created.status).toBe(201);
 
