@@ -37,6 +37,7 @@ const refuseNul: RequestHandler = (req, _res, next) => {
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false); // answers are small and never cached: no hash per response
   app.set('trust proxy', ctx.config.server.trustProxy);
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));

@@ -58,7 +58,7 @@ async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext
   const existing = await select();
   if (existing) return existing;
   const now = ctx.receivedAt.toISOString();
-  await trx
+  const inserted = await trx
     .insertInto('messages')
     .values({
       id: newId('msg'),
@@ -77,8 +77,10 @@ async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext
       updated_at: now,
     })
     .onConflict((oc) => oc.columns(['provider', 'account', 'message_id', 'recipient']).doNothing())
-    .execute();
-  const created = await select();
+    .returningAll()
+    .executeTakeFirst();
+  // Ours (on PostgreSQL locked by our transaction until it ends); else another made it meanwhile.
+  const created = inserted ?? (await select());
   if (!created) throw new Error('message row vanished after insert');
   return created;
 }

@@ -16,6 +16,15 @@ describe('logs', () => {
     const lines = app.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.filter((l) => l.msg === 'callback')).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'callback refused')).toHaveLength(1);
+    // One line per callback request, with the request's fields and the callback's.
+    const callbackLines = lines.filter((l) => String(l.url).startsWith('/v1/callbacks'));
+    expect(callbackLines.map((l) => [l.msg, l.status, l.verdict])).toEqual([
+      ['callback', 200, 'accepted'],
+      ['callback refused', 400, 'payload_invalid'],
+    ]);
+    expect(callbackLines.every((l) => /^req_/.test(String(l.req_id)) && String(l.raw_id).startsWith('raw_'))).toBe(true);
+    // An API request's line names the token (never its value).
+    expect(lines.find((l) => String(l.url).startsWith('/v1/messages'))).toMatchObject({ msg: 'request', status: 200, token_name: 'admin (DLR_ADMIN_TOKEN)' });
     for (const l of lines.filter((l) => l.msg === 'request')) expect(l.req_id).toMatch(/^req_/);
     expect(text).not.toMatch(/13800138000|13900139000/);
     expect(text).not.toMatch(/alice@example\.com/);

@@ -5,6 +5,7 @@ import type { AppContext } from '../../context';
 import { BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
 import type { RawCallback } from '../../providers/types';
+import type { LogLine } from '../request-context';
 import { newId } from '../../util/ids';
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
@@ -15,6 +16,12 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 
 interface RawBodyError {
   type?: string;
+}
+
+/** The request's one log line names the callback, its raw id and its verdict. */
+function logLine(res: Response, msg: string, raw: RawCallback, verdict: string, extra: Record<string, unknown>): void {
+  const line: LogLine = { msg, fields: { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict, ...extra } };
+  res.locals.logLine = line;
 }
 
 /** A provider or account name from the URL as the raw log keeps it: no control characters, at most 64. */
@@ -82,6 +89,7 @@ export function callbacksRouter(ctx: AppContext): Router {
       if (err instanceof BodyTimeout) {
         await recordRefusal(ctx, raw, err);
         observe(err.verdict);
+        logLine(res, 'callback refused', raw, err.verdict, { detail: err.message });
         res.setHeader('connection', 'close');
         res.on('finish', () => req.socket.destroy());
         throw err;
@@ -90,6 +98,7 @@ export function callbacksRouter(ctx: AppContext): Router {
         const refusal = new PayloadTooLarge(limit);
         await recordRefusal(ctx, raw, refusal);
         observe(refusal.verdict);
+        logLine(res, 'callback refused', raw, refusal.verdict, { detail: refusal.message });
         res.setHeader('connection', 'close');
         throw refusal;
       }
@@ -98,16 +107,13 @@ export function callbacksRouter(ctx: AppContext): Router {
     if (!target) {
       await recordRefusal(ctx, raw, unknown!);
       observe(unknown!.verdict);
-      req.log.info({ provider: raw.provider, account: raw.account, raw_id: raw.id, verdict: unknown!.verdict }, 'callback refused');
+      logLine(res, 'callback refused', raw, unknown!.verdict, { detail: unknown!.message });
       throw unknown!;
     }
     try {
       const outcome = await ingest(ctx, target, raw);
       observe(outcome.verdict);
-      req.log.info(
-        { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict: outcome.verdict, reports: outcome.applied.length },
-        'callback',
-      );
+      logLine(res, 'callback', raw, outcome.verdict, { reports: outcome.applied.length });
       res.status(outcome.ack.status);
       if (outcome.ack.contentType) res.type(outcome.ack.contentType);
       res.send(outcome.ack.body);
@@ -115,7 +121,7 @@ export function callbacksRouter(ctx: AppContext): Router {
       const verdict = (err as { verdict?: string }).verdict;
       if (verdict) {
         observe(verdict);
-        req.log.info({ provider: raw.provider, account: raw.account, raw_id: raw.id, verdict, detail: (err as Error).message }, 'callback refused');
+        logLine(res, 'callback refused', raw, verdict, { detail: (err as Error).message });
       }
       throw err;
     }
