@@ -2,7 +2,8 @@
  * One error type per refusal; `src/http/error-handler.ts` is the one place that maps them to HTTP.
  * `verdict` is what the raw log records for a refused callback.
  */
-export type Verdict = 'accepted' | 'duplicate' | 'signature_invalid' | 'payload_invalid' | 'too_large' | 'unknown_provider';
+export const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider'] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export class AppError extends Error {
   constructor(

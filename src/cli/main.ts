@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/config';
 import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
-import { AppError } from '../errors';
+import { AppError, VERDICTS } from '../errors';
 import { createLogger } from '../logger';
 import { main as serve } from '../main';
 import { createMetrics } from '../ops/metrics';
@@ -19,7 +19,6 @@ import { cliActor, withContext } from './context';
 /** Exit codes: 0 done, 1 failed, 2 bad usage or config, 3 not found. */
 const EXIT = { failed: 1, usage: 2, notFound: 3 } as const;
 const PROGRESS_EVERY = 100;
-const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider'];
 
 function isoTime(value: string): string {
   const ms = Date.parse(value);

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
-import { BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider } from '../../errors';
+import { BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
 import type { RawCallback } from '../../providers/types';
 import type { LogLine } from '../request-context';
@@ -83,33 +83,31 @@ export function callbacksRouter(ctx: AppContext): Router {
       ctx.metrics.callbacks.inc({ provider: label, verdict });
       ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
     };
+    const noteRefusal = (verdict: string, err: Error) => {
+      observe(verdict);
+      logLine(res, 'callback refused', raw, verdict, { detail: err.message });
+    };
+    /** A refusal decided here (not by ingest): into the raw log first, then counted and logged. */
+    const refuse = async (refusal: CallbackRefusal) => {
+      await recordRefusal(ctx, raw, refusal);
+      noteRefusal(refusal.verdict, refusal);
+      return refusal;
+    };
     try {
       raw.body = await readBody(req, limit, bodyTimeoutSeconds);
     } catch (err) {
       if (err instanceof BodyTimeout) {
-        await recordRefusal(ctx, raw, err);
-        observe(err.verdict);
-        logLine(res, 'callback refused', raw, err.verdict, { detail: err.message });
         res.setHeader('connection', 'close');
         res.on('finish', () => req.socket.destroy());
-        throw err;
+        throw await refuse(err);
       }
       if ((err as RawBodyError).type === 'entity.too.large') {
-        const refusal = new PayloadTooLarge(limit);
-        await recordRefusal(ctx, raw, refusal);
-        observe(refusal.verdict);
-        logLine(res, 'callback refused', raw, refusal.verdict, { detail: refusal.message });
         res.setHeader('connection', 'close');
-        throw refusal;
+        throw await refuse(new PayloadTooLarge(limit));
       }
       throw new BadRequest(`could not read the request body: ${(err as Error).message}`);
     }
-    if (!target) {
-      await recordRefusal(ctx, raw, unknown!);
-      observe(unknown!.verdict);
-      logLine(res, 'callback refused', raw, unknown!.verdict, { detail: unknown!.message });
-      throw unknown!;
-    }
+    if (!target) throw await refuse(unknown!);
     try {
       const outcome = await ingest(ctx, target, raw);
       observe(outcome.verdict);
@@ -119,10 +117,7 @@ export function callbacksRouter(ctx: AppContext): Router {
       res.send(outcome.ack.body);
     } catch (err) {
       const verdict = (err as { verdict?: string }).verdict;
-      if (verdict) {
-        observe(verdict);
-        logLine(res, 'callback refused', raw, verdict, { detail: (err as Error).message });
-      }
+      if (verdict) noteRefusal(verdict, err as Error); // ingest recorded it in the raw log
       throw err;
     }
   });

@@ -1,13 +1,12 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context';
-import { BadRequest } from '../../errors';
+import { BadRequest, VERDICTS } from '../../errors';
 import { getRaw, listRaw } from '../../replay/raw-log';
 import { getMessage, listMessages, stats } from '../../status/queries';
 import { STATUSES } from '../../status/types';
 import { decodeCursor, oneParam, pageLimit, timeParam } from '../../util/paging';
 import { requireScope } from '../auth';
 
-const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider'];
 
 function oneOf(name: string, value: string | undefined, allowed: readonly string[]): string | undefined {
   if (value !== undefined && value !== '' && !allowed.includes(value)) throw new BadRequest(`${name} must be one of ${allowed.join(', ')}`);
