@@ -4,6 +4,8 @@ import { BlockList } from 'node:net';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { isValidZone } from '../util/time';
 import { DEFAULT_POOL_SIZE } from '../db/connect';
+import { findProvider, providerNames } from '../providers/registry';
+import { compileDefinition, type GenericDefinition, type GenericSettings } from '../providers/generic/definition';
 import { ConfigError } from './config-error';
 import { resolveEnvRefs } from './env-refs';
 
@@ -41,7 +43,8 @@ export interface Config {
   databasePoolSize: number;
   logLevel: string;
   worker: boolean;
-  providers: Record<string, { accounts: Record<string, AccountConfig> }>;
+  /** `generic`: a provider defined by configuration (kind "generic"), compiled. */
+  providers: Record<string, { accounts: Record<string, AccountConfig>; generic?: GenericDefinition }>;
   tokens: ApiToken[];
   retention: { rawDays: number };
   delivery: {
@@ -90,7 +93,7 @@ export const DEFAULTS = {
 export const UNSIGNED_PROVIDERS = ['aliyun', 'tencent', 'ronglian'] as const;
 
 interface RawConfig {
-  providers?: Record<string, { accounts: Record<string, Partial<AccountConfig>> }>;
+  providers?: Record<string, { kind?: 'generic'; accounts: Record<string, Partial<AccountConfig>> }>;
   tokens?: { name?: string; token: string; scopes: Scope[] }[];
   retention?: { rawDays?: number };
   delivery?: Partial<Config['delivery']>;
@@ -115,6 +118,18 @@ function readConfigFile(env: NodeJS.ProcessEnv): { source: string | null; raw: u
     return { source: path.resolve(file), raw: JSON.parse(fs.readFileSync(file, 'utf8')) };
   } catch (err) {
     throw new ConfigError(`config: ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A name that is neither built in nor says `"kind": "generic"` is most likely a typo: say so. */
+function checkProviderNames(resolved: unknown): void {
+  const providers = (resolved as RawConfig).providers;
+  if (providers === null || typeof providers !== 'object') return;
+  for (const [name, settings] of Object.entries(providers)) {
+    if (findProvider(name) || (settings as { kind?: unknown } | null)?.kind !== undefined) continue;
+    throw new ConfigError(
+      `config invalid: providers.${name}: is not a known provider (${providerNames().join(', ')}); a provider defined by configuration needs "kind": "generic"`,
+    );
   }
 }
 
@@ -151,6 +166,7 @@ function withAccountDefaults(raw: Partial<AccountConfig>): AccountConfig {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const { source, raw } = readConfigFile(env);
   const resolved = raw === null ? {} : resolveEnvRefs(raw, env);
+  checkProviderNames(resolved);
   if (!validateConfig(resolved)) {
     throw new ConfigError(`config invalid (${source}): ${describeErrors().join('; ')}`);
   }
@@ -166,10 +182,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkAccounts(rawProviders);
   const providers: Config['providers'] = {};
   for (const [name, provider] of Object.entries(rawProviders)) {
-    providers[name] = { accounts: {} };
+    const generic = provider.kind === 'generic' ? compileDefinition(name, provider as GenericSettings) : undefined;
+    const unsigned = generic ? generic.signature === null : (UNSIGNED_PROVIDERS as readonly string[]).includes(name);
+    providers[name] = generic ? { accounts: {}, generic } : { accounts: {} };
     for (const [account, settings] of Object.entries(provider.accounts)) {
       providers[name]!.accounts[account] = withAccountDefaults(settings);
-      if (source !== null && !settings.token && !settings.allowIps && (UNSIGNED_PROVIDERS as readonly string[]).includes(name)) {
+      if (generic?.signature && !settings.secret) {
+        throw new ConfigError(`config invalid: providers.${name}.accounts.${account}.secret: required, since the provider's signature is ${generic.signature.algorithm}`);
+      }
+      if (source !== null && unsigned && !settings.token && !settings.allowIps) {
         warnings.push(`providers.${name}.accounts.${account} has neither token nor allowIps: anyone can post reports to it`);
       }
     }

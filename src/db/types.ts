@@ -88,7 +88,7 @@ export interface ReportTable {
   received_at: string;
   /** 1 when this report changed the message's status. */
   changed: number;
-  /** Why it did not: duplicate, lower_rank, later_failure. */
+  /** Why it did not: duplicate, lower_rank, later_failure, unmapped. */
   reason: string | null;
   event_id: string | null;
   attributes: string;

@@ -28,7 +28,7 @@ export interface IngestOutcome {
 
 /** A provider route exists only for a registered provider with a configured account. */
 export function resolveTarget(ctx: AppContext, providerName: string, accountName: string): Target {
-  const provider = findProvider(providerName);
+  const provider = findProvider(providerName, ctx.config.providers);
   const accounts = provider ? ctx.config.providers[provider.name]?.accounts : undefined;
   // Own keys only: an account named "constructor" or "__proto__" is no account.
   const account = accounts && Object.hasOwn(accounts, accountName) ? accounts[accountName] : undefined;

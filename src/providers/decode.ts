@@ -14,10 +14,10 @@ export function contentType(raw: RawCallback): string {
   return (raw.headers['content-type'] ?? '').toLowerCase();
 }
 
-/** The charset a Content-Type declares, lower-case; UTF-8 when it declares none. */
-export function charsetOf(contentTypeHeader: string | undefined): string {
+/** The charset a Content-Type declares, lower-case; `fallback` (UTF-8 unless configured) when it declares none. */
+export function charsetOf(contentTypeHeader: string | undefined, fallback = 'utf-8'): string {
   const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentTypeHeader ?? '');
-  return (m?.[1] ?? 'utf-8').toLowerCase();
+  return (m?.[1] ?? fallback).toLowerCase();
 }
 
 function decodeBytes(bytes: Buffer, charset: string, what: string): string {
@@ -32,10 +32,10 @@ function decodeBytes(bytes: Buffer, charset: string, what: string): string {
   return iconv.decode(bytes, charset);
 }
 
-/** The body as text in the charset the request declares (UTF-8 by default; GBK and its kin decoded). */
-export function bodyText(raw: RawCallback): string {
+/** The body as text in the charset the request declares (else `fallbackCharset`; GBK and its kin decoded). */
+export function bodyText(raw: RawCallback, fallbackCharset?: string): string {
   if (raw.body.length === 0) throw new PayloadInvalid('empty body');
-  return decodeBytes(raw.body, charsetOf(raw.headers['content-type']), 'body');
+  return decodeBytes(raw.body, charsetOf(raw.headers['content-type'], fallbackCharset), 'body');
 }
 
 function depthOf(value: unknown, depth = 0): number {
@@ -73,9 +73,9 @@ function percentDecode(part: string, charset: string): string {
  * application/x-www-form-urlencoded in the request's charset: `%XX` escapes are bytes of that
  * charset (a GBK form escapes GBK bytes), `+` is a space. Every pair, in order, repeats included.
  */
-export function formEntries(raw: RawCallback): [string, string][] {
+export function formEntries(raw: RawCallback, fallbackCharset?: string): [string, string][] {
   if (raw.body.length === 0) throw new PayloadInvalid('empty body');
-  const charset = charsetOf(raw.headers['content-type']);
+  const charset = charsetOf(raw.headers['content-type'], fallbackCharset);
   const out: [string, string][] = [];
   for (const pair of raw.body.toString('latin1').split('&')) {
     if (pair === '') continue;

@@ -5,13 +5,28 @@ import { sendgrid } from './sendgrid';
 import { ses } from './ses';
 import { tencent } from './tencent';
 import { twilio } from './twilio';
+import type { Config } from '../config/config';
+import type { GenericDefinition } from './generic/definition';
+import { createGenericProvider } from './generic';
 import type { Provider } from './types';
 
 /** The one table of providers: adding a provider is adding its folder and one line here. */
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([aliyun, tencent, ronglian, twilio, sendgrid, mailgun, ses].map((p) => [p.name, p]));
 
-export function findProvider(name: string): Provider | undefined {
-  return PROVIDERS.get(name);
+const generic = new WeakMap<GenericDefinition, Provider>();
+
+/** A built-in provider, or one the configuration defines (kind "generic"). */
+export function findProvider(name: string, configured?: Config['providers']): Provider | undefined {
+  const builtIn = PROVIDERS.get(name);
+  if (builtIn || !configured || !Object.hasOwn(configured, name)) return builtIn;
+  const def = configured[name]!.generic;
+  if (!def) return undefined;
+  let provider = generic.get(def);
+  if (!provider) {
+    provider = createGenericProvider(def);
+    generic.set(def, provider);
+  }
+  return provider;
 }
 
 export function providerNames(): string[] {

@@ -20,7 +20,8 @@ export const RANK: Readonly<Record<Status, number>> = {
 
 const FAILURE_RANK = 3;
 
-export type NoChangeReason = 'duplicate' | 'lower_rank' | 'later_failure';
+/** `unmapped`: a report whose code the provider's status table leaves without a status. */
+export type NoChangeReason = 'duplicate' | 'lower_rank' | 'later_failure' | 'unmapped';
 export type Decision = { change: true } | { change: false; reason: NoChangeReason };
 
 /** What the rules need to know of a status, current or reported. */

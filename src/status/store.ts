@@ -7,7 +7,7 @@ import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { findRegistration, type Registration } from './registrations';
 import { decide, type Decision } from './rules';
-import { TERMINAL_STATUSES, type Channel, type ProviderReport, type Status, type StatusEvent } from './types';
+import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 
 export interface ApplyContext {
   provider: string;
@@ -97,7 +97,14 @@ export async function lockMessages(trx: Transaction<Database>, ctx: ApplyContext
   for (const key of keys) await findOrCreateMessage(trx, ctx, byKey.get(key)!);
 }
 
-function buildEvent(ctx: ApplyContext, message: MessageRow, report: ProviderReport, version: number, registration: Registration | null): StatusEvent {
+/** A status report the provider's table gave a status: the only kind the state rules weigh. */
+type StatusChange = StatusReport & { status: Status };
+
+function hasStatus(report: StatusReport): report is StatusChange {
+  return report.status !== null;
+}
+
+function buildEvent(ctx: ApplyContext, message: MessageRow, report: StatusChange | EngagementReport, version: number, registration: Registration | null): StatusEvent {
   const event: StatusEvent = {
     id: newId('evt'),
     type: report.type,
@@ -149,7 +156,9 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
 
   let decision: Decision | null = null;
   let event: StatusEvent | null = null;
-  if (report.type === 'message.status') {
+  if (report.type === 'message.status' && !hasStatus(report)) {
+    decision = { change: false, reason: seen ? 'duplicate' : 'unmapped' };
+  } else if (report.type === 'message.status') {
     const current = previousStatus === null ? null : { status: previousStatus, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
     decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
     if (decision.change) {

@@ -25,7 +25,8 @@ interface ReportBase {
 
 export interface StatusReport extends ReportBase {
   type: 'message.status';
-  status: Status;
+  /** null: a code the provider's status table does not know; recorded, never changes the status. */
+  status: Status | null;
   error: ReportError | null;
 }
 

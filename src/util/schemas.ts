@@ -11,14 +11,9 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const compiled = new Map<string, ValidateFunction>();
 
-export function schemaValidator<T>(file: string): (value: unknown) => value is T {
-  let validate = compiled.get(file);
-  if (!validate) {
-    const schema = JSON.parse(fs.readFileSync(path.join(SCHEMAS_DIR, file), 'utf8')) as object;
-    validate = ajv.compile(schema);
-    compiled.set(file, validate);
-  }
-  const fn = validate;
+/** A schema file of `schemas/`, or one of its parts: `config.schema.json#/definitions/x`. */
+export function schemaValidator<T>(ref: string): (value: unknown) => value is T {
+  const fn = compile(ref);
   const check = (value: unknown): value is T => {
     const ok = fn(value) as boolean;
     lastErrors = ok ? [] : [...(fn.errors ?? [])];
@@ -27,16 +22,35 @@ export function schemaValidator<T>(file: string): (value: unknown) => value is T
   return check;
 }
 
+function compile(ref: string): ValidateFunction {
+  const [file, fragment] = ref.split('#') as [string, string | undefined];
+  let validate = compiled.get(file);
+  if (!validate) {
+    const schema = JSON.parse(fs.readFileSync(path.join(SCHEMAS_DIR, file), 'utf8')) as object;
+    validate = ajv.compile(schema);
+    compiled.set(file, validate);
+  }
+  if (fragment === undefined) return validate;
+  const id = (validate.schema as { $id: string }).$id;
+  const part = ajv.getSchema(`${id}#${fragment}`);
+  if (!part) throw new Error(`no schema ${ref}`);
+  return part;
+}
+
 let lastErrors: ErrorObject[] = [];
 
 /** The errors of the last failed validation, each naming its field as a dotted path. */
 export function describeErrors(): string[] {
-  return lastErrors.map((e) => {
-    const base = e.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
-    const extra = e.params as { additionalProperty?: string; missingProperty?: string };
-    const field = extra.additionalProperty ?? extra.missingProperty;
-    const where = [base, field].filter(Boolean).join('.') || '(root)';
-    const what = extra.additionalProperty ? 'is not a known setting' : e.message ?? 'is invalid';
-    return `${where}: ${what}`;
-  });
+  // "property name must be valid" only repeats the error about the name that follows it
+  return lastErrors
+    .filter((e) => e.keyword !== 'propertyNames')
+    .map((e) => {
+      const base = e.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
+      const extra = e.params as { additionalProperty?: string; missingProperty?: string };
+      const name = (e as { propertyName?: string }).propertyName;
+      const field = extra.additionalProperty ?? extra.missingProperty ?? name;
+      const where = [base, field].filter(Boolean).join('.') || '(root)';
+      const what = extra.additionalProperty ? 'is not a known setting' : `${name === undefined ? '' : 'name '}${e.message ?? 'is invalid'}`;
+      return `${where}: ${what}`;
+    });
 }

@@ -27,7 +27,7 @@ describe('config', () => {
   it.each([
     [{ providers: { aliyun: { accounts: { default: { tokne: 'x' } } } } }, /providers\.aliyun\.accounts\.default\.tokne: is not a known setting/],
     [{ providers: { aliyun: { accounts: { default: { token: 'short' } } } } }, /providers\.aliyun\.accounts\.default\.token: must NOT have fewer than 8 characters/],
-    [{ providers: { nosuch: { accounts: {} } } }, /providers\.nosuch: is not a known setting/],
+    [{ providers: { nosuch: { accounts: {} } } }, /providers\.nosuch: is not a known provider \(aliyun, .*\); a provider defined by configuration needs "kind": "generic"/],
     [{ tokens: [{ token: 'long-enough-token-123', scopes: ['root'] }] }, /tokens\.0\.scopes\.0: must be equal to one of the allowed values/],
     [{ providers: { tencent: { accounts: { default: { timeZone: 'Mars/Olympus' } } } } }, /providers\.tencent\.accounts\.default\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
     [{ providers: { tencent: { accounts: { default: { allowIps: ['300.1.1.1/8'] } } } } }, /providers\.tencent\.accounts\.default\.allowIps: "300\.1\.1\.1\/8"/],

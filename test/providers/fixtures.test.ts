@@ -1,10 +1,10 @@
-import { findProvider } from '../../src/providers/registry';
 import { loadFixtures } from '../helpers/fixtures';
+import { providerOrPreset } from '../helpers/generic';
 import { ACCOUNT, rawCallback } from '../helpers/raw';
 
 /** Every fixture parses into exactly the reports its .expected.json names, and gets its ack. */
 describe.each(loadFixtures())('fixture $provider/$name', (fx) => {
-  const provider = findProvider(fx.provider)!;
+  const provider = providerOrPreset(fx.provider);
   const raw = rawCallback(fx.provider, fx.body, fx.contentType);
 
   it('names its source', () => {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { AppError } from '../../src/errors';
-import { findProvider, providerNames } from '../../src/providers/registry';
+import { providerNames } from '../../src/providers/registry';
 import { ACCOUNT, rawCallback } from '../helpers/raw';
 import { fixture } from '../helpers/fixtures';
+import { PRESET_NAMES, providerOrPreset } from '../helpers/generic';
 
 /** Bodies shaped a little like each provider's, then broken in random ways. */
 const CONTENT_TYPES: Record<string, string> = {
@@ -13,6 +14,8 @@ const CONTENT_TYPES: Record<string, string> = {
   sendgrid: 'application/json',
   mailgun: 'application/json',
   ses: 'text/plain',
+  'huawei-sms': 'application/x-www-form-urlencoded',
+  vonage: 'application/json',
 };
 
 const jsonish = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v) ?? 'null');
@@ -31,11 +34,13 @@ const FIXTURES: Record<string, string> = {
   tencent: 'status-array',
   ronglian: 'smsarrived-failed',
   twilio: 'status-delivered',
+  'huawei-sms': 'batch',
+  vonage: 'delivered',
 };
 
 describe('parsers under random input', () => {
-  it.each(providerNames())('%s: every body is parsed or refused with a payload error, nothing else', (name) => {
-    const provider = findProvider(name)!;
+  it.each([...providerNames(), ...PRESET_NAMES])('%s: every body is parsed or refused with a payload error, nothing else', (name) => {
+    const provider = providerOrPreset(name);
     const fx = FIXTURES[name] ? fixture(name, FIXTURES[name]!).body : Buffer.from('{}');
     const bodies = fc.oneof(
       jsonish.map((s) => Buffer.from(s)),
@@ -52,6 +57,24 @@ describe('parsers under random input', () => {
           expect(Array.isArray(reports)).toBe(true);
         } catch (err) {
           if (!(err instanceof AppError) || err.status !== 400) throw err;
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
+describe('a configured signature under random input', () => {
+  it('vonage: every body is verified or refused with a 400 or 401, nothing else', () => {
+    const vonage = providerOrPreset('vonage');
+    const account = { ...ACCOUNT, secret: 'fuzz-secret-123' };
+    const bodies = fc.oneof(jsonish, reportish, formish, fc.string()).map((s) => Buffer.from(s));
+    fc.assert(
+      fc.property(bodies, fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'text/plain'), (body, contentType) => {
+        try {
+          vonage.verify!(rawCallback('vonage', body, contentType), account, null as never);
+        } catch (err) {
+          if (!(err instanceof AppError) || ![400, 401].includes(err.status)) throw err;
         }
       }),
       { numRuns: 400 },

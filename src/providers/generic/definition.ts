@@ -1,0 +1,277 @@
+/**
+ * The configuration language of `generic` providers (README, "Providers by configuration"): what
+ * a user writes under `providers.<name>` in DLR_CONFIG, merged onto a preset, checked once at
+ * start-up and compiled into the form the request path uses. Every refusal names its field.
+ */
+import { DateTime } from 'luxon';
+import { ConfigError } from '../../config/config-error';
+import type { Channel, Status } from '../../status/types';
+import { describeErrors, schemaValidator } from '../../util/schemas';
+import { isValidZone, parseLocalTime } from '../../util/time';
+import type { Ack } from '../types';
+import huaweiSms from './presets/huawei-sms.json';
+import vonage from './presets/vonage.json';
+
+/** A status, or `keep`: record the report, leave the message's status as it is. */
+export type StatusRule = Status | 'keep';
+export type Algorithm = 'none' | 'md5' | 'sha1' | 'sha256' | 'sha512' | 'hmac-md5' | 'hmac-sha1' | 'hmac-sha256' | 'hmac-sha512';
+
+/** Where a value is in the request: a header, a body field (form, top-level JSON, XML child) or a query parameter. */
+export interface ValueLocation {
+  header?: string;
+  field?: string;
+  query?: string;
+  /** Text before the value to strip ("sha256="). */
+  prefix?: string;
+}
+
+export interface ParamsOptions {
+  prefix?: string;
+  separator?: string;
+  keyValueSeparator?: string;
+  valuesOnly?: boolean;
+  exclude?: string[];
+  skipEmpty?: boolean;
+  replaceInValues?: Record<string, string>;
+}
+
+/** `providers.<name>` of a generic provider as written (after `env:` references are resolved). */
+export interface GenericSettings {
+  kind: 'generic';
+  preset?: keyof typeof PRESETS;
+  channel?: Channel;
+  format?: { type?: 'auto' | 'json' | 'form' | 'xml'; reports?: string; charset?: string };
+  mapping?: {
+    messageId?: string;
+    recipient?: string;
+    recipientPrefix?: string;
+    status?: string;
+    errorCode?: string;
+    errorMessage?: string;
+    occurredAt?: string;
+    eventId?: string;
+    attributes?: Record<string, string>;
+  };
+  time?: { format?: string; zone?: string };
+  statuses?: { map?: Record<string, StatusRule>; prefixes?: Record<string, StatusRule>; default?: StatusRule };
+  signature?: {
+    algorithm?: Algorithm;
+    signed?: string;
+    location?: ValueLocation;
+    encoding?: 'hex' | 'HEX' | 'base64';
+    timestamp?: ValueLocation & { unit?: 's' | 'ms' };
+    nonce?: ValueLocation;
+    params?: ParamsOptions;
+  };
+  ack?: { status?: number; contentType?: string; body?: unknown };
+  accounts: Record<string, Record<string, unknown>>;
+}
+
+/** A path into a report: JSON pointer (`/a/0/b`) or dotted (`a.0.b`), split into its steps. */
+export type Path = readonly string[];
+
+export type TemplatePart =
+  | { kind: 'text'; text: string }
+  | { kind: 'body' | 'params' | 'timestamp' | 'nonce' | 'secret' }
+  | { kind: 'header' | 'field'; name: string };
+
+export interface CompiledSignature {
+  algorithm: Exclude<Algorithm, 'none'>;
+  template: TemplatePart[];
+  location: ValueLocation;
+  encoding: 'hex' | 'base64';
+  timestamp: (ValueLocation & { unit: 's' | 'ms' }) | null;
+  nonce: ValueLocation | null;
+  params: Required<ParamsOptions>;
+}
+
+export interface GenericDefinition {
+  name: string;
+  channel: Channel;
+  format: { type: 'auto' | 'json' | 'form' | 'xml'; reports: Path | null; charset: string };
+  mapping: {
+    messageId: Path;
+    recipient: Path | null;
+    recipientPrefix: string;
+    status: Path;
+    errorCode: Path | null;
+    errorMessage: Path | null;
+    occurredAt: Path | null;
+    eventId: Path | null;
+    attributes: [string, Path][];
+  };
+  /** Parses an event time in a zone (the configured one, else the account's). */
+  time: { parse: (text: string, zone: string) => Date | null; zone: string | null; format: string };
+  statuses: { map: Map<string, StatusRule>; prefixes: [string, StatusRule][]; fallback: StatusRule };
+  signature: CompiledSignature | null;
+  ack: Ack;
+}
+
+/** Ready configuration for real gateways; each file names its sources. */
+export const PRESETS = {
+  'huawei-sms': huaweiSms.definition,
+  vonage: vonage.definition,
+} as const;
+
+const validateDefinition = schemaValidator<GenericSettings>('config.schema.json#/definitions/genericDefinition');
+
+function fail(where: string, message: string): never {
+  throw new ConfigError(`config invalid: ${where}: ${message}`);
+}
+
+/** The preset's settings with the user's over them, section by section; the tables merge code by code. */
+export function mergeWithPreset(settings: GenericSettings): GenericSettings {
+  const preset = (settings.preset ? PRESETS[settings.preset] : {}) as Partial<GenericSettings>;
+  const merged: Record<string, unknown> = { ...preset, ...settings };
+  for (const section of ['format', 'mapping', 'time', 'statuses', 'signature', 'ack'] as const) {
+    if (preset[section] || settings[section]) merged[section] = { ...preset[section], ...settings[section] };
+  }
+  const statuses = merged.statuses as GenericSettings['statuses'];
+  if (statuses) {
+    statuses.map = { ...preset.statuses?.map, ...settings.statuses?.map };
+    statuses.prefixes = { ...preset.statuses?.prefixes, ...settings.statuses?.prefixes };
+  }
+  const mapping = merged.mapping as GenericSettings['mapping'];
+  if (mapping) mapping.attributes = { ...preset.mapping?.attributes, ...settings.mapping?.attributes };
+  return merged as unknown as GenericSettings;
+}
+
+export function compilePath(path: string, where: string): Path {
+  if (path.startsWith('/')) {
+    return path
+      .slice(1)
+      .split('/')
+      .map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'));
+  }
+  const steps = path.split('.');
+  if (steps.some((s) => s === '')) fail(where, `"${path}" has an empty step (write a JSON pointer, "/a.b", for a name with dots)`);
+  return steps;
+}
+
+const optionalPath = (path: string | undefined, where: string): Path | null => (path === undefined ? null : compilePath(path, where));
+
+const KNOWN_TIME_FORMATS = ['unix', 'unix_ms', 'iso'];
+
+function compileTime(format: string, where: string): (text: string, zone: string) => Date | null {
+  if (format === 'unix' || format === 'unix_ms') {
+    const scale = format === 'unix' ? 1000 : 1;
+    const shape = format === 'unix' ? /^\d{1,12}(\.\d+)?$/ : /^\d{1,15}$/;
+    return (text) => (shape.test(text) ? new Date(Math.round(Number(text) * scale)) : null);
+  }
+  if (format === 'iso') {
+    return (text, zone) => {
+      const dt = DateTime.fromISO(text.trim(), { zone });
+      return dt.isValid ? dt.toJSDate() : null;
+    };
+  }
+  // A pattern (luxon tokens): it must read back a time it wrote, or it is no time format.
+  const sample = DateTime.fromISO('2024-05-06T10:15:09', { zone: 'UTC' });
+  const back = parseLocalTime(sample.toFormat(format), format, 'UTC');
+  if (!back || back.getUTCFullYear() !== 2024) {
+    fail(where, `"${format}" is not ${KNOWN_TIME_FORMATS.join(', ')} or a date pattern such as yyyy-MM-dd HH:mm:ss`);
+  }
+  return (text, zone) => parseLocalTime(text, format, zone);
+}
+
+const PLACEHOLDER = /\{([a-z]+)(?::([^{}]+))?\}/g;
+
+function compileTemplate(signed: string, where: string): TemplatePart[] {
+  const template = signed === 'raw-body' ? '{body}' : signed === 'sorted-params' ? '{params}' : signed;
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    if (m.index > last) parts.push({ kind: 'text', text: template.slice(last, m.index) });
+    const [, name, arg] = m as unknown as [string, string, string | undefined];
+    if (name === 'header' || name === 'field') {
+      if (!arg) fail(where, `{${name}:NAME} needs a name`);
+      parts.push({ kind: name, name: name === 'header' ? arg.toLowerCase() : arg });
+    } else if (['body', 'params', 'timestamp', 'nonce', 'secret'].includes(name) && arg === undefined) {
+      parts.push({ kind: name as 'body' });
+    } else {
+      fail(where, `unknown placeholder ${m[0]} (known: {body} {params} {timestamp} {nonce} {secret} {header:NAME} {field:NAME})`);
+    }
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push({ kind: 'text', text: template.slice(last) });
+  if (!parts.some((p) => p.kind !== 'text')) fail(where, `"${signed}" signs no part of the request (use raw-body, sorted-params or a template with placeholders)`);
+  return parts;
+}
+
+function compileSignature(sig: NonNullable<GenericSettings['signature']>, where: string): CompiledSignature | null {
+  const algorithm = sig.algorithm ?? 'none';
+  if (algorithm === 'none') return null;
+  if (!sig.signed) fail(`${where}.signed`, `what ${algorithm} signs is required: raw-body, sorted-params or a template such as {timestamp}{nonce}{body}`);
+  if (!sig.location) fail(`${where}.location`, 'where the signature is is required: {"header": NAME}, {"field": NAME} or {"query": NAME}');
+  const template = compileTemplate(sig.signed, `${where}.signed`);
+  const uses = (kind: TemplatePart['kind']) => template.some((p) => p.kind === kind);
+  if (!algorithm.startsWith('hmac-') && !uses('secret')) {
+    fail(`${where}.signed`, `a plain ${algorithm} signature proves nothing unless {secret} is part of what is signed`);
+  }
+  if (uses('timestamp') && !sig.timestamp) fail(`${where}.signed`, '{timestamp} is used but signature.timestamp does not say where it is');
+  if (uses('nonce') && !sig.nonce) fail(`${where}.signed`, '{nonce} is used but signature.nonce does not say where it is');
+  if (sig.nonce && !sig.timestamp) {
+    fail(`${where}.nonce`, 'a nonce needs signature.timestamp too: without a time limit every nonce would have to be remembered forever');
+  }
+  const params = sig.params ?? {};
+  return {
+    algorithm,
+    template,
+    location: sig.location,
+    encoding: sig.encoding === 'base64' ? 'base64' : 'hex',
+    timestamp: sig.timestamp ? { ...sig.timestamp, unit: sig.timestamp.unit ?? 's' } : null,
+    nonce: sig.nonce ?? null,
+    params: {
+      prefix: params.prefix ?? '',
+      separator: params.separator ?? '&',
+      keyValueSeparator: params.keyValueSeparator ?? '=',
+      valuesOnly: params.valuesOnly ?? false,
+      exclude: [...(params.exclude ?? []), ...(sig.location.field ? [sig.location.field] : [])],
+      skipEmpty: params.skipEmpty ?? false,
+      replaceInValues: params.replaceInValues ?? {},
+    },
+  };
+}
+
+function compileAck(ack: GenericSettings['ack']): Ack {
+  const body = ack?.body ?? 'OK';
+  if (typeof body === 'string') return { status: ack?.status ?? 200, contentType: ack?.contentType ?? 'text/plain; charset=utf-8', body };
+  return { status: ack?.status ?? 200, contentType: ack?.contentType ?? 'application/json; charset=utf-8', body: JSON.stringify(body) };
+}
+
+/**
+ * Checks a generic provider's settings (merged onto its preset) and compiles them. `where` is the
+ * config path (`providers.<name>`) every message names.
+ */
+export function compileDefinition(name: string, settings: GenericSettings, where = `providers.${name}`): GenericDefinition {
+  const merged = mergeWithPreset(settings);
+  if (!validateDefinition(merged)) {
+    throw new ConfigError(`config invalid: ${describeErrors().map((e) => (e.startsWith('(root)') ? where + e.slice(6) : `${where}.${e}`)).join('; ')}`);
+  }
+  const { format, mapping, time, statuses } = merged as Required<GenericSettings>;
+  const m = mapping as Required<NonNullable<GenericSettings['mapping']>>;
+  const zone = time?.zone ?? null;
+  if (zone !== null && !isValidZone(zone)) fail(`${where}.time.zone`, `"${zone}" is not an IANA time zone`);
+  const prefixes = Object.entries(statuses.prefixes ?? {}).sort(([a], [b]) => b.length - a.length);
+  const p = (key: keyof typeof m) => `${where}.mapping.${key}`;
+
+  return {
+    name,
+    channel: merged.channel ?? 'sms',
+    format: { type: format.type ?? 'auto', reports: optionalPath(format.reports, `${where}.format.reports`), charset: (format.charset ?? 'utf-8').toLowerCase() },
+    mapping: {
+      messageId: compilePath(m.messageId, p('messageId')),
+      recipient: optionalPath(m.recipient, p('recipient')),
+      recipientPrefix: m.recipientPrefix ?? '',
+      status: compilePath(m.status, p('status')),
+      errorCode: optionalPath(m.errorCode, p('errorCode')),
+      errorMessage: optionalPath(m.errorMessage, p('errorMessage')),
+      occurredAt: optionalPath(m.occurredAt, p('occurredAt')),
+      eventId: optionalPath(m.eventId, p('eventId')),
+      attributes: Object.entries(m.attributes ?? {}).map(([attr, path]) => [attr, compilePath(path, `${p('attributes')}.${attr}`)]),
+    },
+    time: { parse: compileTime(time?.format ?? 'iso', `${where}.time.format`), zone, format: time?.format ?? 'iso' },
+    statuses: { map: new Map(Object.entries(statuses.map ?? {})), prefixes, fallback: statuses.default ?? 'keep' },
+    signature: compileSignature(merged.signature ?? {}, `${where}.signature`),
+    ack: compileAck(merged.ack),
+  };
+}

@@ -1,0 +1,130 @@
+import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
+import { PayloadInvalid } from '../../errors';
+import { bodyText, checkBatchSize, contentType, formEntries, isObject, parseXml } from '../decode';
+import type { RawCallback } from '../types';
+import type { GenericDefinition, Path } from './definition';
+
+/**
+ * A generic provider's request body, read once for both verification and parsing. `fields` are the
+ * body's top-level values as received (form fields decoded, JSON numbers in their own digits, XML
+ * children of the root): what `{params}` and `{"field": …}` locations see.
+ */
+export interface Document {
+  kind: 'json' | 'form' | 'xml';
+  root: unknown;
+  fields: [string, string][];
+}
+
+const MAX_DEPTH = 32;
+
+function kindOf(def: GenericDefinition, raw: RawCallback): Document['kind'] {
+  if (def.format.type !== 'auto') return def.format.type;
+  const type = contentType(raw);
+  if (type.includes('json')) return 'json';
+  if (type.includes('xml')) return 'xml';
+  if (type.includes('x-www-form-urlencoded')) return 'form';
+  const first = raw.body.toString('latin1', 0, 64).trimStart()[0];
+  return first === '{' || first === '[' ? 'json' : first === '<' ? 'xml' : 'form';
+}
+
+/** A value as text the way it arrived: numbers keep their digits ("0.03330000"), not JavaScript's. */
+export function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (isLosslessNumber(value)) return value.value;
+  if (typeof value === 'boolean') return String(value);
+  if (value === null) return '';
+  return undefined;
+}
+
+function depth(value: unknown, level = 0): number {
+  if (level > MAX_DEPTH || value === null || typeof value !== 'object' || isLosslessNumber(value)) return level;
+  let max = level;
+  for (const v of Object.values(value)) max = Math.max(max, depth(v, level + 1));
+  return max;
+}
+
+function scalarFields(root: unknown): [string, string][] {
+  if (!isObject(root)) return [];
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(root)) {
+    for (const item of Array.isArray(v) ? v : [v]) {
+      const text = scalarText(item);
+      if (text !== undefined) out.push([k, text]);
+    }
+  }
+  return out;
+}
+
+function read(def: GenericDefinition, raw: RawCallback): Document {
+  const kind = kindOf(def, raw);
+  if (kind === 'form') {
+    const fields = formEntries(raw, def.format.charset);
+    const root: Record<string, string> = {};
+    for (const [k, v] of fields) if (!Object.hasOwn(root, k)) Object.defineProperty(root, k, { value: v, enumerable: true });
+    return { kind, root, fields };
+  }
+  const text = bodyText(raw, def.format.charset);
+  if (kind === 'json') {
+    let root: unknown;
+    try {
+      root = parseLossless(text);
+    } catch (err) {
+      throw new PayloadInvalid(`body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (depth(root) > MAX_DEPTH) throw new PayloadInvalid(`body is nested deeper than ${MAX_DEPTH} levels`);
+    return { kind, root, fields: scalarFields(root) };
+  }
+  const doc = parseXml(text);
+  const names = Object.keys(doc).filter((k) => !k.startsWith('?'));
+  if (names.length !== 1) throw new PayloadInvalid('XML body must have exactly one root element');
+  const root = doc[names[0]!];
+  return { kind, root, fields: scalarFields(root) };
+}
+
+const cache = new WeakMap<RawCallback, Document>();
+
+/** The request's document; verification and parsing of one request read the body once. */
+export function documentOf(def: GenericDefinition, raw: RawCallback): Document {
+  let doc = cache.get(raw);
+  if (!doc) {
+    doc = read(def, raw);
+    cache.set(raw, doc);
+  }
+  return doc;
+}
+
+/** Follows a path through objects (own members only) and arrays; undefined where it leads nowhere. */
+export function valueAt(root: unknown, path: Path): unknown {
+  let here = root;
+  for (const step of path) {
+    if (Array.isArray(here)) here = /^\d+$/.test(step) ? here[Number(step)] : undefined;
+    else if (isObject(here) && !isLosslessNumber(here)) here = Object.hasOwn(here, step) ? here[step] : undefined;
+    else return undefined;
+  }
+  return here;
+}
+
+/** A mapped value as text; missing or empty is undefined, an object or list where one value belongs is refused. */
+export function textAt(item: unknown, path: Path, where: string): string | undefined {
+  const value = valueAt(item, path);
+  if (value === undefined || value === null || value === '') return undefined;
+  const text = scalarText(value);
+  if (text === undefined) throw new PayloadInvalid(`${where}: "${path.join('.')}" is not a single value`);
+  return text;
+}
+
+/** The report objects of a document: one for a form, else the list (or object) at `format.reports`. */
+export function reportItems(def: GenericDefinition, doc: Document): Record<string, unknown>[] {
+  if (doc.kind === 'form') return [doc.root as Record<string, unknown>];
+  let container = doc.root;
+  if (def.format.reports) {
+    container = valueAt(doc.root, def.format.reports);
+    if (container === undefined) throw new PayloadInvalid(`"${def.format.reports.join('.')}" (the list of reports) is missing`);
+  }
+  const items = Array.isArray(container) ? container : [container];
+  checkBatchSize(items.length);
+  return items.map((item, i) => {
+    if (!isObject(item) || isLosslessNumber(item)) throw new PayloadInvalid(`report[${i}] is not an object`);
+    return item;
+  });
+}

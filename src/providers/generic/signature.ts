@@ -1,0 +1,129 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { AccountConfig } from '../../config/config';
+import { SignatureInvalid } from '../../errors';
+import { safeEqual } from '../../util/safe-equal';
+import { checkTimestamp, requiredSecret } from '../timestamp';
+import type { RawCallback, Verified } from '../types';
+import type { CompiledSignature, GenericDefinition, ParamsOptions, ValueLocation } from './definition';
+import { documentOf, type Document } from './document';
+
+const MAX_NONCE_LENGTH = 200;
+
+/** Request parts as the signature sees them; the body is parsed only if a field is asked for. */
+class Request {
+  private doc: Document | undefined;
+  private query: URLSearchParams | undefined;
+  constructor(
+    private readonly def: GenericDefinition,
+    readonly raw: RawCallback,
+  ) {}
+
+  fields(): [string, string][] {
+    this.doc ??= documentOf(this.def, this.raw);
+    return this.doc.fields;
+  }
+
+  field(name: string): string | undefined {
+    return this.fields().find(([k]) => k === name)?.[1];
+  }
+
+  locate(location: ValueLocation): string | undefined {
+    let value: string | undefined;
+    if (location.header !== undefined) value = this.raw.headers[location.header.toLowerCase()];
+    else if (location.query !== undefined) {
+      this.query ??= new URLSearchParams(this.raw.url.includes('?') ? this.raw.url.slice(this.raw.url.indexOf('?') + 1) : '');
+      value = this.query.get(location.query) ?? undefined;
+    } else if (location.field !== undefined) value = this.field(location.field);
+    if (value === undefined || value === '') return undefined;
+    if (location.prefix) return value.startsWith(location.prefix) ? value.slice(location.prefix.length) : undefined;
+    return value;
+  }
+}
+
+function describeLocation(location: ValueLocation): string {
+  if (location.header !== undefined) return `header ${location.header}`;
+  if (location.query !== undefined) return `query parameter ${location.query}`;
+  return `field ${location.field}`;
+}
+
+/**
+ * `{params}`: the body's fields but the excluded ones, sorted by name (then value, for repeated
+ * names), values as received with the configured replacements, joined as configured.
+ */
+function paramsString(fields: [string, string][], opts: Required<ParamsOptions>): string {
+  const excluded = new Set(opts.exclude);
+  const replacements = Object.entries(opts.replaceInValues);
+  const pairs = fields
+    .filter(([k, v]) => !excluded.has(k) && !(opts.skipEmpty && v === ''))
+    .map(([k, v]): [string, string] => [k, replacements.reduce((text, [from, to]) => text.split(from).join(to), v)])
+    .sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0));
+  return opts.prefix + pairs.map(([k, v]) => (opts.valuesOnly ? v : `${k}${opts.keyValueSeparator}${v}`)).join(opts.separator);
+}
+
+/** The bytes that are signed: the template with the request's parts in place; the body as raw bytes. */
+function signedBytes(sig: CompiledSignature, req: Request, secret: string, values: { timestamp?: string; nonce?: string }): Buffer {
+  const chunks = sig.template.map((part): Buffer => {
+    switch (part.kind) {
+      case 'text':
+        return Buffer.from(part.text, 'utf8');
+      case 'body':
+        return req.raw.body;
+      case 'params':
+        return Buffer.from(paramsString(req.fields(), sig.params), 'utf8');
+      case 'secret':
+        return Buffer.from(secret, 'utf8');
+      case 'timestamp':
+        return Buffer.from(values.timestamp ?? '', 'utf8');
+      case 'nonce':
+        return Buffer.from(values.nonce ?? '', 'utf8');
+      case 'header':
+        return Buffer.from(req.raw.headers[part.name] ?? '', 'utf8');
+      case 'field':
+        return Buffer.from(req.field(part.name) ?? '', 'utf8');
+    }
+  });
+  return Buffer.concat(chunks);
+}
+
+function digest(algorithm: CompiledSignature['algorithm'], secret: string, data: Buffer): Buffer {
+  if (algorithm.startsWith('hmac-')) return createHmac(algorithm.slice(5), secret).update(data).digest();
+  return createHash(algorithm).update(data).digest();
+}
+
+/** The signature as sent, as bytes; null when it is not in the configured encoding. */
+function decodeSignature(text: string, encoding: CompiledSignature['encoding']): Buffer | null {
+  if (encoding === 'hex') return /^(?:[0-9a-fA-F]{2})+$/.test(text) ? Buffer.from(text, 'hex') : null;
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
+}
+
+/**
+ * Verifies a generic provider's signature on the raw request: timestamp within the account's
+ * tolerance, the digest of the signed bytes equal to the one sent (constant time), the nonce
+ * handed back to be recorded once.
+ */
+export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, raw: RawCallback, account: AccountConfig): Verified {
+  const secret = requiredSecret(account.secret, 'secret');
+  const req = new Request(def, raw);
+  const sent = req.locate(sig.location);
+  if (sent === undefined) throw new SignatureInvalid(`no signature in ${describeLocation(sig.location)}`);
+  const values: { timestamp?: string; nonce?: string } = {};
+  if (sig.timestamp) {
+    const where = describeLocation(sig.timestamp);
+    values.timestamp = req.locate(sig.timestamp);
+    const seconds = sig.timestamp.unit === 'ms' && values.timestamp !== undefined && /^\d{1,15}$/.test(values.timestamp) ? String(Number(values.timestamp) / 1000) : values.timestamp;
+    checkTimestamp(seconds, raw.receivedAt, account.timestampToleranceSeconds, `the timestamp (${where})`);
+  }
+  if (sig.nonce) {
+    values.nonce = req.locate(sig.nonce);
+    if (values.nonce === undefined || values.nonce.length > MAX_NONCE_LENGTH) throw new SignatureInvalid(`no nonce (or one over ${MAX_NONCE_LENGTH} characters) in ${describeLocation(sig.nonce)}`);
+  }
+  const received = decodeSignature(sent, sig.encoding);
+  if (!received) throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} is not ${sig.encoding}`);
+  const expected = digest(sig.algorithm, secret, signedBytes(sig, req, secret, values));
+  if (!safeEqual(expected.toString('hex'), received.toString('hex'))) {
+    throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} does not match (check the account's secret and the provider's ${sig.algorithm} setting)`);
+  }
+  if (values.nonce === undefined) return {};
+  const expiresAt = new Date(raw.receivedAt.getTime() + 2 * account.timestampToleranceSeconds * 1000);
+  return { nonces: [{ value: values.nonce, expiresAt }] };
+}
