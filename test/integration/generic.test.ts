@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import request from 'supertest';
+import { lastRaw, postBytes as post } from '../helpers/callbacks';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
 import { fixture } from '../helpers/fixtures';
 
@@ -7,20 +8,6 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const VONAGE_SECRET = 'vonage-signature-secret-1';
 const GW_SECRET = 'gateway-hmac-secret-1';
 const HUAWEI_TOKEN = 'huawei-url-token-1';
-
-function post(app: TestApp, path: string, body: Buffer | string, headers: Record<string, string>) {
-  return request(app.url)
-    .post(path)
-    .set(headers)
-    .serialize((b: unknown) => b as string)
-    .send(Buffer.isBuffer(body) ? body : Buffer.from(body));
-}
-
-async function lastRaw(app: TestApp, provider: string) {
-  const res = await request(app.url).get(`/v1/raw?provider=${provider}&limit=1`).set(admin).expect(200);
-  const raw = await request(app.url).get(`/v1/raw/${res.body.items[0].id}`).set(admin).expect(200);
-  return raw.body as { id: string; verdict: string; detail: string | null; events: Record<string, unknown>[] };
-}
 
 async function message(app: TestApp, provider: string, id: string) {
   return (await request(app.url).get(`/v1/messages/${provider}/${encodeURIComponent(id)}`).set(admin).expect(200)).body as {

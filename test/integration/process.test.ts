@@ -60,6 +60,15 @@ describe('the built server process (dist/main.js)', () => {
     expect(await exited(child)).toBe(1);
     expect(output()).toMatch(/providers\.aliyun\.accounts\.default\.allowIps: must be array/);
   });
+
+  it('refuses to start on a generic provider that signs with a plain hash but no secret, naming the field', async () => {
+    const file = path.join(dir, 'bad-generic.json');
+    const gw = { kind: 'generic', preset: 'vonage', signature: { signed: '{params}' }, accounts: { default: { secret: 'vonage-secret-1' } } };
+    fs.writeFileSync(file, JSON.stringify({ providers: { gw } }));
+    const { child, output } = start({ DLR_CONFIG: file, PORT: '0' }, dir);
+    expect(await exited(child)).toBe(1);
+    expect(output()).toMatch(/providers\.gw\.signature\.signed: a plain md5 signature proves nothing unless \{secret\}/);
+  });
 });
 
 describe('`dlr worker` (bin/dlr.js)', () => {

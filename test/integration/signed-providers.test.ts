@@ -1,28 +1,14 @@
-import request from 'supertest';
+import type request from 'supertest';
 import { fixture, type Fixture } from '../helpers/fixtures';
-import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
+import { lastRaw, postBytes as post } from '../helpers/callbacks';
+import { startTestApp, type TestApp } from '../helpers/app';
 import { mailgunSigned, sendgridHeaders, sendgridKeys, snsSigned, SNS_CERT, SNS_CERT_URL, SNS_TOPIC, twilioSignature } from '../helpers/sign';
 
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const TWILIO_TOKEN = 'twilio-auth-token-0123456789abcdef';
 const MAILGUN_KEY = 'key-mailgun-signing-0123456789';
 const PUBLIC_URL = 'https://dlr.example.com/edge';
 const sg = sendgridKeys();
 const other = sendgridKeys();
-
-function post(app: TestApp, path: string, body: Buffer | string, headers: Record<string, string>) {
-  return request(app.url)
-    .post(path)
-    .set(headers)
-    .serialize((b: unknown) => b as string)
-    .send(Buffer.isBuffer(body) ? body : Buffer.from(body));
-}
-
-async function lastRaw(app: TestApp, provider: string) {
-  const res = await request(app.url).get(`/v1/raw?provider=${provider}&limit=1`).set(admin).expect(200);
-  const raw = await request(app.url).get(`/v1/raw/${res.body.items[0].id}`).set(admin).expect(200);
-  return raw.body as { verdict: string; detail: string | null; events: Record<string, unknown>[] };
-}
 
 async function expectEvents(app: TestApp, fx: Fixture) {
   const raw = await lastRaw(app, fx.provider);
