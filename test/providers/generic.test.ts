@@ -156,6 +156,14 @@ describe('the Vonage preset', () => {
     expect(() => vonage.verify!(raw, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toThrow(/does not match/);
   });
 
+  it.each(['md5', 'sha1', 'sha256', 'sha512'] as const)('verifies the HMAC-%s method (upper hex) once configured', (method) => {
+    const provider = genericProvider('vonage', { preset: 'vonage', signature: { algorithm: `hmac-${method}`, signed: '{params}' } });
+    const params: Record<string, string> = { messageId: 'M9', msisdn: '447700900000', status: 'delivered', 'client-ref': 'x=1&y=2', timestamp: String(NOW), nonce: 'n-9' };
+    params.sig = createHmac(method, FIXTURE_SECRET).update(vonageBase(params)).digest('hex').toUpperCase();
+    const raw = rawCallback('vonage', JSON.stringify(params), 'application/json');
+    expect(provider.verify!(raw, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toMatchObject({ nonces: [{ value: 'n-9' }] });
+  });
+
   it('records an "unknown" receipt without a status (keep)', () => {
     const [report] = vonage.parse(rawCallback('vonage', '{"messageId":"M1","msisdn":"447700900000","status":"unknown","err-code":"1"}', 'application/json'), ACCOUNT) as StatusReport[];
     expect(report).toMatchObject({ messageId: 'M1', recipient: '+447700900000', status: null, error: { code: '1', message: null } });
