@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { insertRows, Statement } from '../db/sql';
 import type { Database } from '../db/types';
 import type { StatusEvent } from '../status/types';
 import { newId } from '../util/ids';
@@ -14,32 +15,28 @@ export interface Outbox {
   enqueue(event: StatusEvent, messagePk: string): Promise<number>;
 }
 
+const insertEvent = new Statement('INSERT INTO events (id, message_pk, raw_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+const selectSubscriptions = new Statement('SELECT id, filter FROM subscriptions WHERE enabled = 1');
+const insertDeliveries = insertRows('deliveries', ['id', 'event_id', 'subscription_id', 'state', 'next_attempt_at', 'created_at', 'updated_at']);
+
 export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
   let subscriptions: { id: string; filter: SubscriptionFilter }[] | null = null;
   const nowIso = now.toISOString();
   return {
     async enqueue(event, messagePk) {
-      await trx
-        .insertInto('events')
-        .values({ id: event.id, message_pk: messagePk, raw_id: event.raw_id, type: event.type, payload: JSON.stringify(event), created_at: nowIso })
-        .execute();
-      subscriptions ??= (await trx.selectFrom('subscriptions').select(['id', 'filter']).where('enabled', '=', 1).execute()).map((s) => ({
+      await insertEvent.run(trx, [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]);
+      subscriptions ??= (await selectSubscriptions.all<{ id: string; filter: string }>(trx, [])).map((s) => ({
         id: s.id,
         filter: JSON.parse(s.filter) as SubscriptionFilter,
       }));
-      const rows = subscriptions
-        .filter((s) => matchesFilter(s.filter, event))
-        .map((s) => ({
-          id: newId('dlv'),
-          event_id: event.id,
-          subscription_id: s.id,
-          state: 'pending',
-          next_attempt_at: nowIso,
-          created_at: nowIso,
-          updated_at: nowIso,
-        }));
-      if (rows.length > 0) await trx.insertInto('deliveries').values(rows).execute();
-      return rows.length;
+      const matching = subscriptions.filter((s) => matchesFilter(s.filter, event));
+      if (matching.length > 0) {
+        await insertDeliveries(matching.length).run(
+          trx,
+          matching.flatMap((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]),
+        );
+      }
+      return matching.length;
     },
   };
 }

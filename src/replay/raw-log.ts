@@ -4,8 +4,13 @@ import { charsetOf } from '../providers/decode';
 import { redactHeaders, redactUrl } from '../util/mask';
 import { encodeCursor } from '../util/paging';
 import type { Kysely, Transaction } from 'kysely';
+import { Statement } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
 import type { RawCallback } from '../providers/types';
+
+const insertRawRequest = new Statement(
+  'INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+);
 
 /** Writes a raw request with its verdict: every request that reached a known provider route. */
 export async function insertRaw(
@@ -14,25 +19,21 @@ export async function insertRaw(
   verdict: string,
   detail: string | null,
 ): Promise<void> {
-  await db
-    .insertInto('raw_requests')
-    .values({
-      id: raw.id,
-      provider: raw.provider,
-      account: raw.account,
-      method: raw.method,
-      url: raw.url,
-      headers: JSON.stringify(raw.headers),
-      body: raw.body,
-      body_size: raw.body.length,
-      remote_addr: raw.remoteAddr,
-      received_at: raw.receivedAt.toISOString(),
-      verdict,
-      detail,
-    })
-    .execute();
+  await insertRawRequest.run(db, [
+    raw.id,
+    raw.provider,
+    raw.account,
+    raw.method,
+    raw.url,
+    JSON.stringify(raw.headers),
+    raw.body,
+    raw.body.length,
+    raw.remoteAddr,
+    raw.receivedAt.toISOString(),
+    verdict,
+    detail,
+  ]);
 }
-
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

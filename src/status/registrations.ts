@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { Statement } from '../db/sql';
 import type { Database, RegistrationRow } from '../db/types';
 
 export interface MessageKey {
@@ -17,15 +18,10 @@ export interface Registration {
  * The registration of a message: one for its exact recipient, else one for every recipient of
  * its id (recipient ''). Registration is optional; a report never waits for one.
  */
+const selectRegistrations = new Statement('SELECT * FROM registrations WHERE provider = ? AND account = ? AND message_id = ? AND recipient IN (?, ?)');
+
 export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<Registration | null> {
-  const rows: RegistrationRow[] = await db
-    .selectFrom('registrations')
-    .selectAll()
-    .where('provider', '=', key.provider)
-    .where('account', '=', key.account)
-    .where('message_id', '=', key.messageId)
-    .where('recipient', 'in', key.recipient === '' ? [''] : [key.recipient, ''])
-    .execute();
+  const rows = await selectRegistrations.all<RegistrationRow>(db, [key.provider, key.account, key.messageId, key.recipient, '']);
   const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
   if (!row) return null;
   return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
+import { Statement } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import type { Outbox } from '../outbox/enqueue';
@@ -44,45 +45,55 @@ export function dedupeKey(report: ProviderReport): string {
   return `h:${createHash('sha256').update(material).digest('base64url').slice(0, 32)}`;
 }
 
-async function findOrCreateMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
-  const select = () => {
-    const q = trx
-      .selectFrom('messages')
-      .selectAll()
-      .where('provider', '=', ctx.provider)
-      .where('account', '=', ctx.account)
-      .where('message_id', '=', report.messageId)
-      .where('recipient', '=', report.recipient);
-    return (ctx.lockRows ? q.forUpdate() : q).executeTakeFirst();
-  };
-  const existing = await select();
-  if (existing) return existing;
+const MESSAGE_KEY = 'provider = ? AND account = ? AND message_id = ? AND recipient = ?';
+const insertMessage = new Statement(
+  'INSERT INTO messages (id, provider, account, message_id, recipient, channel, status, error_code, error_message, occurred_at, version, attributes, created_at, updated_at) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, account, message_id, recipient) DO NOTHING RETURNING id',
+);
+const selectMessage = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY}`);
+const selectMessageForUpdate = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY} FOR UPDATE`);
+const selectSeen = new Statement('SELECT id FROM reports WHERE message_pk = ? AND dedupe_key = ?');
+const updateMessage = new Statement('UPDATE messages SET status = ?, error_code = ?, error_message = ?, occurred_at = ?, version = ?, attributes = ?, updated_at = ? WHERE id = ?');
+const insertReport = new Statement(
+  'INSERT INTO reports (id, message_pk, raw_id, dedupe_key, type, status, action, error_code, error_message, occurred_at, received_at, changed, reason, event_id, attributes) ' +
+    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+);
+
+/**
+ * A message row as a report makes it when it is the first the message has: in that report's state
+ * (a status report with a status changes a message that has none), or blank.
+ */
+function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): MessageRow {
   const now = ctx.receivedAt.toISOString();
-  const inserted = await trx
-    .insertInto('messages')
-    .values({
-      id: newId('msg'),
-      provider: ctx.provider,
-      account: ctx.account,
-      message_id: report.messageId,
-      recipient: report.recipient,
-      channel: ctx.channel,
-      status: null,
-      error_code: null,
-      error_message: null,
-      occurred_at: null,
-      version: 0,
-      attributes: '{}',
-      created_at: now,
-      updated_at: now,
-    })
-    .onConflict((oc) => oc.columns(['provider', 'account', 'message_id', 'recipient']).doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  // Ours (on PostgreSQL locked by our transaction until it ends); else another made it meanwhile.
-  const created = inserted ?? (await select());
-  if (!created) throw new Error('message row vanished after insert');
-  return created;
+  const changes = !blank && report.type === 'message.status' && report.status !== null;
+  return {
+    id: newId('msg'),
+    provider: ctx.provider,
+    account: ctx.account,
+    message_id: report.messageId,
+    recipient: report.recipient,
+    channel: ctx.channel,
+    status: changes ? report.status : null,
+    error_code: changes ? (report.error?.code ?? null) : null,
+    error_message: changes ? (report.error?.message ?? null) : null,
+    occurred_at: changes ? report.occurredAt.toISOString() : null,
+    version: changes ? 1 : 0,
+    attributes: changes ? JSON.stringify(report.attributes) : '{}',
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** Inserts the row unless the message exists; true when this call created it. */
+async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise<boolean> {
+  const values = [row.id, row.provider, row.account, row.message_id, row.recipient, row.channel, row.status, row.error_code, row.error_message, row.occurred_at, row.version, row.attributes, row.created_at, row.updated_at];
+  return (await insertMessage.first(trx, values)) !== undefined;
+}
+
+async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
+  const row = await (ctx.lockRows ? selectMessageForUpdate : selectMessage).first<MessageRow>(trx, [ctx.provider, ctx.account, report.messageId, report.recipient]);
+  if (!row) throw new Error('message row vanished after insert');
+  return row;
 }
 
 /**
@@ -94,7 +105,11 @@ export async function lockMessages(trx: Transaction<Database>, ctx: ApplyContext
   if (reports.length < 2) return;
   const byKey = new Map(reports.map((r) => [`${r.messageId}\u0000${r.recipient}`, r]));
   const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  for (const key of keys) await findOrCreateMessage(trx, ctx, byKey.get(key)!);
+  for (const key of keys) {
+    const report = byKey.get(key)!;
+    await insertIfNew(trx, newMessage(ctx, report, true));
+    await existingMessage(trx, ctx, report);
+  }
 }
 
 /** A status report the provider's table gave a status: the only kind the state rules weigh. */
@@ -143,15 +158,14 @@ function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: P
  * (or engagement) becomes an event in the outbox.
  */
 export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<AppliedReport> {
-  const message = await findOrCreateMessage(trx, ctx, report);
   const key = dedupeKey(report);
-  const seen = await trx
-    .selectFrom('reports')
-    .select('id')
-    .where('message_pk', '=', message.id)
-    .where('dedupe_key', '=', key)
-    .executeTakeFirst();
   const occurredAt = report.occurredAt.toISOString();
+
+  // The message's first report: one insert puts it in that report's state, and nothing can have been seen.
+  const fresh = newMessage(ctx, report);
+  const created = await insertIfNew(trx, fresh);
+  const message = created ? { ...fresh, status: null, version: 0 } : await existingMessage(trx, ctx, report);
+  const seen = created ? undefined : await selectSeen.first<{ id: string }>(trx, [message.id, key]);
   const previousStatus = (message.status as Status | null) ?? null;
 
   let decision: Decision | null = null;
@@ -163,20 +177,11 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
     decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
     if (decision.change) {
       event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
-      const attributes = { ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes };
-      await trx
-        .updateTable('messages')
-        .set({
-          status: report.status,
-          error_code: report.error?.code ?? null,
-          error_message: report.error?.message ?? null,
-          occurred_at: occurredAt,
-          version: message.version + 1,
-          attributes: JSON.stringify(attributes),
-          updated_at: ctx.receivedAt.toISOString(),
-        })
-        .where('id', '=', message.id)
-        .execute();
+      if (!created) {
+        const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
+        const error = report.error;
+        await updateMessage.run(trx, [report.status, error?.code ?? null, error?.message ?? null, occurredAt, message.version + 1, attributes, ctx.receivedAt.toISOString(), message.id]);
+      }
     }
   } else if (!seen) {
     event = buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report));
@@ -185,26 +190,24 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   if (seen && ctx.replay) return { reportId: seen.id, messagePk: message.id, decision, duplicate: true, previousStatus, event: null, queued };
 
   const reportId = newId('rpt');
-  await trx
-    .insertInto('reports')
-    .values({
-      id: reportId,
-      message_pk: message.id,
-      raw_id: ctx.rawId,
-      dedupe_key: key,
-      type: report.type,
-      status: report.type === 'message.status' ? report.status : null,
-      action: report.type === 'message.engagement' ? report.action : null,
-      error_code: report.type === 'message.status' ? (report.error?.code ?? null) : null,
-      error_message: report.type === 'message.status' ? (report.error?.message ?? null) : null,
-      occurred_at: occurredAt,
-      received_at: ctx.receivedAt.toISOString(),
-      changed: decision?.change ? 1 : 0,
-      reason: seen ? 'duplicate' : decision && !decision.change ? decision.reason : null,
-      event_id: event?.id ?? null,
-      attributes: JSON.stringify(report.attributes),
-    })
-    .execute();
+  const status = report.type === 'message.status';
+  await insertReport.run(trx, [
+    reportId,
+    message.id,
+    ctx.rawId,
+    key,
+    report.type,
+    status ? report.status : null,
+    status ? null : report.action,
+    status ? (report.error?.code ?? null) : null,
+    status ? (report.error?.message ?? null) : null,
+    occurredAt,
+    ctx.receivedAt.toISOString(),
+    decision?.change ? 1 : 0,
+    seen ? 'duplicate' : decision && !decision.change ? decision.reason : null,
+    event?.id ?? null,
+    JSON.stringify(report.attributes),
+  ]);
 
   return { reportId, messagePk: message.id, decision, duplicate: seen !== undefined, previousStatus, event, queued };
 }
