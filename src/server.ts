@@ -1,10 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config';
 import type { AppContext } from './context';
 import { openDatabase } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import { createApp } from './http/app';
+import { requestListener } from './http/callback-listener';
 import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
 import { createWorker } from './outbox/worker';
@@ -38,7 +39,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const app = createApp(ctx, () => draining);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createServer(requestListener(ctx, app));
+    s.once('error', reject);
+    s.listen(config.port, config.host, () => resolve(s));
   });
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -7,15 +7,20 @@ interface HttpishError {
   message?: string;
 }
 
+/** `{ error, detail }`: the JSON body of every refusal. */
+export function errorBody(err: AppError): Record<string, unknown> {
+  const body: Record<string, unknown> = { error: err.code };
+  if (err.detail !== undefined) body.detail = err.detail;
+  if (err instanceof Conflict) Object.assign(body, err.extra);
+  return body;
+}
+
 /** The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. */
 export function errorHandler() {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof AppError) {
-      const body: Record<string, unknown> = { error: err.code };
-      if (err.detail !== undefined) body.detail = err.detail;
-      if (err instanceof Conflict) Object.assign(body, err.extra);
       if (err.status >= 500) req.log.warn({ err_code: err.code, detail: err.message }, 'request failed');
-      res.status(err.status).json(body);
+      res.status(err.status).json(errorBody(err));
       return;
     }
     const h = err as HttpishError;

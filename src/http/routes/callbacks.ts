@@ -1,10 +1,11 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
-import { BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
+import { AppError, BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
-import type { RawCallback } from '../../providers/types';
+import type { Ack, RawCallback } from '../../providers/types';
+import { errorBody } from '../error-handler';
 import type { LogLine } from '../request-context';
 import { newId } from '../../util/ids';
 
@@ -18,19 +19,13 @@ interface RawBodyError {
   type?: string;
 }
 
-/** The request's one log line names the callback, its raw id and its verdict. */
-function logLine(res: Response, msg: string, raw: RawCallback, verdict: string, extra: Record<string, unknown>): void {
-  const line: LogLine = { msg, fields: { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict, ...extra } };
-  res.locals.logLine = line;
-}
-
 /** A provider or account name from the URL as the raw log keeps it: no control characters, at most 64. */
 function loggableName(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, 64);
 }
 
 /** The raw bytes, size-limited, within `seconds` of the headers (slow-loris senders get a 408). */
-function readBody(req: Request, limit: number, seconds: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, seconds: number): Promise<Buffer> {
   let received = 0;
   const count = (chunk: Buffer) => (received += chunk.length);
   req.on('data', count);
@@ -46,35 +41,57 @@ function readBody(req: Request, limit: number, seconds: number): Promise<Buffer>
   });
 }
 
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendAck(res: ServerResponse, ack: Ack): void {
+  send(res, ack.status, ack.contentType ?? 'text/plain; charset=utf-8', ack.body);
+}
+
+export interface CallbackRequest {
+  provider: string;
+  account?: string;
+  /** The client's address, after the configured trusted proxies. */
+  remoteAddr: string;
+  /** Path and query as received. */
+  url: string;
+  /** Where the request's one log line gets its message and fields. */
+  note(line: LogLine): void;
+  /** The request's id, named in a 500's answer. */
+  requestId: string;
+}
+
 /**
- * `POST /v1/callbacks/:provider[/:account]`. Translates HTTP to the ingest domain and back: reads
- * the raw bytes (size-limited), hands them to `ingest`, answers with the provider's ack.
+ * `POST /v1/callbacks/:provider[/:account]` on plain node objects (the fast path of
+ * src/http/callback-listener.ts, and express when callbacks are rate-limited). Translates HTTP to
+ * the ingest domain and back: reads the raw bytes (size-limited), hands them to `ingest`, answers
+ * with the provider's ack or a JSON refusal.
  */
-export function callbacksRouter(ctx: AppContext): Router {
-  const router = Router();
+export function callbackHandler(ctx: AppContext) {
   const limit = ctx.config.server.bodyLimitBytes;
   const { bodyTimeoutSeconds } = ctx.config.server;
 
-  router.post('/:provider{/:account}', async (req: Request, res: Response) => {
+  return async (req: IncomingMessage, res: ServerResponse, call: CallbackRequest): Promise<void> => {
     const started = process.hrtime.bigint();
-    const params = req.params as { provider: string; account?: string };
     let target: Target | null = null;
     let unknown: UnknownProvider | null = null;
     try {
-      target = resolveTarget(ctx, params.provider, params.account ?? 'default');
+      target = resolveTarget(ctx, call.provider, call.account ?? 'default');
     } catch (err) {
       if (!(err instanceof UnknownProvider)) throw err;
       unknown = err; // still logged, so that it can be replayed once the provider or account is configured
     }
     const raw: RawCallback = {
       id: newId('raw'),
-      provider: target?.provider.name ?? loggableName(params.provider),
-      account: target?.accountName ?? loggableName(params.account ?? 'default'),
-      method: req.method,
-      url: req.originalUrl,
+      provider: target?.provider.name ?? loggableName(call.provider),
+      account: target?.accountName ?? loggableName(call.account ?? 'default'),
+      method: req.method ?? 'POST',
+      url: call.url,
       headers: flattenHeaders(req.headers),
       body: Buffer.alloc(0),
-      remoteAddr: req.ip ?? req.socket.remoteAddress ?? '',
+      remoteAddr: call.remoteAddr,
       receivedAt: new Date(),
     };
     // Metric labels only name configured providers: a scanner must not mint label values.
@@ -83,43 +100,59 @@ export function callbacksRouter(ctx: AppContext): Router {
       ctx.metrics.callbacks.inc({ provider: label, verdict });
       ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
     };
-    const noteRefusal = (verdict: string, err: Error) => {
-      observe(verdict);
-      logLine(res, 'callback refused', raw, verdict, { detail: err.message });
-    };
-    /** A refusal decided here (not by ingest): into the raw log first, then counted and logged. */
-    const refuse = async (refusal: CallbackRefusal) => {
-      await recordRefusal(ctx, raw, refusal);
-      noteRefusal(refusal.verdict, refusal);
-      return refusal;
-    };
-    try {
-      raw.body = await readBody(req, limit, bodyTimeoutSeconds);
-    } catch (err) {
-      if (err instanceof BodyTimeout) {
-        res.setHeader('connection', 'close');
-        res.on('finish', () => req.socket.destroy());
-        throw await refuse(err);
+    const line = (msg: string, verdict: string, extra: Record<string, unknown>) =>
+      call.note({ msg, fields: { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict, ...extra } });
+    const refused = (err: AppError) => {
+      if (err.status >= 500) ctx.logger.warn({ req_id: call.requestId, err_code: err.code, detail: err.message }, 'request failed');
+      const verdict = (err as Partial<CallbackRefusal>).verdict;
+      if (verdict) {
+        observe(verdict);
+        line('callback refused', verdict, { detail: err.message });
       }
-      if ((err as RawBodyError).type === 'entity.too.large') {
-        res.setHeader('connection', 'close');
-        throw await refuse(new PayloadTooLarge(limit));
-      }
-      throw new BadRequest(`could not read the request body: ${(err as Error).message}`);
-    }
-    if (!target) throw await refuse(unknown!);
+      send(res, err.status, 'application/json; charset=utf-8', JSON.stringify(errorBody(err)));
+    };
+
     try {
-      const outcome = await ingest(ctx, target, raw);
+      try {
+        raw.body = await readBody(req, limit, bodyTimeoutSeconds);
+      } catch (err) {
+        if (err instanceof BodyTimeout) {
+          res.setHeader('connection', 'close');
+          res.on('finish', () => req.socket.destroy());
+          await recordRefusal(ctx, raw, err);
+          return refused(err);
+        }
+        if ((err as RawBodyError).type === 'entity.too.large') {
+          res.setHeader('connection', 'close');
+          const tooLarge = new PayloadTooLarge(limit);
+          await recordRefusal(ctx, raw, tooLarge);
+          return refused(tooLarge);
+        }
+        return refused(new BadRequest(`could not read the request body: ${(err as Error).message}`));
+      }
+      if (!target) {
+        await recordRefusal(ctx, raw, unknown!);
+        return refused(unknown!);
+      }
+      const outcome = await ingest(ctx, target, raw); // a refusal is in the raw log when this throws
       observe(outcome.verdict);
-      logLine(res, 'callback', raw, outcome.verdict, { reports: outcome.applied.length });
-      res.status(outcome.ack.status);
-      if (outcome.ack.contentType) res.type(outcome.ack.contentType);
-      res.send(outcome.ack.body);
+      line('callback', outcome.verdict, { reports: outcome.applied.length });
+      sendAck(res, outcome.ack);
     } catch (err) {
-      const verdict = (err as { verdict?: string }).verdict;
-      if (verdict) noteRefusal(verdict, err as Error); // ingest recorded it in the raw log
-      throw err;
+      if (err instanceof AppError) return refused(err);
+      ctx.logger.error({ err, req_id: call.requestId, raw_id: raw.id }, 'unhandled error');
+      send(res, 500, 'application/json; charset=utf-8', JSON.stringify({ error: 'internal', detail: `request ${call.requestId} failed; see the logs` }));
     }
+  };
+}
+
+/** The express route, used when a callback rate limit is configured (the limiter is express middleware). */
+export function callbacksRouter(ctx: AppContext): Router {
+  const router = Router();
+  const handle = callbackHandler(ctx);
+  router.post('/:provider{/:account}', async (req: Request, res: Response) => {
+    const params = req.params as { provider: string; account?: string };
+    await handle(req, res, { ...params, remoteAddr: req.ip ?? req.socket.remoteAddress ?? '', url: req.originalUrl, note: res.locals.note as (line: LogLine) => void, requestId: req.id });
   });
   return router;
 }
