@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppContext } from '../context';
+import { insertRows, Statement } from '../db/sql';
 import { newId } from '../util/ids';
 import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { refusedDestination } from './destination';
+import { postWebhook } from './post';
 import { webhookHeaders } from './sign';
 import { signingSecrets } from './subscriptions';
 
@@ -24,27 +26,25 @@ export interface Worker {
   poke(): void;
 }
 
-async function readCapped(res: Response, limit: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-  }
-  await reader.cancel().catch(() => undefined);
-  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+interface AttemptRecord {
+  attempt: unknown[];
+  delivery: unknown[];
+  gone: unknown[] | null;
 }
+
+const insertAttempts = insertRows('delivery_attempts', ['id', 'delivery_id', 'attempt', 'trigger', 'started_at', 'duration_ms', 'status_code', 'error', 'response', 'next_attempt_at']);
+const finishDelivery = new Statement(
+  "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, next_trigger = 'scheduled', last_attempt_at = ?, last_status = ?, last_error = ?, " +
+    'claimed_by = NULL, claimed_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ?',
+);
+const disableGone = new Statement("UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ? WHERE id = ?");
 
 /** The SSRF guard refused the subscriber's address (its DNS may have changed since it subscribed). */
 class DestinationRefused extends Error {}
 
 function describeFetchError(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+  const e = err as { code?: string; message?: string };
+  return e.code ?? e.message ?? String(err);
 }
 
 /**
@@ -66,6 +66,35 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
   let ticking = false;
   let again = false;
 
+  /**
+   * Attempts finished close together are recorded in one transaction: on SQLite one commit instead
+   * of one per delivery. Each attempt's promise settles after its commit. (A crash before it loses
+   * the record, not the event: the claim's lease ends and the delivery is attempted again.)
+   */
+  let records: { rec: AttemptRecord; done: () => void; failed: (err: unknown) => void }[] = [];
+  function record(rec: AttemptRecord): Promise<void> {
+    return new Promise((done, failed) => {
+      records.push({ rec, done, failed });
+      if (records.length === 1) setImmediate(() => void flush());
+    });
+  }
+  async function flush(): Promise<void> {
+    const batch = records;
+    records = [];
+    try {
+      await ctx.dbh.db.transaction().execute(async (trx) => {
+        await insertAttempts(batch.length).run(trx, batch.flatMap((b) => b.rec.attempt));
+        for (const { rec } of batch) {
+          await finishDelivery.run(trx, rec.delivery);
+          if (rec.gone) await disableGone.run(trx, rec.gone);
+        }
+      });
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.failed(err);
+    }
+  }
+
   async function attempt(d: ClaimedDelivery): Promise<void> {
     const now = new Date();
     const attemptNo = d.attempts + 1;
@@ -77,17 +106,29 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
     try {
       const refusal = await refusedDestination(d.url, ctx.config.delivery.allowPrivateNetworks);
       if (refusal) throw new DestinationRefused(refusal);
-      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), shutdown.signal]);
-      const res = await fetch(d.url, { method: 'POST', headers, body: d.payload, signal, redirect: 'manual' });
-      outcome.statusCode = res.status;
-      outcome.retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), now);
-      response = await readCapped(res, RESPONSE_CAPTURE_BYTES);
+      // One timer per attempt, cleared when it ends (AbortSignal.timeout would hold each attempt's
+      // signal until its timeout passed: thousands at a time under load).
+      const abort = new AbortController();
+      const timer = setTimeout(() => {
+        outcome.timedOut = true;
+        abort.abort();
+      }, timeoutMs);
+      const onShutdown = () => abort.abort();
+      shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+      try {
+        const answer = await postWebhook(d.url, headers, d.payload, abort.signal, RESPONSE_CAPTURE_BYTES);
+        outcome.statusCode = answer.status;
+        outcome.retryAfterSeconds = parseRetryAfter(answer.retryAfter, now);
+        response = answer.body;
+      } finally {
+        clearTimeout(timer);
+        shutdown.signal.removeEventListener('abort', onShutdown);
+      }
     } catch (err) {
       if (shutdown.signal.aborted) {
         await releaseClaim(ctx.dbh, d.id, workerId);
         return;
       }
-      outcome.timedOut = (err as Error).name === 'TimeoutError';
       error = err instanceof DestinationRefused ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeFetchError(err);
     }
     const durationMs = Date.now() - started;
@@ -97,46 +138,10 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
     const state = decision.kind === 'succeeded' ? 'succeeded' : decision.kind === 'retry' ? 'pending' : 'dead';
     if (error === null && !isSuccess(outcome.statusCode)) error = `HTTP ${outcome.statusCode}`;
 
-    await ctx.dbh.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('delivery_attempts')
-        .values({
-          id: newId('att'),
-          delivery_id: d.id,
-          attempt: attemptNo,
-          trigger: d.next_trigger,
-          started_at: now.toISOString(),
-          duration_ms: durationMs,
-          status_code: outcome.statusCode,
-          error,
-          response,
-          next_attempt_at: next,
-        })
-        .execute();
-      await trx
-        .updateTable('deliveries')
-        .set({
-          state,
-          attempts: attemptNo,
-          next_attempt_at: next ?? finished.toISOString(),
-          next_trigger: 'scheduled',
-          last_attempt_at: now.toISOString(),
-          last_status: outcome.statusCode,
-          last_error: error,
-          claimed_by: null,
-          claimed_until: null,
-          updated_at: finished.toISOString(),
-        })
-        .where('id', '=', d.id)
-        .where('claimed_by', '=', workerId)
-        .execute();
-      if (decision.kind === 'gone') {
-        await trx
-          .updateTable('subscriptions')
-          .set({ enabled: 0, disabled_reason: 'the subscriber answered 410 Gone', updated_at: finished.toISOString() })
-          .where('id', '=', d.subscription_id)
-          .execute();
-      }
+    await record({
+      attempt: [newId('att'), d.id, attemptNo, d.next_trigger, now.toISOString(), durationMs, outcome.statusCode, error, response, next],
+      delivery: [state, attemptNo, next ?? finished.toISOString(), now.toISOString(), outcome.statusCode, error, finished.toISOString(), d.id, workerId],
+      gone: decision.kind === 'gone' ? [finished.toISOString(), d.subscription_id] : null,
     });
     const result = decision.kind === 'succeeded' ? 'success' : decision.kind === 'gone' ? 'gone' : outcome.timedOut ? 'timeout' : 'failure';
     ctx.metrics.deliveryAttempts.inc({ result });
@@ -152,7 +157,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
         const left = (perSubscription.get(d.subscription_id) ?? 1) - 1;
         if (left > 0) perSubscription.set(d.subscription_id, left);
         else perSubscription.delete(d.subscription_id);
-        if (running) void tick();
+        if (running) tickSoon();
       });
     inFlight.set(d.id, done);
   }
@@ -167,6 +172,17 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
       else launch(d);
     }
     if (claimed.length === free) again = true;
+  }
+
+  /** Deliveries that finish together free their slots together: one claim refills them all. */
+  let tickScheduled = false;
+  function tickSoon(): void {
+    if (tickScheduled) return;
+    tickScheduled = true;
+    setImmediate(() => {
+      tickScheduled = false;
+      void tick();
+    });
   }
 
   async function tick(): Promise<void> {
