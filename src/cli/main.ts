@@ -6,14 +6,12 @@ import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { AppError, VERDICTS } from '../errors';
 import { createLogger } from '../logger';
-import { main as serve } from '../main';
 import { createMetrics } from '../ops/metrics';
 import { createWorker } from '../outbox/worker';
 import { getRaw, listRaw, type RawFilter } from '../replay/raw-log';
 import { replayMany, replayOne } from '../replay/replay';
 import { purgeRaw } from '../replay/retention';
 import { exportRaw, importRaw } from '../replay/transfer';
-import { SHUTDOWN_GRACE_MS } from '../server';
 import { cliActor, withContext } from './context';
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage or config, 3 not found. */
@@ -75,7 +73,8 @@ export function buildCli(): Command {
   program
     .command('serve')
     .description('migrate the database and serve HTTP (what `npm start` runs)')
-    .action(() => serve());
+    // the HTTP stack (express and the routes) is loaded only by the commands that serve
+    .action(() => (require('../main') as typeof import('../main')).main());
 
   program
     .command('migrate')
@@ -100,6 +99,7 @@ export function buildCli(): Command {
       const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
       await migrateToLatest(dbh);
       const worker = createWorker({ config, dbh, logger, metrics: createMetrics(dbh) });
+      const { SHUTDOWN_GRACE_MS } = require('../server') as typeof import('../server');
       worker.start();
       const stop = () => {
         void worker

@@ -154,8 +154,10 @@ export function rawFromRow(row: RawRequestRow): RawCallback {
   };
 }
 
+const setVerdict = new Statement('UPDATE raw_requests SET verdict = ?, detail = ? WHERE id = ?');
+
 export async function updateVerdict(db: Kysely<Database> | Transaction<Database>, id: string, verdict: string, detail: string | null): Promise<void> {
-  await db.updateTable('raw_requests').set({ verdict, detail }).where('id', '=', id).execute();
+  await setVerdict.run(db, [verdict, detail, id]);
 }
 
 /** One raw request with the events it produced. */

@@ -75,7 +75,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
   const t = target;
   let applied: AppliedReport[];
   try {
-    applied = await ctx.dbh.db.transaction().execute(async (trx) => {
+    applied = await ctx.dbh.transact(async (trx) => {
       const done = await applyReports(trx, ctx, t, raw, reports, true);
       if (dryRun) throw new DryRunRollback(done);
       const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(done);
@@ -109,6 +109,9 @@ export interface BulkReplaySummary {
   results: ReplayResult[];
 }
 
+/** Requests replayed at once on SQLite (they share commits). */
+const REPLAY_WINDOW = 128;
+
 /** Replays every matching request, oldest first; `onProgress` hears about each one. */
 export async function replayMany(
   ctx: AppContext,
@@ -116,14 +119,25 @@ export async function replayMany(
   opts: { dryRun: boolean; max: number; actor: string; keepResults?: boolean; onProgress?: (done: number, r: ReplayResult) => void },
 ): Promise<BulkReplaySummary> {
   const summary: BulkReplaySummary = { dry_run: opts.dryRun, replayed: 0, by_verdict: {}, changes: 0, results: [] };
-  for await (const row of walkRaw(ctx.dbh.db, filter, opts.max)) {
-    const r = await replayRow(ctx, row, opts.dryRun);
+  // On SQLite, requests in flight together share commits (src/db/group-commit.ts), applied in the
+  // order they were read; PostgreSQL replays one at a time, so the order holds there too.
+  const window = ctx.dbh.dialect === 'sqlite' ? REPLAY_WINDOW : 1;
+  const inFlight: Promise<ReplayResult>[] = [];
+  const settleOldest = async () => {
+    const r = await inFlight.shift()!;
     summary.replayed += 1;
     summary.by_verdict[r.verdict] = (summary.by_verdict[r.verdict] ?? 0) + 1;
     summary.changes += r.changes.length;
     if (opts.keepResults !== false) summary.results.push(r);
     opts.onProgress?.(summary.replayed, r);
+  };
+  for await (const row of walkRaw(ctx.dbh.db, filter, opts.max)) {
+    const replayed = replayRow(ctx, row, opts.dryRun);
+    replayed.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
+    inFlight.push(replayed);
+    if (inFlight.length >= window) await settleOldest();
   }
+  while (inFlight.length > 0) await settleOldest();
   await audit(ctx.dbh.db, opts.actor, 'replay', { filter, dry_run: opts.dryRun, max: opts.max }, { replayed: summary.replayed, by_verdict: summary.by_verdict, changes: summary.changes });
   return summary;
 }

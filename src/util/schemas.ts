@@ -13,8 +13,9 @@ const compiled = new Map<string, ValidateFunction>();
 
 /** A schema file of `schemas/`, or one of its parts: `config.schema.json#/definitions/x`. */
 export function schemaValidator<T>(ref: string): (value: unknown) => value is T {
-  const fn = compile(ref);
+  let fn: ValidateFunction | undefined; // compiled on first use: a command that never validates never pays
   const check = (value: unknown): value is T => {
+    fn ??= compile(ref);
     const ok = fn(value) as boolean;
     lastErrors = ok ? [] : [...(fn.errors ?? [])];
     return ok;
