@@ -29,14 +29,14 @@ export class Statement {
   }
 }
 
-/** `INSERT INTO table (columns) VALUES (?, …)` for `rows` rows at once; one Statement per row count. */
-export function insertRows(table: string, columns: readonly string[]): (rows: number) => Statement {
+/** `INSERT INTO table (columns) VALUES (?, …), … suffix` for `rows` rows at once; one Statement per row count. */
+export function insertRows(table: string, columns: readonly string[], suffix = ''): (rows: number) => Statement {
   const cache = new Map<number, Statement>();
   const row = `(${columns.map(() => '?').join(', ')})`;
   return (rows) => {
     let stmt = cache.get(rows);
     if (!stmt) {
-      stmt = new Statement(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`);
+      stmt = new Statement(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}${suffix}`);
       cache.set(rows, stmt);
     }
     return stmt;

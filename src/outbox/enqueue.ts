@@ -13,30 +13,41 @@ import { matchesFilter, type SubscriptionFilter } from './filter';
 export interface Outbox {
   /** Stores the event and its deliveries; returns how many deliveries were queued. */
   enqueue(event: StatusEvent, messagePk: string): Promise<number>;
+  /** The same for several events at once (a few statements for all); the counts in their order. */
+  enqueueAll(items: { event: StatusEvent; messagePk: string }[]): Promise<number[]>;
 }
 
-const insertEvent = new Statement('INSERT INTO events (id, message_pk, raw_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+const insertEvents = insertRows('events', ['id', 'message_pk', 'raw_id', 'type', 'payload', 'created_at']);
 const selectSubscriptions = new Statement('SELECT id, filter FROM subscriptions WHERE enabled = 1');
 const insertDeliveries = insertRows('deliveries', ['id', 'event_id', 'subscription_id', 'state', 'next_attempt_at', 'created_at', 'updated_at']);
+/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
+const ROWS_PER_INSERT = 500;
 
 export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
   let subscriptions: { id: string; filter: SubscriptionFilter }[] | null = null;
   const nowIso = now.toISOString();
-  return {
+  const outbox: Outbox = {
     async enqueue(event, messagePk) {
-      await insertEvent.run(trx, [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]);
+      return (await outbox.enqueueAll([{ event, messagePk }]))[0]!;
+    },
+    async enqueueAll(items) {
+      for (let i = 0; i < items.length; i += ROWS_PER_INSERT) {
+        const part = items.slice(i, i + ROWS_PER_INSERT);
+        await insertEvents(part.length).run(trx, part.flatMap(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
+      }
       subscriptions ??= (await selectSubscriptions.all<{ id: string; filter: string }>(trx, [])).map((s) => ({
         id: s.id,
         filter: JSON.parse(s.filter) as SubscriptionFilter,
       }));
-      const matching = subscriptions.filter((s) => matchesFilter(s.filter, event));
-      if (matching.length > 0) {
-        await insertDeliveries(matching.length).run(
-          trx,
-          matching.flatMap((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]),
-        );
+      const subs = subscriptions;
+      const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]));
+      const rows = deliveries.flat();
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const part = rows.slice(i, i + ROWS_PER_INSERT);
+        await insertDeliveries(part.length).run(trx, part.flat());
       }
-      return matching.length;
+      return deliveries.map((d) => d.length);
     },
   };
+  return outbox;
 }

@@ -27,6 +27,13 @@ export async function findRegistration(db: Kysely<Database> | Transaction<Databa
   return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };
 }
 
+const selectAnyRegistration = new Statement('SELECT 1 AS one FROM registrations WHERE provider = ? AND account = ? LIMIT 1');
+
+/** Whether an account has any registration: when not, no report needs to look for one. */
+export async function anyRegistration(db: Kysely<Database> | Transaction<Database>, provider: string, account: string): Promise<boolean> {
+  return (await selectAnyRegistration.first(db, [provider, account])) !== undefined;
+}
+
 /** Records (or replaces) a send registration. */
 export async function register(db: Kysely<Database>, key: MessageKey, reg: Registration, now: Date): Promise<void> {
   const values = {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { Statement } from '../db/sql';
+import { insertRows, Statement } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import type { Outbox } from '../outbox/enqueue';
@@ -21,6 +21,8 @@ export interface ApplyContext {
   /** A replay: a report already in the history is not written again (replaying twice is a no-op). */
   replay: boolean;
   outbox: Outbox;
+  /** Whether the provider account has any send registration (asked once per request). */
+  anyRegistration: () => Promise<boolean>;
 }
 
 export interface AppliedReport {
@@ -46,10 +48,8 @@ export function dedupeKey(report: ProviderReport): string {
 }
 
 const MESSAGE_KEY = 'provider = ? AND account = ? AND message_id = ? AND recipient = ?';
-const insertMessage = new Statement(
-  'INSERT INTO messages (id, provider, account, message_id, recipient, channel, status, error_code, error_message, occurred_at, version, attributes, created_at, updated_at) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, account, message_id, recipient) DO NOTHING RETURNING id',
-);
+const MESSAGE_COLUMNS = ['id', 'provider', 'account', 'message_id', 'recipient', 'channel', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'created_at', 'updated_at'];
+const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING RETURNING id');
 const selectMessage = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY}`);
 const selectMessageForUpdate = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY} FOR UPDATE`);
 const selectSeen = new Statement('SELECT id FROM reports WHERE message_pk = ? AND dedupe_key = ?');
@@ -84,10 +84,13 @@ function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): M
   };
 }
 
+function messageValues(m: MessageRow): unknown[] {
+  return [m.id, m.provider, m.account, m.message_id, m.recipient, m.channel, m.status, m.error_code, m.error_message, m.occurred_at, m.version, m.attributes, m.created_at, m.updated_at];
+}
+
 /** Inserts the row unless the message exists; true when this call created it. */
 async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise<boolean> {
-  const values = [row.id, row.provider, row.account, row.message_id, row.recipient, row.channel, row.status, row.error_code, row.error_message, row.occurred_at, row.version, row.attributes, row.created_at, row.updated_at];
-  return (await insertMessage.first(trx, values)) !== undefined;
+  return (await insertMessageRows(1).first(trx, messageValues(row))) !== undefined;
 }
 
 async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
@@ -148,52 +151,48 @@ function buildEvent(ctx: ApplyContext, message: MessageRow, report: StatusChange
   return event;
 }
 
-function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<Registration | null> {
+async function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<Registration | null> {
+  if (!(await ctx.anyRegistration())) return null;
   return findRegistration(trx, { provider: ctx.provider, account: ctx.account, messageId: report.messageId, recipient: report.recipient });
 }
 
-/**
- * Applies one report to its message inside the ingest transaction: the state rules decide, the
- * message row changes only through them, the report always lands in the history, and each change
- * (or engagement) becomes an event in the outbox.
- */
-export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<AppliedReport> {
-  const key = dedupeKey(report);
+interface Outcome {
+  decision: Decision | null;
+  event: StatusEvent | null;
+  seen: { id: string } | undefined;
+}
+
+/** A message's first report: it made the message (in its state, see newMessage), nothing was seen before. */
+async function firstReport(trx: Transaction<Database>, ctx: ApplyContext, message: MessageRow, report: ProviderReport): Promise<Outcome> {
+  const before = { ...message, status: null, version: 0 };
+  if (report.type === 'message.status' && !hasStatus(report)) return { decision: { change: false, reason: 'unmapped' }, event: null, seen: undefined };
+  const registration = await registrationOf(trx, ctx, report);
+  if (report.type === 'message.status') return { decision: { change: true }, event: buildEvent(ctx, before, report, 1, registration), seen: undefined };
+  return { decision: null, event: buildEvent(ctx, before, report, 0, registration), seen: undefined };
+}
+
+/** A report to a message that existed: the state rules decide against its current state and history. */
+async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, message: MessageRow, report: ProviderReport, key: string): Promise<Outcome> {
+  const seen = await selectSeen.first<{ id: string }>(trx, [message.id, key]);
+  if (report.type === 'message.engagement') return { decision: null, event: seen ? null : buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report)), seen };
+  if (!hasStatus(report)) return { decision: { change: false, reason: seen ? 'duplicate' : 'unmapped' }, event: null, seen };
   const occurredAt = report.occurredAt.toISOString();
+  const current = message.status === null ? null : { status: message.status as Status, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
+  const decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
+  if (!decision.change) return { decision, event: null, seen };
+  const event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
+  const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
+  const error = report.error;
+  await updateMessage.run(trx, [report.status, error?.code ?? null, error?.message ?? null, occurredAt, message.version + 1, attributes, ctx.receivedAt.toISOString(), message.id]);
+  return { decision, event, seen };
+}
 
-  // The message's first report: one insert puts it in that report's state, and nothing can have been seen.
-  const fresh = newMessage(ctx, report);
-  const created = await insertIfNew(trx, fresh);
-  const message = created ? { ...fresh, status: null, version: 0 } : await existingMessage(trx, ctx, report);
-  const seen = created ? undefined : await selectSeen.first<{ id: string }>(trx, [message.id, key]);
-  const previousStatus = (message.status as Status | null) ?? null;
-
-  let decision: Decision | null = null;
-  let event: StatusEvent | null = null;
-  if (report.type === 'message.status' && !hasStatus(report)) {
-    decision = { change: false, reason: seen ? 'duplicate' : 'unmapped' };
-  } else if (report.type === 'message.status') {
-    const current = previousStatus === null ? null : { status: previousStatus, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
-    decision = decide(current, { status: report.status, occurredAt, errorCode: report.error?.code ?? null }, seen !== undefined);
-    if (decision.change) {
-      event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
-      if (!created) {
-        const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
-        const error = report.error;
-        await updateMessage.run(trx, [report.status, error?.code ?? null, error?.message ?? null, occurredAt, message.version + 1, attributes, ctx.receivedAt.toISOString(), message.id]);
-      }
-    }
-  } else if (!seen) {
-    event = buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report));
-  }
-  const queued = event ? await ctx.outbox.enqueue(event, message.id) : 0;
-  if (seen && ctx.replay) return { reportId: seen.id, messagePk: message.id, decision, duplicate: true, previousStatus, event: null, queued };
-
-  const reportId = newId('rpt');
+/** The history row of a report, in insertReport's column order. */
+function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, messagePk: string, key: string, o: Outcome): unknown[] {
   const status = report.type === 'message.status';
-  await insertReport.run(trx, [
-    reportId,
-    message.id,
+  return [
+    id,
+    messagePk,
     ctx.rawId,
     key,
     report.type,
@@ -201,13 +200,96 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
     status ? null : report.action,
     status ? (report.error?.code ?? null) : null,
     status ? (report.error?.message ?? null) : null,
-    occurredAt,
+    report.occurredAt.toISOString(),
     ctx.receivedAt.toISOString(),
-    decision?.change ? 1 : 0,
-    seen ? 'duplicate' : decision && !decision.change ? decision.reason : null,
-    event?.id ?? null,
+    o.decision?.change ? 1 : 0,
+    o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
+    o.event?.id ?? null,
     JSON.stringify(report.attributes),
-  ]);
+  ];
+}
 
-  return { reportId, messagePk: message.id, decision, duplicate: seen !== undefined, previousStatus, event, queued };
+function appliedOf(reportId: string, message: MessageRow, o: Outcome, queued: number, created: boolean): AppliedReport {
+  return { reportId, messagePk: message.id, decision: o.decision, duplicate: o.seen !== undefined, previousStatus: created ? null : ((message.status as Status | null) ?? null), event: o.event, queued };
+}
+
+/**
+ * Applies one report to its message inside the ingest transaction: the state rules decide, the
+ * message row changes only through them, the report always lands in the history, and each change
+ * (or engagement) becomes an event in the outbox. A message's first report inserts it already in
+ * the state that report gives it (one statement, no history to look up).
+ */
+export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport, knownToExist = false): Promise<AppliedReport> {
+  const key = dedupeKey(report);
+  const fresh = knownToExist ? null : newMessage(ctx, report);
+  const created = fresh !== null && (await insertIfNew(trx, fresh));
+  const message = created ? fresh : await existingMessage(trx, ctx, report);
+  const o = created ? await firstReport(trx, ctx, message, report) : await laterReport(trx, ctx, message, report, key);
+  const queued = o.event ? await ctx.outbox.enqueue(o.event, message.id) : 0;
+  if (o.seen && ctx.replay) return { ...appliedOf(o.seen.id, message, o, queued, created), event: null };
+  const reportId = newId('rpt');
+  await insertReport.run(trx, reportValues(ctx, report, reportId, message.id, key, o));
+  return appliedOf(reportId, message, o, queued, created);
+}
+
+/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
+const ROWS_PER_INSERT = 500;
+const insertReportRows = insertRows('reports', ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes']);
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Applies a request's reports in order. Where rows are not locked (SQLite), the first reports of
+ * messages seen for the first time go in bulk — one insert of their messages, of their events and
+ * deliveries, of their history — and the rest one by one after them: the same result as one by one.
+ */
+export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
+  if (ctx.lockRows || reports.length < 2) {
+    if (ctx.lockRows) await lockMessages(trx, ctx, reports);
+    const out: AppliedReport[] = [];
+    for (const report of reports) out.push(await applyReport(trx, ctx, report));
+    return out;
+  }
+  const firstOf = new Map<string, number>();
+  reports.forEach((r, i) => {
+    const k = `${r.messageId}\u0000${r.recipient}`;
+    if (!firstOf.has(k)) firstOf.set(k, i);
+  });
+  const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]!) }));
+  const created = new Set<string>();
+  for (const part of chunks(candidates, ROWS_PER_INSERT)) {
+    for (const { id } of await insertMessageRows(part.length).all<{ id: string }>(trx, part.flatMap((c) => messageValues(c.row)))) created.add(id);
+  }
+
+  const results: AppliedReport[] = new Array(reports.length);
+  const createdFirst = new Map(candidates.filter(({ row }) => created.has(row.id)).map(({ i, row }) => [i, row]));
+  // In report order (ids, and so the order of events and history, follow it): first reports of new
+  // messages are gathered and written together, before any report that has to go one by one.
+  let pending: { i: number; row: MessageRow; o: Outcome; reportId: string }[] = [];
+  const flush = async () => {
+    const withEvents = pending.filter((x) => x.o.event);
+    const queued = await ctx.outbox.enqueueAll(withEvents.map((x) => ({ event: x.o.event!, messagePk: x.row.id })));
+    const queuedOf = new Map(withEvents.map((x, n) => [x.i, queued[n]!]));
+    for (const part of chunks(pending, ROWS_PER_INSERT)) {
+      await insertReportRows(part.length).run(trx, part.flatMap((x) => reportValues(ctx, reports[x.i]!, x.reportId, x.row.id, dedupeKey(reports[x.i]!), x.o)));
+    }
+    for (const x of pending) results[x.i] = appliedOf(x.reportId, x.row, x.o, queuedOf.get(x.i) ?? 0, true);
+    pending = [];
+  };
+  for (let i = 0; i < reports.length; i += 1) {
+    const row = createdFirst.get(i);
+    if (row) {
+      pending.push({ i, row, o: await firstReport(trx, ctx, row, reports[i]!), reportId: newId('rpt') });
+    } else {
+      // a message that existed, or a later report to a new one (whose first must be written by now)
+      if (pending.length > 0) await flush();
+      results[i] = await applyReport(trx, ctx, reports[i]!, true);
+    }
+  }
+  if (pending.length > 0) await flush();
+  return results;
 }

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { openDatabase, type Db } from '../../src/db/connect';
+import { migrateToLatest } from '../../src/db/migrate';
+import { createOutbox } from '../../src/outbox/enqueue';
+import { applyAll, applyReport, type ApplyContext } from '../../src/status/store';
+import { STATUSES, type ProviderReport } from '../../src/status/types';
+import { newId } from '../../src/util/ids';
+
+/** A report to one of a few messages: statuses, engagements and unmapped codes, some identical. */
+const report = fc.record({
+  message: fc.constantFrom('m1', 'm2', 'm3'),
+  kind: fc.constantFrom('status', 'status', 'status', 'engagement', 'unmapped'),
+  status: fc.constantFrom(...STATUSES),
+  minute: fc.integer({ min: 0, max: 3 }),
+}).map(({ message, kind, status, minute }): ProviderReport => {
+  const base = { messageId: message, recipient: '+8613800000000', occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute } };
+  if (kind === 'engagement') return { ...base, type: 'message.engagement', action: 'clicked' };
+  const st = kind === 'unmapped' ? null : status;
+  return { ...base, type: 'message.status', status: st, error: st === 'delivered' || st === 'sent' || st === 'queued' ? null : { code: `E${minute}`, message: null } };
+});
+
+describe('applyAll (a request’s reports in bulk) against one report at a time, on a real SQLite file', () => {
+  let dir: string;
+  let n = 0;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-apply-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Applies `before` one by one, then `batch` (in one call of `apply`); returns what the database holds. */
+  async function run(before: ProviderReport[], batch: ProviderReport[], bulk: boolean) {
+    const dbh: Db = openDatabase(`sqlite:${path.join(dir, `db-${(n += 1)}.sqlite`)}`);
+    try {
+      await migrateToLatest(dbh);
+      await dbh.db.insertInto('subscriptions').values({ id: 'sub_1', url: 'https://example.com/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' }).execute();
+      const ctxFor = (trx: Parameters<typeof applyReport>[0], rawId: string): ApplyContext => ({
+        provider: 'aliyun',
+        account: 'default',
+        channel: 'sms',
+        rawId,
+        receivedAt: new Date('2026-11-26T09:00:00Z'),
+        lockRows: false,
+        replay: false,
+        outbox: createOutbox(trx, new Date('2026-11-26T09:00:00Z')),
+        anyRegistration: async () => false,
+      });
+      for (const r of before) await dbh.transact((trx) => applyReport(trx, ctxFor(trx, newId('raw')), r));
+      const batchRaw = newId('raw');
+      const applied = await dbh.transact(async (trx) => {
+        const ctx = ctxFor(trx, batchRaw);
+        if (bulk) return applyAll(trx, ctx, batch);
+        const out = [];
+        for (const r of batch) out.push(await applyReport(trx, ctx, r));
+        return out;
+      });
+      const messages = await dbh.db.selectFrom('messages').select(['message_id', 'status', 'error_code', 'occurred_at', 'version', 'attributes']).orderBy('message_id').execute();
+      const history = await dbh.db.selectFrom('reports').innerJoin('messages', 'messages.id', 'reports.message_pk').select(['message_id', 'reports.status', 'action', 'changed', 'reason']).where('raw_id', '=', batchRaw).orderBy('reports.id').execute();
+      const events = await dbh.db.selectFrom('events').select('payload').where('raw_id', '=', batchRaw).orderBy('id').execute();
+      const deliveries = await dbh.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return {
+        applied: applied.map((a) => ({ decision: a.decision, duplicate: a.duplicate, previous: a.previousStatus, queued: a.queued, event: a.event && { status: a.event.status, version: a.event.version, previous: a.event.previous_status } })),
+        messages,
+        history,
+        events: events.map((e) => {
+          const { id: _id, raw_id: _raw, ...rest } = JSON.parse(e.payload) as Record<string, unknown>;
+          return rest;
+        }),
+        deliveries: Number(deliveries.n),
+      };
+    } finally {
+      await dbh.close();
+    }
+  }
+
+  it('gives the same states, history, events and deliveries, in the same order', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(report, { maxLength: 3 }), fc.array(report, { minLength: 2, maxLength: 8 }), async (before, batch) => {
+        expect(await run(before, batch, true)).toEqual(await run(before, batch, false));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
