@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { Statement } from './sql';
 import type { Database } from './types';
 
 /** Runs `fn` in a transaction and resolves with its result once that transaction committed. */
@@ -12,7 +13,9 @@ interface Job {
 
 /** Callers that share one commit at most. */
 const MAX_GROUP = 256;
-const SAVEPOINT = 'job';
+const savepoint = new Statement('SAVEPOINT job');
+const release = new Statement('RELEASE job');
+const rollbackTo = new Statement('ROLLBACK TO job');
 
 /**
  * Group commit for SQLite, which has one writer anyway: callers that arrive while a transaction
@@ -35,14 +38,16 @@ export function groupCommit(db: Kysely<Database>): Transact {
     const done: { job: Job; value: unknown }[] = [];
     try {
       for (const job of jobs) {
-        const sp = await trx.savepoint(SAVEPOINT).execute();
+        // savepoints as plain statements on the group's transaction (kysely's savepoint API makes
+        // a transaction object per savepoint: measurable at thousands of jobs a second)
+        await savepoint.run(trx, []);
         try {
-          const value = await job.fn(sp);
-          await sp.releaseSavepoint(SAVEPOINT).execute();
+          const value = await job.fn(trx);
+          await release.run(trx, []);
           done.push({ job, value });
         } catch (err) {
-          await sp.rollbackToSavepoint(SAVEPOINT).execute();
-          await sp.releaseSavepoint(SAVEPOINT).execute();
+          await rollbackTo.run(trx, []);
+          await release.run(trx, []);
           job.reject(err);
         }
       }

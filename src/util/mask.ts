@@ -16,9 +16,9 @@ export function maskPhone(digits: string): string {
 }
 
 export function maskPersonalData(text: string): string {
-  return text
-    .replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`)
-    .replace(PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`);
+  // the e-mail pattern tries every word character; most lines have no "@" to find
+  const masked = text.includes('@') || text.includes('%40') ? text.replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`) : text;
+  return masked.replace(PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`);
 }
 
 /** Removes secrets carried in a URL (the `?token=` protection of unsigned providers). */
