@@ -56,17 +56,23 @@ export function parseJson(text: string, what = 'body'): unknown {
   return value;
 }
 
+const isHex = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/** One form name or value: `part` holds the body's bytes one character each (read as latin1). */
 function percentDecode(part: string, charset: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '+') bytes.push(0x20);
-    else if (c === '%' && /^[0-9a-fA-F]{2}$/.test(part.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(part.slice(i + 1, i + 3), 16));
+  // Plain ASCII is the same text in every charset a form arrives in: nothing to decode.
+  if (!/[%+\u0080-\u00ff]/.test(part)) return part;
+  const bytes = Buffer.allocUnsafe(part.length);
+  let n = 0;
+  for (let i = 0; i < part.length; i += 1) {
+    const c = part.charCodeAt(i);
+    if (c === 0x2b) bytes[n++] = 0x20;
+    else if (c === 0x25 && i + 2 < part.length && isHex(part.charCodeAt(i + 1)) && isHex(part.charCodeAt(i + 2))) {
+      bytes[n++] = parseInt(part.slice(i + 1, i + 3), 16);
       i += 2;
-    } else bytes.push(...Buffer.from(c, 'utf8'));
+    } else bytes[n++] = c;
   }
-  return decodeBytes(Buffer.from(bytes), charset, 'form value');
+  return decodeBytes(bytes.subarray(0, n), charset, 'form value');
 }
 
 /**

@@ -233,3 +233,17 @@ describe('generic mapping and formats', () => {
     expect(genericProvider('gw', BASE).ack(rawCallback('gw', '', 'text/plain'))).toEqual({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' });
   });
 });
+
+describe('form decoding', () => {
+  const provider = genericProvider('gw', { ...BASE, format: { type: 'form' }, mapping: { messageId: 'id', status: 'status', errorMessage: 'desc' } });
+  const messageOf = (body: Buffer, contentType = 'application/x-www-form-urlencoded') => (provider.parse(rawCallback('gw', body, contentType), ACCOUNT)[0] as StatusReport).error?.message;
+
+  it('takes escaped and unescaped bytes of the charset alike, + as a space, a stray % as itself', () => {
+    const escaped = Buffer.from('id=1&status=X&desc=%E7%A9%BA%E5%8F%B7+100%+ok');
+    expect(messageOf(escaped)).toBe('空号 100% ok');
+    const unescaped = Buffer.concat([Buffer.from('id=1&status=X&desc='), Buffer.from('空号', 'utf8')]);
+    expect(messageOf(unescaped)).toBe('空号');
+    const gbk = Buffer.concat([Buffer.from('id=1&status=X&desc='), iconv.encode('空号', 'gbk')]);
+    expect(messageOf(gbk, 'application/x-www-form-urlencoded; charset=gbk')).toBe('空号');
+  });
+});
