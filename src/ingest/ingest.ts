@@ -8,7 +8,6 @@ import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
 import { insertRaw } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
-import { anyRegistration } from '../status/registrations';
 import { applyAll, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
 import { containsNul } from '../util/mask';
@@ -131,14 +130,8 @@ export async function applyReports(
     lockRows: ctx.dbh.dialect === 'postgres',
     replay,
     outbox: createOutbox(trx, raw.receivedAt),
-    anyRegistration: once(() => anyRegistration(trx, target.provider.name, target.accountName)),
   };
   return applyAll(trx, base, reports);
-}
-
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let result: Promise<T> | undefined;
-  return () => (result ??= fn());
 }
 
 /** `duplicate` when every report of a request was one; `accepted` otherwise (an empty batch too). */

@@ -23,8 +23,21 @@ const insertDeliveries = insertRows('deliveries', ['id', 'event_id', 'subscripti
 /** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
 const ROWS_PER_INSERT = 500;
 
+/**
+ * The enabled subscriptions, read once per transaction: on SQLite one transaction holds a whole
+ * group of ingests (src/db/group-commit.ts), and nothing can change them while it is open.
+ */
+const subscriptionsByTransaction = new WeakMap<Transaction<Database>, Promise<{ id: string; filter: SubscriptionFilter }[]>>();
+function subscriptionsOf(trx: Transaction<Database>) {
+  let subs = subscriptionsByTransaction.get(trx);
+  if (!subs) {
+    subs = selectSubscriptions.all<{ id: string; filter: string }>(trx, []).then((rows) => rows.map((s) => ({ id: s.id, filter: JSON.parse(s.filter) as SubscriptionFilter })));
+    subscriptionsByTransaction.set(trx, subs);
+  }
+  return subs;
+}
+
 export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
-  let subscriptions: { id: string; filter: SubscriptionFilter }[] | null = null;
   const nowIso = now.toISOString();
   const outbox: Outbox = {
     async enqueue(event, messagePk) {
@@ -35,11 +48,7 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
         const part = items.slice(i, i + ROWS_PER_INSERT);
         await insertEvents(part.length).run(trx, part.flatMap(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
       }
-      subscriptions ??= (await selectSubscriptions.all<{ id: string; filter: string }>(trx, [])).map((s) => ({
-        id: s.id,
-        filter: JSON.parse(s.filter) as SubscriptionFilter,
-      }));
-      const subs = subscriptions;
+      const subs = await subscriptionsOf(trx);
       const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]));
       const rows = deliveries.flat();
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {

@@ -6,7 +6,7 @@ import { PayloadInvalid } from '../errors';
 import type { Outbox } from '../outbox/enqueue';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
-import { findRegistration, type Registration } from './registrations';
+import { anyRegistration, findRegistration, type Registration } from './registrations';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 
@@ -21,8 +21,6 @@ export interface ApplyContext {
   /** A replay: a report already in the history is not written again (replaying twice is a no-op). */
   replay: boolean;
   outbox: Outbox;
-  /** Whether the provider account has any send registration (asked once per request). */
-  anyRegistration: () => Promise<boolean>;
 }
 
 export interface AppliedReport {
@@ -152,7 +150,7 @@ function buildEvent(ctx: ApplyContext, message: MessageRow, report: StatusChange
 }
 
 async function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<Registration | null> {
-  if (!(await ctx.anyRegistration())) return null;
+  if (!(await anyRegistration(trx, ctx.provider, ctx.account))) return null;
   return findRegistration(trx, { provider: ctx.provider, account: ctx.account, messageId: report.messageId, recipient: report.recipient });
 }
 

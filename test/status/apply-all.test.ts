@@ -45,7 +45,6 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
         lockRows: false,
         replay: false,
         outbox: createOutbox(trx, new Date('2026-11-26T09:00:00Z')),
-        anyRegistration: async () => false,
       });
       for (const r of before) await dbh.transact((trx) => applyReport(trx, ctxFor(trx, newId('raw')), r));
       const batchRaw = newId('raw');
