@@ -29,11 +29,17 @@ export class Statement {
   }
 }
 
-/** `INSERT INTO table (columns) VALUES (?, …), … suffix` for `rows` rows at once; one Statement per row count. */
-export function insertRows(table: string, columns: readonly string[], suffix = ''): (rows: number) => Statement {
+/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
+const ROWS_PER_INSERT = 500;
+
+/**
+ * A multi-row `INSERT INTO table (columns) VALUES (?, …), … suffix` (suffix: `ON CONFLICT …
+ * RETURNING …`), sent in chunks of ROWS_PER_INSERT rows; one prepared statement per chunk size.
+ */
+export function insertRows(table: string, columns: readonly string[], suffix = '') {
   const cache = new Map<number, Statement>();
   const row = `(${columns.map(() => '?').join(', ')})`;
-  return (rows) => {
+  const statement = (rows: number) => {
     let stmt = cache.get(rows);
     if (!stmt) {
       stmt = new Statement(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}${suffix}`);
@@ -41,4 +47,13 @@ export function insertRows(table: string, columns: readonly string[], suffix = '
     }
     return stmt;
   };
+  const all = async <R>(db: Kysely<Database>, rows: readonly unknown[][]): Promise<R[]> => {
+    const out: R[] = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      const part = rows.slice(i, i + ROWS_PER_INSERT);
+      out.push(...(await statement(part.length).all<R>(db, part.flat())));
+    }
+    return out;
+  };
+  return { all, run: async (db: Kysely<Database>, rows: readonly unknown[][]) => void (await all(db, rows)) };
 }

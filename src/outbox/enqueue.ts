@@ -20,8 +20,6 @@ export interface Outbox {
 const insertEvents = insertRows('events', ['id', 'message_pk', 'raw_id', 'type', 'payload', 'created_at']);
 const selectSubscriptions = new Statement('SELECT id, filter FROM subscriptions WHERE enabled = 1');
 const insertDeliveries = insertRows('deliveries', ['id', 'event_id', 'subscription_id', 'state', 'next_attempt_at', 'created_at', 'updated_at']);
-/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
-const ROWS_PER_INSERT = 500;
 
 /**
  * The enabled subscriptions, read once per transaction: on SQLite one transaction holds a whole
@@ -44,17 +42,10 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
       return (await outbox.enqueueAll([{ event, messagePk }]))[0]!;
     },
     async enqueueAll(items) {
-      for (let i = 0; i < items.length; i += ROWS_PER_INSERT) {
-        const part = items.slice(i, i + ROWS_PER_INSERT);
-        await insertEvents(part.length).run(trx, part.flatMap(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
-      }
+      await insertEvents.run(trx, items.map(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
       const subs = await subscriptionsOf(trx);
       const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]));
-      const rows = deliveries.flat();
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        const part = rows.slice(i, i + ROWS_PER_INSERT);
-        await insertDeliveries(part.length).run(trx, part.flat());
-      }
+      await insertDeliveries.run(trx, deliveries.flat());
       return deliveries.map((d) => d.length);
     },
   };

@@ -83,7 +83,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
     records = [];
     try {
       await ctx.dbh.db.transaction().execute(async (trx) => {
-        await insertAttempts(batch.length).run(trx, batch.flatMap((b) => b.rec.attempt));
+        await insertAttempts.run(trx, batch.map((b) => b.rec.attempt));
         for (const { rec } of batch) {
           await finishDelivery.run(trx, rec.delivery);
           if (rec.gone) await disableGone.run(trx, rec.gone);

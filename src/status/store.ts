@@ -88,7 +88,7 @@ function messageValues(m: MessageRow): unknown[] {
 
 /** Inserts the row unless the message exists; true when this call created it. */
 async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise<boolean> {
-  return (await insertMessageRows(1).first(trx, messageValues(row))) !== undefined;
+  return (await insertMessageRows.all(trx, [messageValues(row)])).length > 0;
 }
 
 async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
@@ -230,15 +230,7 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   return appliedOf(reportId, message, o, queued, created);
 }
 
-/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
-const ROWS_PER_INSERT = 500;
 const insertReportRows = insertRows('reports', ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes']);
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * Applies a request's reports in order. Where rows are not locked (SQLite), the first reports of
@@ -258,10 +250,8 @@ export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, re
     if (!firstOf.has(k)) firstOf.set(k, i);
   });
   const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]!) }));
-  const created = new Set<string>();
-  for (const part of chunks(candidates, ROWS_PER_INSERT)) {
-    for (const { id } of await insertMessageRows(part.length).all<{ id: string }>(trx, part.flatMap((c) => messageValues(c.row)))) created.add(id);
-  }
+  const inserted = await insertMessageRows.all<{ id: string }>(trx, candidates.map((c) => messageValues(c.row)));
+  const created = new Set(inserted.map((r) => r.id));
 
   const results: AppliedReport[] = new Array(reports.length);
   const createdFirst = new Map(candidates.filter(({ row }) => created.has(row.id)).map(({ i, row }) => [i, row]));
@@ -272,9 +262,7 @@ export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, re
     const withEvents = pending.filter((x) => x.o.event);
     const queued = await ctx.outbox.enqueueAll(withEvents.map((x) => ({ event: x.o.event!, messagePk: x.row.id })));
     const queuedOf = new Map(withEvents.map((x, n) => [x.i, queued[n]!]));
-    for (const part of chunks(pending, ROWS_PER_INSERT)) {
-      await insertReportRows(part.length).run(trx, part.flatMap((x) => reportValues(ctx, reports[x.i]!, x.reportId, x.row.id, dedupeKey(reports[x.i]!), x.o)));
-    }
+    await insertReportRows.run(trx, pending.map((x) => reportValues(ctx, reports[x.i]!, x.reportId, x.row.id, dedupeKey(reports[x.i]!), x.o)));
     for (const x of pending) results[x.i] = appliedOf(x.reportId, x.row, x.o, queuedOf.get(x.i) ?? 0, true);
     pending = [];
   };
