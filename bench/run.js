@@ -21,6 +21,8 @@ const twilio = require('twilio');
 
 const ROOT = path.resolve(__dirname, '..');
 const MAIN = path.join(ROOT, 'dist/main.js');
+/** The service is started as `npm start` starts it: the same node flags (package.json). */
+const NODE_FLAGS = require('../package.json').scripts.start.split(' ').filter((a) => a.startsWith('--'));
 const BIN = path.join(ROOT, 'bin/dlr.js');
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
@@ -80,7 +82,7 @@ async function startService(dir, env = {}, cfg = config()) {
   const port = await freePort();
   const file = path.join(dir, 'dlr.config.json');
   fs.writeFileSync(file, JSON.stringify(cfg));
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
     cwd: dir,
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DLR_CONFIG: file, DLR_ADMIN_TOKEN: ADMIN, DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
