@@ -42,7 +42,7 @@ const disableGone = new Statement("UPDATE subscriptions SET enabled = 0, disable
 /** The SSRF guard refused the subscriber's address (its DNS may have changed since it subscribed). */
 class DestinationRefused extends Error {}
 
-function describeFetchError(err: unknown): string {
+function describeSendError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e.code ?? e.message ?? String(err);
 }
@@ -129,7 +129,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
         await releaseClaim(ctx.dbh, d.id, workerId);
         return;
       }
-      error = err instanceof DestinationRefused ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeFetchError(err);
+      error = err instanceof DestinationRefused ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeSendError(err);
     }
     const durationMs = Date.now() - started;
     const decision = decideRetry(retryScheduleSeconds, attemptNo, outcome);
