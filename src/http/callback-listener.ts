@@ -37,10 +37,6 @@ export function requestListener(ctx: AppContext, app: Express): RequestListener 
     Object.setPrototypeOf(req, app.request);
     const tracked = trackRequest(ctx.logger, req, res);
     const remoteAddr = (req as unknown as { ip?: string }).ip ?? req.socket.remoteAddress ?? '';
-    handle(req, res, { provider, account, remoteAddr, url: req.url ?? '', note: tracked.note, requestId: tracked.id }).catch((err: unknown) => {
-      ctx.logger.error({ err, req_id: tracked.id }, 'unhandled error');
-      if (res.headersSent) res.destroy();
-      else res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: 'internal', detail: `request ${tracked.id} failed; see the logs` }));
-    });
+    void handle(req, res, { provider, account, remoteAddr, url: req.url ?? '', note: tracked.note, requestId: tracked.id });
   };
 }

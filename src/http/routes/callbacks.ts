@@ -64,7 +64,8 @@ export interface CallbackRequest {
 }
 
 /**
- * `POST /v1/callbacks/:provider[/:account]` on plain node objects (the fast path of
+ * `POST /v1/callbacks/:provider[/:account]` on plain node objects (it answers every outcome itself
+ * and never rejects) (the fast path of
  * src/http/callback-listener.ts, and express when callbacks are rate-limited). Translates HTTP to
  * the ingest domain and back: reads the raw bytes (size-limited), hands them to `ingest`, answers
  * with the provider's ack or a JSON refusal.
@@ -75,12 +76,18 @@ export function callbackHandler(ctx: AppContext) {
 
   return async (req: IncomingMessage, res: ServerResponse, call: CallbackRequest): Promise<void> => {
     const started = process.hrtime.bigint();
+    /** A bug, not a refusal: logged, answered 500 (or the connection dropped when an answer had begun). */
+    const failed = (err: unknown, rawId?: string) => {
+      ctx.logger.error({ err, req_id: call.requestId, raw_id: rawId }, 'unhandled error');
+      if (res.headersSent) res.destroy();
+      else send(res, 500, 'application/json; charset=utf-8', JSON.stringify({ error: 'internal', detail: `request ${call.requestId} failed; see the logs` }));
+    };
     let target: Target | null = null;
     let unknown: UnknownProvider | null = null;
     try {
       target = resolveTarget(ctx, call.provider, call.account ?? 'default');
     } catch (err) {
-      if (!(err instanceof UnknownProvider)) throw err;
+      if (!(err instanceof UnknownProvider)) return failed(err);
       unknown = err; // still logged, so that it can be replayed once the provider or account is configured
     }
     const raw: RawCallback = {
@@ -139,9 +146,8 @@ export function callbackHandler(ctx: AppContext) {
       line('callback', outcome.verdict, { reports: outcome.applied.length });
       sendAck(res, outcome.ack);
     } catch (err) {
-      if (err instanceof AppError) return refused(err);
-      ctx.logger.error({ err, req_id: call.requestId, raw_id: raw.id }, 'unhandled error');
-      send(res, 500, 'application/json; charset=utf-8', JSON.stringify({ error: 'internal', detail: `request ${call.requestId} failed; see the logs` }));
+      if (err instanceof AppError && !res.headersSent) return refused(err);
+      failed(err, raw.id);
     }
   };
 }
