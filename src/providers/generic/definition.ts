@@ -70,7 +70,7 @@ export interface GenericSettings {
 /** A path into a report: JSON pointer (`/a/0/b`) or dotted (`a.0.b`), split into its steps. */
 export type Path = readonly string[];
 
-export type TemplatePart =
+type TemplatePart =
   | { kind: 'text'; text: string }
   | { kind: 'body' | 'params' | 'timestamp' | 'nonce' | 'secret' }
   | { kind: 'header' | 'field'; name: string };
@@ -120,7 +120,7 @@ function fail(where: string, message: string): never {
 }
 
 /** The preset's settings with the user's over them, section by section; the tables merge code by code. */
-export function mergeWithPreset(settings: GenericSettings): GenericSettings {
+function mergeWithPreset(settings: GenericSettings): GenericSettings {
   const preset = (settings.preset ? PRESETS[settings.preset] : {}) as Partial<GenericSettings>;
   const merged: Record<string, unknown> = { ...preset, ...settings };
   for (const section of ['format', 'mapping', 'time', 'statuses', 'signature', 'ack'] as const) {
@@ -136,7 +136,7 @@ export function mergeWithPreset(settings: GenericSettings): GenericSettings {
   return merged as unknown as GenericSettings;
 }
 
-export function compilePath(path: string, where: string): Path {
+function compilePath(path: string, where: string): Path {
   if (path.startsWith('/')) {
     return path
       .slice(1)

@@ -28,7 +28,7 @@ function kindOf(def: GenericDefinition, raw: RawCallback): Document['kind'] {
 }
 
 /** A value as text the way it arrived: numbers keep their digits ("0.03330000"), not JavaScript's. */
-export function scalarText(value: unknown): string | undefined {
+function scalarText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (isLosslessNumber(value)) return value.value;
   if (typeof value === 'boolean') return String(value);
@@ -94,7 +94,7 @@ export function documentOf(def: GenericDefinition, raw: RawCallback): Document {
 }
 
 /** Follows a path through objects (own members only) and arrays; undefined where it leads nowhere. */
-export function valueAt(root: unknown, path: Path): unknown {
+function valueAt(root: unknown, path: Path): unknown {
   let here = root;
   for (const step of path) {
     if (Array.isArray(here)) here = /^\d+$/.test(step) ? here[Number(step)] : undefined;

@@ -10,7 +10,7 @@ import { documentOf, type Document } from './document';
 const MAX_NONCE_LENGTH = 200;
 
 /** Request parts as the signature sees them; the body is parsed only if a field is asked for. */
-class Request {
+class SignedRequest {
   private doc: Document | undefined;
   private query: URLSearchParams | undefined;
   constructor(
@@ -61,7 +61,7 @@ function paramsString(fields: [string, string][], opts: Required<ParamsOptions>)
 }
 
 /** The bytes that are signed: the template with the request's parts in place; the body as raw bytes. */
-function signedBytes(sig: CompiledSignature, req: Request, secret: string, values: { timestamp?: string; nonce?: string }): Buffer {
+function signedBytes(sig: CompiledSignature, req: SignedRequest, secret: string, values: { timestamp?: string; nonce?: string }): Buffer {
   const chunks = sig.template.map((part): Buffer => {
     switch (part.kind) {
       case 'text':
@@ -103,7 +103,7 @@ function decodeSignature(text: string, encoding: CompiledSignature['encoding']):
  */
 export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, raw: RawCallback, account: AccountConfig): Verified {
   const secret = requiredSecret(account.secret, 'secret');
-  const req = new Request(def, raw);
+  const req = new SignedRequest(def, raw);
   const sent = req.locate(sig.location);
   if (sent === undefined) throw new SignatureInvalid(`no signature in ${describeLocation(sig.location)}`);
   const values: { timestamp?: string; nonce?: string } = {};
