@@ -38,17 +38,20 @@ export function bodyText(raw: RawCallback, fallbackCharset?: string): string {
   return decodeBytes(raw.body, charsetOf(raw.headers['content-type'], fallbackCharset), 'body');
 }
 
+/** Levels of arrays and plain objects (a parser's own value objects, such as lossless numbers, are leaves). */
 function depthOf(value: unknown, depth = 0): number {
   if (depth > MAX_JSON_DEPTH || value === null || typeof value !== 'object') return depth;
+  if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return depth;
   let max = depth;
   for (const v of Object.values(value)) max = Math.max(max, depthOf(v, depth + 1));
   return max;
 }
 
-export function parseJson(text: string, what = 'body'): unknown {
+/** JSON text to a value, refused (400) when malformed or nested too deep; `parse` is JSON.parse unless a provider needs another. */
+export function parseJson(text: string, what = 'body', parse: (text: string) => unknown = JSON.parse): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parse(text);
   } catch (err) {
     throw new PayloadInvalid(`${what} is not valid JSON: ${(err as Error).message}`);
   }

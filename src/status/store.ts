@@ -52,10 +52,7 @@ const selectMessage = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY}
 const selectMessageForUpdate = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY} FOR UPDATE`);
 const selectSeen = new Statement('SELECT id FROM reports WHERE message_pk = ? AND dedupe_key = ?');
 const updateMessage = new Statement('UPDATE messages SET status = ?, error_code = ?, error_message = ?, occurred_at = ?, version = ?, attributes = ?, updated_at = ? WHERE id = ?');
-const insertReport = new Statement(
-  'INSERT INTO reports (id, message_pk, raw_id, dedupe_key, type, status, action, error_code, error_message, occurred_at, received_at, changed, reason, event_id, attributes) ' +
-    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-);
+const insertReportRows = insertRows('reports', ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes']);
 
 /**
  * A message row as a report makes it when it is the first the message has: in that report's state
@@ -97,6 +94,11 @@ async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, re
   return row;
 }
 
+/** Which message a report is to (its provider and account are the request's). */
+function messageKey(report: ProviderReport): string {
+  return `${report.messageId}\u0000${report.recipient}`;
+}
+
 /**
  * Creates and locks the message rows of a batch in one order (by message id and recipient), before
  * its reports are applied in their own order: concurrent transactions then take the same locks in
@@ -104,7 +106,7 @@ async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, re
  */
 export async function lockMessages(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<void> {
   if (reports.length < 2) return;
-  const byKey = new Map(reports.map((r) => [`${r.messageId}\u0000${r.recipient}`, r]));
+  const byKey = new Map(reports.map((r) => [messageKey(r), r]));
   const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const key of keys) {
     const report = byKey.get(key)!;
@@ -185,7 +187,7 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
   return { decision, event, seen };
 }
 
-/** The history row of a report, in insertReport's column order. */
+/** The history row of a report, in insertReportRows' column order. */
 function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, messagePk: string, key: string, o: Outcome): unknown[] {
   const status = report.type === 'message.status';
   return [
@@ -226,11 +228,9 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   const queued = o.event ? await ctx.outbox.enqueue(o.event, message.id) : 0;
   if (o.seen && ctx.replay) return { ...appliedOf(o.seen.id, message, o, queued, created), event: null };
   const reportId = newId('rpt');
-  await insertReport.run(trx, reportValues(ctx, report, reportId, message.id, key, o));
+  await insertReportRows.run(trx, [reportValues(ctx, report, reportId, message.id, key, o)]);
   return appliedOf(reportId, message, o, queued, created);
 }
-
-const insertReportRows = insertRows('reports', ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes']);
 
 /**
  * Applies a request's reports in order. Where rows are not locked (SQLite), the first reports of
@@ -246,7 +246,7 @@ export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, re
   }
   const firstOf = new Map<string, number>();
   reports.forEach((r, i) => {
-    const k = `${r.messageId}\u0000${r.recipient}`;
+    const k = messageKey(r);
     if (!firstOf.has(k)) firstOf.set(k, i);
   });
   const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]!) }));

@@ -7,7 +7,6 @@ import { STATUSES } from '../../status/types';
 import { decodeCursor, oneParam, pageLimit, timeParam } from '../../util/paging';
 import { requireScope } from '../auth';
 
-
 function oneOf(name: string, value: string | undefined, allowed: readonly string[]): string | undefined {
   if (value !== undefined && value !== '' && !allowed.includes(value)) throw new BadRequest(`${name} must be one of ${allowed.join(', ')}`);
   return value || undefined;

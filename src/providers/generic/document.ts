@@ -1,6 +1,6 @@
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { PayloadInvalid } from '../../errors';
-import { bodyText, checkBatchSize, contentType, formEntries, isObject, parseXml } from '../decode';
+import { bodyText, checkBatchSize, contentType, formEntries, isObject, parseJson, parseXml } from '../decode';
 import type { RawCallback } from '../types';
 import type { GenericDefinition, Path } from './definition';
 
@@ -14,8 +14,6 @@ export interface Document {
   root: unknown;
   fields: [string, string][];
 }
-
-const MAX_DEPTH = 32;
 
 function kindOf(def: GenericDefinition, raw: RawCallback): Document['kind'] {
   if (def.format.type !== 'auto') return def.format.type;
@@ -34,13 +32,6 @@ function scalarText(value: unknown): string | undefined {
   if (typeof value === 'boolean') return String(value);
   if (value === null) return '';
   return undefined;
-}
-
-function depth(value: unknown, level = 0): number {
-  if (level > MAX_DEPTH || value === null || typeof value !== 'object' || isLosslessNumber(value)) return level;
-  let max = level;
-  for (const v of Object.values(value)) max = Math.max(max, depth(v, level + 1));
-  return max;
 }
 
 function scalarFields(root: unknown): [string, string][] {
@@ -65,13 +56,8 @@ function read(def: GenericDefinition, raw: RawCallback): Document {
   }
   const text = bodyText(raw, def.format.charset);
   if (kind === 'json') {
-    let root: unknown;
-    try {
-      root = parseLossless(text);
-    } catch (err) {
-      throw new PayloadInvalid(`body is not valid JSON: ${(err as Error).message}`);
-    }
-    if (depth(root) > MAX_DEPTH) throw new PayloadInvalid(`body is nested deeper than ${MAX_DEPTH} levels`);
+    // numbers keep the digits they arrived in, for mapping and for signing
+    const root = parseJson(text, 'body', parseLossless);
     return { kind, root, fields: scalarFields(root) };
   }
   const doc = parseXml(text);
