@@ -1,11 +1,11 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { maskPersonalData } from './util/mask';
+import { maskPersonalData, redactSecrets } from './util/mask';
 
 export type { Logger };
 
 /**
- * pino JSON logs. Every line passes through `maskPersonalData` just before it is written, so phone
- * numbers and e-mail addresses are masked whatever logged them; secrets are redacted by path.
+ * pino JSON logs. Every line passes through `redactSecrets` and `maskPersonalData` just before it is
+ * written, so secrets, phone numbers and e-mail addresses never reach a log whatever logged them.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -13,11 +13,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { service: 'dlr-receiver' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: ['token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization', '*.headers.authorization'],
-        censor: '[redacted]',
-      },
-      hooks: { streamWrite: maskPersonalData },
+      hooks: { streamWrite: (line) => maskPersonalData(redactSecrets(line)) },
     },
     destination ?? pino.destination({ sync: false }),
   );

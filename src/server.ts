@@ -29,7 +29,10 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
+  const dbh = openDatabase(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    backgroundCheckpoint: (failure) => logger.warn({ detail: failure }, 'background checkpoint failed; commits checkpoint again'),
+  });
   const applied = await migrateToLatest(dbh);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };

@@ -24,7 +24,7 @@ export function cliActor(): string {
 export async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger(process.env.LOG_LEVEL || 'warn', process.stderr);
-  const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
+  const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     await migrateToLatest(dbh);
     return await fn({ config, dbh, logger, metrics: createMetrics(dbh) });

@@ -81,7 +81,7 @@ export function buildCli(): Command {
     .description('apply pending database migrations and exit')
     .action(async () => {
       const config = loadConfig();
-      const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
+      const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
       try {
         const applied = await migrateToLatest(dbh);
         out(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
@@ -96,7 +96,7 @@ export function buildCli(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
-      const dbh = openDatabase(config.databaseUrl, config.databasePoolSize);
+      const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
       await migrateToLatest(dbh);
       const worker = createWorker({ config, dbh, logger, metrics: createMetrics(dbh) });
       const { SHUTDOWN_GRACE_MS } = require('../server') as typeof import('../server');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
+import { startCheckpointer } from './checkpointer';
 import { groupCommit, type Transact } from './group-commit';
 import type { Database } from './types';
 
@@ -51,7 +52,21 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
   };
 }
 
-function openSqlite(file: string): Db {
+export interface OpenOptions {
+  /** Connections per process (PostgreSQL only). */
+  poolSize?: number;
+  /**
+   * SQLite files: checkpoint from a worker thread instead of inside commits (src/db/checkpointer.ts),
+   * for the long-running server. Called with the reason when that thread fails; commits then
+   * checkpoint as SQLite does by default.
+   */
+  backgroundCheckpoint?: (failure: string) => void;
+}
+
+/** SQLite's default: a commit that leaves this many pages in the log checkpoints them. */
+const AUTOCHECKPOINT_PAGES = 1000;
+
+function openSqlite(file: string, options: OpenOptions): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   // WAL + NORMAL: a committed transaction survives a process crash (kill -9); TOOLCHAIN.md.
@@ -63,7 +78,22 @@ function openSqlite(file: string): Db {
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', transact: groupCommit(db), describe: `sqlite:${file}`, close: () => db.destroy() };
+  const report = options.backgroundCheckpoint;
+  let checkpointer: ReturnType<typeof startCheckpointer> | null = null;
+  if (report && file !== ':memory:') {
+    sqlite.pragma('wal_autocheckpoint = 0');
+    let failed = false;
+    checkpointer = startCheckpointer(path.resolve(file), (failure) => {
+      if (!failed && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+      failed = true;
+      report(failure);
+    });
+  }
+  const close = async () => {
+    await checkpointer?.stop();
+    await db.destroy();
+  };
+  return { db, dialect: 'sqlite', transact: groupCommit(db), describe: `sqlite:${file}`, close };
 }
 
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */
@@ -79,8 +109,8 @@ function openPostgres(url: string, poolSize: number): Db {
 }
 
 /** Opens the database named by DATABASE_URL: `sqlite:PATH` (default) or `postgres://…`. */
-export function openDatabase(url: string, poolSize = DEFAULT_POOL_SIZE): Db {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/dlr.sqlite');
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, poolSize);
+export function openDatabase(url: string, options: OpenOptions = {}): Db {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/dlr.sqlite', options);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE);
   throw new Error(`DATABASE_URL: expected sqlite:PATH or postgres://…, got "${url.split(':')[0]}:…"`);
 }

@@ -2,7 +2,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { AccountConfig } from '../config/config';
 import { SignatureInvalid } from '../errors';
 import type { RawCallback } from '../providers/types';
-import { safeEqual } from '../util/safe-equal';
+import { matchesSecret } from '../util/safe-equal';
 
 const allowLists = new WeakMap<string[], BlockList>();
 
@@ -41,6 +41,6 @@ export function checkAccountProtection(raw: RawCallback, account: AccountConfig)
     const query = raw.url.includes('?') ? raw.url.slice(raw.url.indexOf('?') + 1) : '';
     const given = new URLSearchParams(query).get('token');
     if (given === null) throw new SignatureInvalid('this account requires ?token= in the callback URL');
-    if (!safeEqual(given, account.token)) throw new SignatureInvalid('the ?token= of the callback URL does not match');
+    if (!matchesSecret(given, account.token)) throw new SignatureInvalid('the ?token= of the callback URL does not match');
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { insertRows, Statement } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
@@ -42,7 +42,7 @@ export function dedupeKey(report: ProviderReport): string {
   if (report.eventId) return `id:${report.eventId}`;
   const what = report.type === 'message.status' ? [report.status, report.error?.code ?? ''] : [report.action];
   const material = JSON.stringify([report.type, ...what, report.occurredAt.toISOString()]);
-  return `h:${createHash('sha256').update(material).digest('base64url').slice(0, 32)}`;
+  return `h:${hash('sha256', material, 'base64url').slice(0, 32)}`;
 }
 
 const MESSAGE_KEY = 'provider = ? AND account = ? AND message_id = ? AND recipient = ?';

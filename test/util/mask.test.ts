@@ -1,4 +1,5 @@
-import { maskPersonalData, redactUrl } from '../../src/util/mask';
+import { createLogger } from '../../src/logger';
+import { maskPersonalData, redactSecrets, redactUrl } from '../../src/util/mask';
 
 describe('masking personal data', () => {
   it.each([
@@ -15,7 +16,29 @@ describe('masking personal data', () => {
     expect(maskPersonalData(text)).toBe(text);
   });
 
+  it.each([
+    ['{"token":"s3cret","a":1}', '{"token":"[redacted]","a":1}'],
+    ['{"account":{"secret":"x\\"y","authToken":"abc"}}', '{"account":{"secret":"[redacted]","authToken":"[redacted]"}}'],
+    ['{"req":{"headers":{"Authorization":"Bearer t"}},"previous_secret":"p","password":12345}', '{"req":{"headers":{"Authorization":"[redacted]"}},"previous_secret":"[redacted]","password":"[redacted]"}'],
+  ])('redacts the values of secret-named members in %s', (input, output) => {
+    expect(redactSecrets(input)).toBe(output);
+  });
+
+  it('leaves members that only name a secret alone', () => {
+    const line = '{"token_name":"admin (DLR_ADMIN_TOKEN)","url":"/v1/callbacks/aliyun?token=[redacted]","secrets":2}';
+    expect(redactSecrets(line)).toBe(line);
+  });
+
   it('redacts a token in a URL', () => {
     expect(redactUrl('/v1/callbacks/aliyun?x=1&token=s3cret&y=2')).toBe('/v1/callbacks/aliyun?x=1&token=[redacted]&y=2');
+  });
+
+  it('applies to every line the logger writes', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
+    logger.info({ account: { secret: 'hunter2', token: 'tok' }, to: '+8613800138000' }, 'mail to alice@example.com');
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { account: unknown; to: string; msg: string };
+    expect(line).toMatchObject({ account: { secret: '[redacted]', token: '[redacted]' }, to: '+861********00', msg: 'mail to a***@example.com' });
   });
 });

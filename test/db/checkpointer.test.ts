@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../src/db/types';
+import { openDatabase } from '../../src/db/connect';
+import { migrateToLatest } from '../../src/db/migrate';
+
+describe('background checkpoint (SQLite)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-checkpoint-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const autocheckpoint = async (db: Kysely<Database>) => (await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint;
+
+  const until = async (what: () => boolean, ms = 5000) => {
+    const end = Date.now() + ms;
+    while (!what()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('copies committed pages into the database file off the committing thread, and stops on close', async () => {
+    const file = path.join(dir, 'dlr.sqlite');
+    const failures: string[] = [];
+    const dbh = openDatabase(`sqlite:${file}`, { backgroundCheckpoint: (f) => void failures.push(f) });
+    await migrateToLatest(dbh);
+    const before = fs.statSync(file).size;
+    // ~4 MB in one commit: with SQLite's automatic checkpoint this commit would copy it itself
+    await dbh.transact(async (trx) => {
+      for (let i = 0; i < 2000; i += 1) {
+        await trx.insertInto('audit_log').values({ id: `a-${i}`, at: new Date().toISOString(), actor: 't', action: 'x', parameters: 'p'.repeat(2000), result: '{}' }).execute();
+      }
+    });
+    expect(await autocheckpoint(dbh.db)).toBe(0);
+    await until(() => fs.statSync(file).size > before + 4_000_000);
+    await dbh.close();
+    expect(failures).toEqual([]);
+    // everything committed is in the file and readable by another connection
+    const other = new SqliteDatabase(file, { readonly: true });
+    expect(other.prepare('select count(*) as n from audit_log').get()).toEqual({ n: 2000 });
+    other.close();
+  });
+
+  it('is not started for the command line (no option), which checkpoints as SQLite does by default', async () => {
+    const dbh = openDatabase(`sqlite:${path.join(dir, 'cli.sqlite')}`);
+    await migrateToLatest(dbh);
+    expect(await autocheckpoint(dbh.db)).toBe(1000);
+    await dbh.close();
+  });
+});
