@@ -92,7 +92,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
       const verdict = verdictOf(applied);
       await insertRaw(trx, raw, verdict, null);
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
-    });
+    }, reports.length);
   } catch (err) {
     if (err instanceof PayloadInvalid || err instanceof SignatureInvalid) {
       await recordRefusal(ctx, raw, err);

@@ -81,7 +81,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
       const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(done);
       if (verdict !== row.verdict || row.detail !== null) await updateVerdict(trx, row.id, verdict, null);
       return done;
-    });
+    }, reports.length);
   } catch (err) {
     if (err instanceof DryRunRollback) applied = err.applied;
     else if (err instanceof AppError && isCallbackRefusal(err)) return { ...result, verdict: err.verdict, detail: err.message };

@@ -50,6 +50,18 @@ describe('group commit on SQLite (dbh.transact)', () => {
     expect(ids).not.toContain('b-7');
   });
 
+  it('bounds a group by its work (reports), not only by its callers; a caller heavier than the bound runs alone', async () => {
+    const groupOf = new Map<unknown, number>();
+    const group = (trx: unknown) => {
+      if (!groupOf.has(trx)) groupOf.set(trx, groupOf.size);
+      return groupOf.get(trx)!;
+    };
+    const weights = [5000, ...Array.from({ length: 12 }, () => 300), 1, 1];
+    const groups = await Promise.all(weights.map((w) => dbh.transact(async (trx) => group(trx), w)));
+    // 5000 alone; then three 300s (900) a commit; the last 300 with the two light ones
+    expect(groups).toEqual([0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4]);
+  });
+
   it('rejects every caller of a group whose commit fails', async () => {
     // A deferred foreign key violation only shows at COMMIT.
     await sql`create table parent (id text primary key)`.execute(dbh.db);
