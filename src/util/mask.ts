@@ -15,14 +15,18 @@ export function maskPhone(digits: string): string {
   return digits.slice(0, keepHead) + '*'.repeat(digits.length - keepHead - 2) + digits.slice(-2);
 }
 
+// Cheap tests for what the patterns need (most log lines have neither): a third of their cost.
+const SEVEN_DIGITS = /\d{7}/;
+
 export function maskPersonalData(text: string): string {
   // the e-mail pattern tries every word character; most lines have no "@" to find
   const masked = text.includes('@') || text.includes('%40') ? text.replace(EMAIL, (_m, first: string, at: string, domain: string) => `${first}***${at}${domain}`) : text;
-  return masked.replace(PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`);
+  return SEVEN_DIGITS.test(masked) ? masked.replace(PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`) : masked;
 }
 
 // A JSON member whose name ends in secret, token, authorization or password (any depth, any case),
 // with a string or number value: `token_name` and the like are not such names.
+const SECRET_NAME = /(?:secret|token|authorization|password)":/i;
 const SECRET_MEMBER = /"([A-Za-z_-]*(?:secret|token|authorization|password))":(?:"(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)/gi;
 
 /**
@@ -30,7 +34,7 @@ const SECRET_MEMBER = /"([A-Za-z_-]*(?:secret|token|authorization|password))":(?
  * pass over the line, whatever the depth (pino's path redaction cost several times more per line).
  */
 export function redactSecrets(line: string): string {
-  return line.replace(SECRET_MEMBER, '"$1":"[redacted]"');
+  return SECRET_NAME.test(line) ? line.replace(SECRET_MEMBER, '"$1":"[redacted]"') : line;
 }
 
 /** Removes secrets carried in a URL (the `?token=` protection of unsigned providers). */
