@@ -33,18 +33,25 @@ export function startCheckpointer(file: string, onFailure: (reason: string) => v
   const worker = new Worker(WORKER, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), intervalMs: CHECKPOINT_INTERVAL_MS } });
   worker.unref(); // a process that is done does not wait for it
   let stopping = false;
+  let failed = false;
   worker.on('message', (reason: string) => onFailure(`checkpoint failed: ${reason}`));
-  worker.on('error', (err) => onFailure(`checkpoint thread failed: ${err.message}`));
-  worker.on('exit', (code) => {
-    if (!stopping) onFailure(`checkpoint thread exited (${code})`);
+  worker.on('error', (err) => {
+    failed = true;
+    onFailure(`checkpoint thread failed: ${err.message}`);
   });
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      if (!stopping && !failed) onFailure(`checkpoint thread exited (${code})`);
+      resolve();
+    }),
+  );
   return {
     async stop() {
-      if (stopping) return;
-      stopping = true;
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.ref(); // awaited now: an unreferenced thread would let the process end before it did
-      worker.postMessage('stop');
+      if (!stopping) {
+        stopping = true;
+        worker.ref(); // awaited now: an unreferenced thread would let the process end before it did
+        worker.postMessage('stop');
+      }
       await exited;
     },
   };

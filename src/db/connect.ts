@@ -3,7 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
-import { startCheckpointer } from './checkpointer';
+import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { groupCommit, type Transact } from './group-commit';
 import type { Database } from './types';
 
@@ -78,15 +78,15 @@ function openSqlite(file: string, options: OpenOptions): Db {
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const report = options.backgroundCheckpoint;
-  let checkpointer: ReturnType<typeof startCheckpointer> | null = null;
-  if (report && file !== ':memory:') {
+  const onFailure = options.backgroundCheckpoint;
+  let checkpointer: Checkpointer | null = null;
+  if (onFailure && file !== ':memory:') {
     sqlite.pragma('wal_autocheckpoint = 0');
     let failed = false;
     checkpointer = startCheckpointer(path.resolve(file), (failure) => {
       if (!failed && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
       failed = true;
-      report(failure);
+      onFailure(failure);
     });
   }
   const close = async () => {

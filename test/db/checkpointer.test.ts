@@ -4,6 +4,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/types';
+import { startCheckpointer } from '../../src/db/checkpointer';
 import { openDatabase } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 
@@ -51,5 +52,13 @@ describe('background checkpoint (SQLite)', () => {
     await migrateToLatest(dbh);
     expect(await autocheckpoint(dbh.db)).toBe(1000);
     await dbh.close();
+  });
+
+  it('reports a thread that cannot work (here: a database it cannot open)', async () => {
+    const failures: string[] = [];
+    const checkpointer = startCheckpointer(path.join(dir, 'missing', 'dlr.sqlite'), (f) => void failures.push(f));
+    await until(() => failures.length > 0);
+    expect(failures[0]).toMatch(/^checkpoint thread failed: .*(directory|open)/i);
+    await checkpointer.stop();
   });
 });
