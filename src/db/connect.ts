@@ -77,7 +77,8 @@ function openSqlite(file: string, options: OpenOptions): Db {
   // memory, a savepoint's inserts cost a third (bench/). Durability is the WAL's, not this.
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const statements = withStatementCache(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   const onFailure = options.backgroundCheckpoint;
   let checkpointer: Checkpointer | null = null;
   if (onFailure && file !== ':memory:') {
@@ -93,7 +94,7 @@ function openSqlite(file: string, options: OpenOptions): Db {
     await checkpointer?.stop();
     await db.destroy();
   };
-  return { db, dialect: 'sqlite', transact: groupCommit(db), describe: `sqlite:${file}`, close };
+  return { db, dialect: 'sqlite', transact: groupCommit(db, statements.prepare), describe: `sqlite:${file}`, close };
 }
 
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { Statement } from './sql';
+import { runDirectly, Statement, type Prepare } from './sql';
 import type { Database } from './types';
 
 /**
@@ -44,7 +44,7 @@ const rollbackTo = new Statement('ROLLBACK TO job');
  * work throws is rolled back to its savepoint alone; the others commit. Every caller's promise
  * settles only after the commit (or its failure), so nobody answers 2xx for uncommitted work.
  */
-export function groupCommit(db: Kysely<Database>): Transact {
+export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
   const queue: Job[] = [];
   let running = false;
 
@@ -52,6 +52,8 @@ export function groupCommit(db: Kysely<Database>): Transact {
     let trx;
     try {
       trx = await db.startTransaction().execute();
+      // the transaction holds the one connection until it ends: its Statements may go straight to it
+      if (prepare) runDirectly(trx, prepare);
     } catch (err) {
       for (const j of jobs) j.reject(err);
       return;

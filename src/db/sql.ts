@@ -1,11 +1,27 @@
+import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, PostgresAdapter, type Kysely } from 'kysely';
 import type { Database } from './types';
+
+/** A synchronous SQLite connection's prepared statement for a SQL text (cached, src/db/connect.ts). */
+export type Prepare = (sql: string) => SqliteDatabase.Statement;
+
+/**
+ * Transactions that hold SQLite's one connection for sure (a grouped commit's, src/db/group-commit.ts):
+ * their Statements run on it directly, without kysely's per-query connection handling.
+ */
+const directly = new WeakMap<object, Prepare>();
+
+/** Statements run on `trx` go straight to `prepare`'s connection until `trx` is gone. */
+export function runDirectly(trx: object, prepare: Prepare): void {
+  directly.set(trx, prepare);
+}
 
 /**
  * A fixed SQL statement of the ingest path, written once for both databases (`?` placeholders,
  * numbered `$n` on PostgreSQL). kysely's query builder costs more per call than SQLite takes to run
  * a small statement; these skip it and go straight to the driver (prepared once on SQLite,
- * src/db/connect.ts), inside whatever transaction `db` is.
+ * src/db/connect.ts), inside whatever transaction `db` is — in a grouped commit's, straight to
+ * the connection (runDirectly).
  */
 export class Statement {
   private readonly postgres: string;
@@ -16,6 +32,13 @@ export class Statement {
   }
 
   async all<R>(db: Kysely<Database>, params: readonly unknown[]): Promise<R[]> {
+    const prepare = directly.get(db);
+    if (prepare) {
+      const stmt = prepare(this.sqlite);
+      if (stmt.reader) return stmt.all(params) as R[];
+      stmt.run(params);
+      return [];
+    }
     const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
     return (await db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]))).rows;
   }
