@@ -50,14 +50,22 @@ export class Statement {
   async run(db: Kysely<Database>, params: readonly unknown[]): Promise<void> {
     await this.all(db, params);
   }
+
+  /** Runs a statement that returns no rows; how many rows it changed. */
+  async changes(db: Kysely<Database>, params: readonly unknown[]): Promise<number> {
+    const prepare = directly.get(db);
+    if (prepare) return prepare(this.sqlite).run(params).changes;
+    const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
+    return Number((await db.executeQuery(CompiledQuery.raw(text, params as unknown[]))).numAffectedRows ?? 0);
+  }
 }
 
 /** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
 const ROWS_PER_INSERT = 500;
 
 /**
- * A multi-row `INSERT INTO table (columns) VALUES (?, …), … suffix` (suffix: `ON CONFLICT …
- * RETURNING …`), sent in chunks of ROWS_PER_INSERT rows; one prepared statement per chunk size.
+ * A multi-row `INSERT INTO table (columns) VALUES (?, …), … suffix` (suffix: `ON CONFLICT …`), sent
+ * in chunks of ROWS_PER_INSERT rows; one prepared statement per chunk size.
  */
 export function insertRows(table: string, columns: readonly string[], suffix = '') {
   const cache = new Map<number, Statement>();
@@ -70,17 +78,21 @@ export function insertRows(table: string, columns: readonly string[], suffix = '
     }
     return stmt;
   };
-  const all = async <R>(db: Kysely<Database>, rows: readonly unknown[][]): Promise<R[]> => {
-    const out: R[] = [];
+  /** Each chunk's statement and parameters (Array.prototype.flat would cost more than the insert). */
+  function* chunks(rows: readonly unknown[][]): Generator<[Statement, unknown[]]> {
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
       const end = Math.min(rows.length, i + ROWS_PER_INSERT);
-      // the parameters of rows i..end in one array (Array.prototype.flat costs more than the insert)
       const params: unknown[] = new Array((end - i) * columns.length);
       let n = 0;
       for (let r = i; r < end; r += 1) for (const value of rows[r]!) params[n++] = value;
-      for (const row of await statement(end - i).all<R>(db, params)) out.push(row);
+      yield [statement(end - i), params];
     }
-    return out;
+  }
+  /** Inserts the rows; how many were inserted (with `ON CONFLICT … DO NOTHING`, the new ones). */
+  const count = async (db: Kysely<Database>, rows: readonly unknown[][]): Promise<number> => {
+    let inserted = 0;
+    for (const [stmt, params] of chunks(rows)) inserted += await stmt.changes(db, params);
+    return inserted;
   };
-  return { all, run: async (db: Kysely<Database>, rows: readonly unknown[][]) => void (await all(db, rows)) };
+  return { count, run: async (db: Kysely<Database>, rows: readonly unknown[][]) => void (await count(db, rows)) };
 }

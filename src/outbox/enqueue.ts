@@ -4,6 +4,7 @@ import type { Database } from '../db/types';
 import type { StatusEvent } from '../status/types';
 import { newId } from '../util/ids';
 import { matchesFilter, type SubscriptionFilter } from './filter';
+import { iso } from '../util/time';
 
 /**
  * The transactional outbox: events are written in the same transaction as the status change
@@ -36,7 +37,7 @@ function subscriptionsOf(trx: Transaction<Database>) {
 }
 
 export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
-  const nowIso = now.toISOString();
+  const nowIso = iso(now);
   const outbox: Outbox = {
     async enqueue(event, messagePk) {
       return (await outbox.enqueueAll([{ event, messagePk }]))[0]!;

@@ -7,6 +7,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { Statement } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
 import type { RawCallback } from '../providers/types';
+import { iso } from '../util/time';
 
 const insertRawRequest = new Statement(
   'INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -29,7 +30,7 @@ export async function insertRaw(
     raw.body,
     raw.body.length,
     raw.remoteAddr,
-    raw.receivedAt.toISOString(),
+    iso(raw.receivedAt),
     verdict,
     detail,
   ]);

@@ -57,7 +57,11 @@ export function redactHeaders(headers: Record<string, string>): Record<string, s
  */
 export function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  if (Array.isArray(value)) {
+    for (const item of value) if (containsNul(item)) return true;
+  } else if (value !== null && typeof value === 'object') {
+    // (no Object.entries: this walks every report of every request)
+    for (const key of Object.keys(value)) if (key.includes('\u0000') || containsNul((value as Record<string, unknown>)[key])) return true;
+  }
   return false;
 }

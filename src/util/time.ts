@@ -57,7 +57,18 @@ export function isValidZone(zone: string): boolean {
   return DateTime.local().setZone(zone).isValid;
 }
 
-/** ISO-8601 UTC with milliseconds: the one time format stored in the database (sorts as text). */
+const isoOfDate = new WeakMap<Date, string>();
+
+/**
+ * ISO-8601 UTC with milliseconds, the one time format stored in the database (sorts as text),
+ * formatted once per Date object: `toISOString` takes ~0.7 µs, and the ingest path writes a report's
+ * time and the receive time several times each. (Dates are never changed after they are made.)
+ */
 export function iso(date: Date): string {
-  return date.toISOString();
+  let text = isoOfDate.get(date);
+  if (text === undefined) {
+    text = date.toISOString();
+    isoOfDate.set(date, text);
+  }
+  return text;
 }
