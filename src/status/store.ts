@@ -36,7 +36,7 @@ export interface AppliedReport {
   queued: number;
 }
 
-const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json');
+const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json', true);
 
 /** The provider's event id, or a hash of what makes the report this report (providers.md, "Dedupe keys"). */
 export function dedupeKey(report: ProviderReport): string {
