@@ -31,6 +31,12 @@ export class Statement {
     this.postgres = sqlite.replace(/\?/g, () => `$${(n += 1)}`);
   }
 
+  /** Through kysely, in the SQL of `db`'s dialect. */
+  private viaKysely<R>(db: Kysely<Database>, params: readonly unknown[]) {
+    const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
+    return db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]));
+  }
+
   async all<R>(db: Kysely<Database>, params: readonly unknown[]): Promise<R[]> {
     const prepare = directly.get(db);
     if (prepare) {
@@ -39,8 +45,7 @@ export class Statement {
       stmt.run(params);
       return [];
     }
-    const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
-    return (await db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]))).rows;
+    return (await this.viaKysely<R>(db, params)).rows;
   }
 
   async first<R>(db: Kysely<Database>, params: readonly unknown[]): Promise<R | undefined> {
@@ -55,17 +60,16 @@ export class Statement {
   async changes(db: Kysely<Database>, params: readonly unknown[]): Promise<number> {
     const prepare = directly.get(db);
     if (prepare) return prepare(this.sqlite).run(params).changes;
-    const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
-    return Number((await db.executeQuery(CompiledQuery.raw(text, params as unknown[]))).numAffectedRows ?? 0);
+    return Number((await this.viaKysely(db, params)).numAffectedRows ?? 0);
   }
 }
 
-/** Rows per multi-row insert: within SQLite's and PostgreSQL's limits on bound parameters. */
-const ROWS_PER_INSERT = 500;
+/** Rows (or ids) per multi-row statement: within SQLite's and PostgreSQL's limits on bound parameters. */
+export const ROWS_PER_STATEMENT = 500;
 
 /**
  * A multi-row `INSERT INTO table (columns) VALUES (?, …), … suffix` (suffix: `ON CONFLICT …`), sent
- * in chunks of ROWS_PER_INSERT rows; one prepared statement per chunk size.
+ * in chunks of ROWS_PER_STATEMENT rows; one prepared statement per chunk size.
  */
 export function insertRows(table: string, columns: readonly string[], suffix = '') {
   const cache = new Map<number, Statement>();
@@ -80,8 +84,8 @@ export function insertRows(table: string, columns: readonly string[], suffix = '
   };
   /** Each chunk's statement and parameters (Array.prototype.flat would cost more than the insert). */
   function* chunks(rows: readonly unknown[][]): Generator<[Statement, unknown[]]> {
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      const end = Math.min(rows.length, i + ROWS_PER_INSERT);
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      const end = Math.min(rows.length, i + ROWS_PER_STATEMENT);
       const params: unknown[] = new Array((end - i) * columns.length);
       let n = 0;
       for (let r = i; r < end; r += 1) for (const value of rows[r]!) params[n++] = value;

@@ -14,12 +14,12 @@ export interface Registration {
   metadata: Record<string, unknown> | null;
 }
 
+const selectRegistrations = new Statement('SELECT * FROM registrations WHERE provider = ? AND account = ? AND message_id = ? AND recipient IN (?, ?)');
+
 /**
  * The registration of a message: one for its exact recipient, else one for every recipient of
  * its id (recipient ''). Registration is optional; a report never waits for one.
  */
-const selectRegistrations = new Statement('SELECT * FROM registrations WHERE provider = ? AND account = ? AND message_id = ? AND recipient IN (?, ?)');
-
 export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<Registration | null> {
   const rows = await selectRegistrations.all<RegistrationRow>(db, [key.provider, key.account, key.messageId, key.recipient, '']);
   const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];

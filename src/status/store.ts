@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { insertRows, Statement } from '../db/sql';
+import { insertRows, ROWS_PER_STATEMENT, Statement } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import type { Outbox } from '../outbox/enqueue';
@@ -99,8 +99,8 @@ async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, re
 /** Which of these message ids exist. */
 async function presentIds(trx: Transaction<Database>, ids: string[]): Promise<string[]> {
   const found: string[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const rows = await trx.selectFrom('messages').select('id').where('id', 'in', ids.slice(i, i + 500)).execute();
+  for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
+    const rows = await trx.selectFrom('messages').select('id').where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT)).execute();
     for (const r of rows) found.push(r.id);
   }
   return found;

@@ -64,11 +64,10 @@ export interface CallbackRequest {
 }
 
 /**
- * `POST /v1/callbacks/:provider[/:account]` on plain node objects (it answers every outcome itself
- * and never rejects) (the fast path of
- * src/http/callback-listener.ts, and express when callbacks are rate-limited). Translates HTTP to
+ * `POST /v1/callbacks/:provider[/:account]` on plain node objects, for the fast path of
+ * src/http/callback-listener.ts and for express when callbacks are rate-limited. Translates HTTP to
  * the ingest domain and back: reads the raw bytes (size-limited), hands them to `ingest`, answers
- * with the provider's ack or a JSON refusal.
+ * with the provider's ack or a JSON refusal. It answers every outcome itself and never rejects.
  */
 export function callbackHandler(ctx: AppContext) {
   const limit = ctx.config.server.bodyLimitBytes;
