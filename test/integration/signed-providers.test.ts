@@ -1,7 +1,7 @@
-import type request from 'supertest';
+import request from 'supertest';
 import { fixture, type Fixture } from '../helpers/fixtures';
 import { lastRaw, postBytes as post } from '../helpers/callbacks';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
 import { mailgunSigned, sendgridHeaders, sendgridKeys, snsSigned, SNS_CERT, SNS_CERT_URL, SNS_TOPIC, twilioSignature } from '../helpers/sign';
 
 const TWILIO_TOKEN = 'twilio-auth-token-0123456789abcdef';
@@ -73,6 +73,19 @@ describe('signed providers over HTTP', () => {
       const signature = twilioSignature(TWILIO_TOKEN, PUBLIC_URL + path, '');
       await post(app, path, body, { 'content-type': 'application/json', 'x-twilio-signature': signature }).expect(200);
       await post(app, path, body.replace('sent', 'queued'), { 'content-type': 'application/json', 'x-twilio-signature': signature }).expect(401);
+    });
+
+    it('refuses a JSON body without bodySHA256: a captured form signature plus a query string cannot set a status', async () => {
+      const path = '/v1/callbacks/twilio?src=sms';
+      const formBody = 'MessageSid=SMforge001&MessageStatus=failed&To=%2B15550002222&ErrorCode=30003';
+      const signature = twilioSignature(TWILIO_TOKEN, PUBLIC_URL + path, formBody);
+      await post(app, path, formBody, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }).expect(200);
+      // The signed string is URL + sorted name+value pairs: the same string as a URL whose query ends in them.
+      const forgedPath = `${path}ErrorCode30003MessageSidSMforge001MessageStatusfailedTo+15550002222`;
+      const forged = JSON.stringify({ MessageSid: 'SMforge001', MessageStatus: 'delivered', To: '+15550002222' });
+      await expectRefused(await post(app, forgedPath, forged, { 'content-type': 'application/json', 'x-twilio-signature': signature }), app, 'twilio', /bodySHA256/);
+      const message = await request(app.url).get('/v1/messages/twilio/SMforge001').set('authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
+      expect(message.body.message.status).toBe('failed');
     });
 
     it.each([

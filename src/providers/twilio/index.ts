@@ -59,6 +59,7 @@ export const twilio: Provider = {
       signature: raw.headers['x-twilio-signature'],
       body: raw.body,
       params: isJson(raw) ? [] : formEntries(raw),
+      json: isJson(raw),
     });
   },
   parse(raw): ProviderReport[] {

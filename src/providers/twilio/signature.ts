@@ -33,12 +33,17 @@ export interface TwilioRequest {
   body: Buffer;
   /** The form parameters (empty for a JSON body, which is covered by bodySHA256 instead). */
   params: [string, string][];
+  /** A JSON body: the signature covers the URL alone, so the URL must carry the body's hash. */
+  json: boolean;
 }
 
 export function verifyTwilioSignature(authToken: string, req: TwilioRequest): void {
   if (!req.signature) throw new SignatureInvalid('no X-Twilio-Signature header');
   const query = req.url.includes('?') ? new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1)) : null;
   const bodySha = query?.get('bodySHA256');
+  // Without bodySHA256 a JSON body would be signed by nothing: the signature over the URL alone
+  // (a captured form signature's URL plus params, passed off as a query) would cover any body.
+  if (req.json && !bodySha) throw new SignatureInvalid('a JSON body must be covered by the bodySHA256 parameter of the URL (Twilio adds it to JSON webhooks); none was given');
   if (bodySha) {
     // JSON bodies: the URL carries the body's SHA-256 and the signature covers the URL alone.
     const actual = createHash('sha256').update(req.body).digest('hex');
