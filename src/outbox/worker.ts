@@ -5,7 +5,7 @@ import { insertRows, Statement } from '../db/sql';
 import { newId } from '../util/ids';
 import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
-import { refusedDestination } from './destination';
+import { DestinationRefusedError, refusedDestination, type Lookup } from './destination';
 import { postWebhook } from './post';
 import { webhookHeaders } from './sign';
 import { signingSecrets } from './subscriptions';
@@ -39,9 +39,6 @@ const finishDelivery = new Statement(
 );
 const disableGone = new Statement("UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ? WHERE id = ?");
 
-/** The SSRF guard refused the subscriber's address (its DNS may have changed since it subscribed). */
-class DestinationRefused extends Error {}
-
 function describeSendError(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return e.code ?? e.message ?? String(err);
@@ -51,7 +48,7 @@ function describeSendError(err: unknown): string {
  * The outbox worker: claims due deliveries, POSTs each event signed per Standard Webhooks, and
  * records every attempt; the retry policy decides what happens next.
  */
-export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): Worker {
+export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?: Lookup } = {}): Worker {
   const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds } = ctx.config.delivery;
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const timeoutMs = timeoutSeconds * 1000;
@@ -104,8 +101,11 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
     let response: string | null = null;
     const started = Date.now();
     try {
-      const refusal = await refusedDestination(d.url, ctx.config.delivery.allowPrivateNetworks);
-      if (refusal) throw new DestinationRefused(refusal);
+      // The SSRF guard (the subscriber's DNS may have changed since it subscribed); postWebhook checks
+      // the address it actually connects to as well. `opts.resolve`: tests simulate a DNS change.
+      const { allowPrivateNetworks } = ctx.config.delivery;
+      const refusal = await refusedDestination(d.url, allowPrivateNetworks, { resolve: opts.resolve });
+      if (refusal) throw new DestinationRefusedError(refusal);
       // One timer per attempt, cleared when it ends (AbortSignal.timeout would hold each attempt's
       // signal until its timeout passed: thousands at a time under load).
       const abort = new AbortController();
@@ -116,7 +116,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
       const onShutdown = () => abort.abort();
       shutdown.signal.addEventListener('abort', onShutdown, { once: true });
       try {
-        const answer = await postWebhook(d.url, headers, d.payload, abort.signal, RESPONSE_CAPTURE_BYTES);
+        const answer = await postWebhook(d.url, headers, d.payload, abort.signal, RESPONSE_CAPTURE_BYTES, allowPrivateNetworks);
         outcome.statusCode = answer.status;
         outcome.retryAfterSeconds = parseRetryAfter(answer.retryAfter, now);
         response = answer.body;
@@ -129,7 +129,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number } = {}): 
         await releaseClaim(ctx.dbh, d.id, workerId);
         return;
       }
-      error = err instanceof DestinationRefused ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeSendError(err);
+      error = err instanceof DestinationRefusedError ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeSendError(err);
     }
     const durationMs = Date.now() - started;
     const decision = decideRetry(retryScheduleSeconds, attemptNo, outcome);
