@@ -75,4 +75,63 @@ describe('generic providers in the config', () => {
     expect(() => load(providers)).toThrow(ConfigError);
     expect(() => load(providers)).toThrow(message);
   });
+
+  // Finding 6 of #14: a signature must cover every byte, or every field the mapping reads.
+  const params = (over: Record<string, unknown> = {}) => ({ algorithm: 'hmac-sha256', signed: '{params}', location: { header: 'X-Sign' }, ...over });
+  const withSecret = { default: { secret: 'gw-secret-123' } };
+  it.each([
+    // signs none of the body
+    [gw({ signature: { algorithm: 'md5', signed: '{secret}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: the signature covers none of the body \("\{secret\}"\)/],
+    [
+      gw({ signature: { algorithm: 'hmac-sha256', signed: '{timestamp}{nonce}{header:X-Request-Id}', location: { header: 'X-Sign' }, timestamp: { header: 'X-Ts' }, nonce: { header: 'X-Nonce' } } }),
+      /providers\.gw\.signature\.signed: the signature covers none of the body \("\{timestamp\}\{nonce\}\{header:X-Request-Id\}"\)/,
+    ],
+    [gw({ signature: { algorithm: 'sha256', signed: 'key={secret}&ts={timestamp}', location: { query: 'sign' }, timestamp: { query: 'ts' } } }), /providers\.gw\.signature\.signed: the signature covers none of the body/],
+    // the list of reports is under a top-level member: {params} does not sign it
+    [gw({ format: { type: 'json', reports: 'reports' }, signature: params({ signed: 'sorted-params' }) }), /providers\.gw\.signature: format\.reports reads "reports", which the signed parameters do not cover \(\{params\} signs top-level single values only/],
+    [
+      { huawei: { kind: 'generic', preset: 'huawei-sms', signature: params(), accounts: withSecret } },
+      /providers\.huawei\.signature: format\.reports reads "statusReportList", which the signed parameters do not cover/,
+    ],
+    // nested members under {params}
+    [
+      gw({ mapping: { messageId: 'id', status: 'data.status' }, signature: params() }),
+      /providers\.gw\.signature: mapping\.status reads "data\.status", which the signed parameters do not cover \(nested JSON under \{params\} is not signed; sign "raw-body" or "\{body\}"\)/,
+    ],
+    [gw({ mapping: { messageId: '/reports/0/id', status: 'status' }, signature: params() }), /providers\.gw\.signature: mapping\.messageId reads "\/reports\/0\/id", which the signed parameters do not cover \(nested JSON/],
+    [gw({ mapping: { messageId: 'id', status: 'status', attributes: { price: 'cost.amount' } }, signature: params() }), /providers\.gw\.signature: mapping\.attributes\.price reads "cost\.amount", which the signed parameters do not cover/],
+    [
+      gw({ mapping: { messageId: 'msg.id', status: 'msg.status', errorMessage: 'desc' }, signature: params() }),
+      /providers\.gw\.signature: mapping\.messageId reads "msg\.id", which .*; mapping\.status reads "msg\.status", which /,
+    ],
+    // fields left out of {params}
+    [gw({ signature: params({ params: { exclude: ['status'] } }) }), /providers\.gw\.signature: mapping\.status reads "status", which the signed parameters do not cover \("status" is in signature\.params\.exclude\)/],
+    [
+      gw({ mapping: { messageId: 'id', status: 'status', eventId: 'sign' }, signature: params({ location: { field: 'sign' } }) }),
+      /providers\.gw\.signature: mapping\.eventId reads "sign", which the signed parameters do not cover \("sign" is where the signature is/,
+    ],
+    // {field:…} covers that field only
+    [gw({ signature: { algorithm: 'md5', signed: '{field:id}{secret}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature: mapping\.status reads "status", which the signed fields do not cover \(only \{field:id\} is signed/],
+    [gw({ mapping: { messageId: 'id', status: 'data.status' }, signature: { algorithm: 'md5', signed: '{field:id}{field:data}{secret}', location: { header: 'X-Sign' } } }), /mapping\.status reads "data\.status", which the signed fields do not cover \(nested JSON under \{field:NAME\} is not signed/],
+    // values without names: a value can be moved to another field
+    [gw({ signature: params({ signed: 'sorted-params', location: { field: 'sign' }, params: { separator: '|', valuesOnly: true } }) }), /providers\.gw\.signature\.params\.valuesOnly: values without their names/],
+    // a replacement that two status codes could be told apart by
+    [gw({ statuses: { map: { OK_1: 'delivered' } }, signature: params({ params: { replaceInValues: { '&': '_' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: "&" and "_" sign alike, and the status code "OK_1" \(statuses\.map\) contains one/],
+    [gw({ statuses: { prefixes: { 'MK:': 'failed' } }, signature: params({ params: { replaceInValues: { ':': '-' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: ":" and "-" sign alike, and the status code "MK:" \(statuses\.prefixes\)/],
+    [gw({ signature: params({ params: { replaceInValues: { ' ': '' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: " " and "" sign alike, and the status code "OK"/],
+    [
+      { vonage: { kind: 'generic', preset: 'vonage', statuses: { map: { 'delivered=late': 'delivered' } }, accounts: withSecret } },
+      /providers\.vonage\.signature\.params\.replaceInValues: "=" and "_" sign alike, and the status code "delivered=late"/,
+    ],
+    // a timestamp or nonce the signature does not cover proves nothing
+    [gw({ signature: { algorithm: 'hmac-sha256', signed: 'raw-body', location: { header: 'X-Sign' }, timestamp: { header: 'X-Timestamp' } } }), /providers\.gw\.signature\.timestamp: the timestamp \(header X-Timestamp\) is not signed/],
+    [
+      gw({ signature: { algorithm: 'hmac-sha256', signed: '{timestamp}{body}', location: { header: 'X-Sign' }, timestamp: { header: 'X-Ts' }, nonce: { query: 'nonce' } } }),
+      /providers\.gw\.signature\.nonce: the nonce \(query parameter nonce\) is not signed/,
+    ],
+    [gw({ signature: params({ timestamp: { field: 'ts' }, params: { exclude: ['ts'] } }) }), /providers\.gw\.signature\.timestamp: the timestamp \(field ts\) is not signed/],
+  ])('refuses a signature that does not cover what the mapping reads, naming what (%#)', (providers, message) => {
+    expect(() => load(providers)).toThrow(ConfigError);
+    expect(() => load(providers)).toThrow(message);
+  });
 });

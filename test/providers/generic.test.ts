@@ -56,9 +56,11 @@ describe('generic signatures: every algorithm and signed-string form against ind
     const sig = md5(SECRET + concatenated + SECRET).toUpperCase();
     expect(provider.verify!(rawCallback('gw', `${form}&sign=${sig}`, 'application/x-www-form-urlencoded'), account, null as never)).toEqual({});
 
-    const values = signedWith({ algorithm: 'hmac-sha256', signed: 'sorted-params', location: { field: 'sign' }, params: { separator: '|', valuesOnly: true } });
-    const vsig = hmac('sha256', '42|a+b c|DELIVRD|+8613800138000').toString('hex');
-    expect(values.verify!(rawCallback('gw', `${form}&sign=${vsig}`, 'application/x-www-form-urlencoded'), account, null as never)).toEqual({});
+    // values without names tie no value to its field: only beside the body (see test/config/generic-config.test.ts)
+    const values = signedWith({ algorithm: 'hmac-sha256', signed: '{params}\n{body}', location: { header: 'X-Sign' }, params: { separator: '|', valuesOnly: true } });
+    const vsig = hmac('sha256', `42|a+b c|DELIVRD|+8613800138000\n${form}`).toString('hex');
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-sign': vsig };
+    expect(values.verify!(rawCallback('gw', form, 'application/x-www-form-urlencoded', { headers }), account, null as never)).toEqual({});
   });
 
   it('signs the raw body bytes, not a re-serialization', () => {

@@ -4,7 +4,7 @@ import { SignatureInvalid } from '../../errors';
 import { safeEqual } from '../../util/safe-equal';
 import { checkTimestamp, requiredSecret } from '../timestamp';
 import type { RawCallback, Verified } from '../types';
-import type { CompiledSignature, GenericDefinition, ParamsOptions, ValueLocation } from './definition';
+import { describeLocation, type CompiledSignature, type GenericDefinition, type ParamsOptions, type ValueLocation } from './definition';
 import { documentOf, type Document } from './document';
 
 const MAX_NONCE_LENGTH = 200;
@@ -18,9 +18,13 @@ class SignedRequest {
     readonly raw: RawCallback,
   ) {}
 
-  fields(): [string, string][] {
+  document(): Document {
     this.doc ??= documentOf(this.def, this.raw);
-    return this.doc.fields;
+    return this.doc;
+  }
+
+  fields(): [string, string][] {
+    return this.document().fields;
   }
 
   field(name: string): string | undefined {
@@ -40,12 +44,6 @@ class SignedRequest {
   }
 }
 
-function describeLocation(location: ValueLocation): string {
-  if (location.header !== undefined) return `header ${location.header}`;
-  if (location.query !== undefined) return `query parameter ${location.query}`;
-  return `field ${location.field}`;
-}
-
 /**
  * `{params}`: the body's fields but the excluded ones, sorted by name (then value, for repeated
  * names), values as received with the configured replacements, joined as configured.
@@ -58,6 +56,23 @@ function paramsString(fields: [string, string][], opts: Required<ParamsOptions>)
     .map(([k, v]): [string, string] => [k, replacements.reduce((text, [from, to]) => text.split(from).join(to), v)])
     .sort(([ka, va], [kb, vb]) => (ka < kb ? -1 : ka > kb ? 1 : va < vb ? -1 : va > vb ? 1 : 0));
   return opts.prefix + pairs.map(([k, v]) => (opts.valuesOnly ? v : `${k}${opts.keyValueSeparator}${v}`)).join(opts.separator);
+}
+
+/**
+ * What a definition cannot decide when the body is not signed as bytes (definition.ts,
+ * checkCoverage): a JSON list has no members for `{params}` or `{field:…}` to sign; a form field the
+ * reports read, sent twice, is signed as both values sorted while the report takes the first.
+ */
+function checkCovered(sig: CompiledSignature, req: SignedRequest): void {
+  const doc = req.document();
+  if (doc.kind === 'json' && Array.isArray(doc.root)) {
+    throw new SignatureInvalid('the body is a JSON list, and the signed parameters cover the members of one JSON object: none of it is signed');
+  }
+  if (doc.kind !== 'form') return;
+  for (const name of sig.singleFields) {
+    const count = doc.fields.reduce((n, [k]) => (k === name ? n + 1 : n), 0);
+    if (count > 1) throw new SignatureInvalid(`field "${name}" appears ${count} times: which one the report takes is not signed`);
+  }
 }
 
 /** The bytes that are signed: the template with the request's parts in place; the body as raw bytes. */
@@ -123,6 +138,7 @@ export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, ra
   if (!safeEqual(expected.toString('hex'), received.toString('hex'))) {
     throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} does not match (check the account's secret and the provider's ${sig.algorithm} setting)`);
   }
+  if (!sig.bodySigned) checkCovered(sig, req);
   if (values.nonce === undefined) return {};
   const expiresAt = new Date(raw.receivedAt.getTime() + 2 * account.timestampToleranceSeconds * 1000);
   return { nonces: [{ value: values.nonce, expiresAt }] };
