@@ -1,11 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config/config';
 import type { AppContext } from './context';
 import { openDatabase } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import { createApp } from './http/app';
 import { requestListener } from './http/callback-listener';
+import { metricsListener } from './http/routes/ops';
 import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
 import { createWorker } from './outbox/worker';
@@ -16,14 +17,54 @@ import { startRetention } from './replay/retention';
  * (CONTRACT.md, Operations). Requests and deliveries drain side by side within this.
  */
 export const SHUTDOWN_GRACE_MS = 8000;
-/** Slow-loris protection: a request's headers and whole body must arrive within these. */
-const HEADERS_TIMEOUT_MS = 15_000;
+/** Slow-loris protection: a request's whole body must arrive within this (headers: `server.headersTimeoutSeconds`). */
 const REQUEST_TIMEOUT_MS = 30_000;
+/** How often node checks the header and request timeouts (its default, 30 s, lets them overrun by that much). */
+const TIMEOUT_CHECK_MS = 1000;
+/** A malformed request (over-long URL or headers, bad syntax) is logged at most this often. */
+const CLIENT_ERROR_LOG_MS = 1000;
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Requests node's parser refuses before any handler sees them (431 for headers or a URL over 16 KiB,
+ * 400 for bad syntax): answered as node would, logged without the attacker's bytes, at most once a
+ * second with a count of those not logged.
+ */
+function answerClientErrors(server: Server, logger: Logger): void {
+  let lastLogged = 0;
+  let unlogged = 0;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const now = Date.now();
+    if (now - lastLogged >= CLIENT_ERROR_LOG_MS) {
+      logger.info({ code: err.code, not_logged_before: unlogged, remote_addr: socket.remoteAddress }, 'malformed request refused by the HTTP parser');
+      lastLogged = now;
+      unlogged = 0;
+    } else unlogged += 1;
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const body = JSON.stringify({ error: 'bad_request', detail: `the HTTP request could not be read (${status.slice(4)}); URL and headers together must stay under 16 KiB` });
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  });
+}
 
 export interface RunningServer {
   ctx: AppContext;
   server: Server;
   port: number;
+  /** The port of `metrics.port`, when configured. */
+  metricsPort: number | null;
   /** Stops accepting, lets in-flight requests finish (bounded), closes the database. */
   close(): Promise<void>;
 }
@@ -41,15 +82,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let draining = false;
   const app = createApp(ctx, () => draining);
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(requestListener(ctx, app));
-    s.once('error', reject);
-    s.listen(config.port, config.host, () => resolve(s));
-  });
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, requestListener(ctx, app));
+  server.headersTimeout = config.server.headersTimeoutSeconds * 1000;
+  server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, server.headersTimeout);
+  server.maxConnections = config.server.maxConnections;
+  answerClientErrors(server, logger);
+  await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
+  let metricsServer: Server | null = null;
+  let metricsPort: number | null = null;
+  if (config.metrics.port !== null) {
+    metricsServer = createServer(metricsListener(ctx));
+    await listen(metricsServer, config.metrics.port, config.metrics.host ?? config.host);
+    metricsPort = (metricsServer.address() as AddressInfo).port;
+  }
+  logger.info({ port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
   worker?.start();
   const stopRetention = config.worker ? startRetention(ctx) : () => undefined;
 
@@ -59,6 +106,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       draining = true;
       stopRetention();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS)]);
@@ -67,5 +116,5 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     })();
     return closing;
   };
-  return { ctx, server, port, close };
+  return { ctx, server, port, metricsPort, close };
 }

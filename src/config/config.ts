@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BlockList } from 'node:net';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { isValidZone } from '../util/time';
-import { DEFAULT_POOL_SIZE } from '../db/connect';
+import { checkDatabaseUrl, DEFAULT_POOL_SIZE } from '../db/connect';
 import { findProvider, providerNames } from '../providers/registry';
 import { compileDefinition, type GenericDefinition, type GenericSettings } from '../providers/generic/definition';
 import { ConfigError } from './config-error';
@@ -61,7 +61,15 @@ export interface Config {
     bodyTimeoutSeconds: number;
     /** Per client address and process; null: no limit. */
     rateLimit: { api: RateLimit | null; callbacks: RateLimit | null };
+    /** Bytes of callback bodies held at once by this process (503 with Retry-After past it). */
+    bodyBudgetBytes: number;
+    /** Open connections accepted at once (node's server.maxConnections). */
+    maxConnections: number;
+    /** A request's headers must arrive within this many seconds. */
+    headersTimeoutSeconds: number;
   };
+  /** GET /metrics: on the main port (port null) or a port of its own; behind a bearer token when set. */
+  metrics: { port: number | null; host: string | null; token: string | null };
   /** Things worth a start-up warning (no config file, unprotected accounts). */
   warnings: string[];
 }
@@ -87,6 +95,10 @@ export const DEFAULTS = {
   deliveryConcurrency: 16,
   maxInFlightPerSubscription: 4,
   bodyLimitBytes: 1024 * 1024,
+  /** 64 callbacks of the largest size at once: peak RSS stays ~200 MB under any number of senders. */
+  bodyBudgetBytes: 64 * 1024 * 1024,
+  maxConnections: 4096,
+  headersTimeoutSeconds: 15,
 } as const;
 
 /** Providers that sign nothing and so may run on a `default` account when there is no config file. */
@@ -101,8 +113,12 @@ interface RawConfig {
     trustProxy?: Config['server']['trustProxy'];
     bodyLimitBytes?: number;
     bodyTimeoutSeconds?: number;
+    bodyBudgetBytes?: number;
+    maxConnections?: number;
+    headersTimeoutSeconds?: number;
     rateLimit?: { api?: false | { windowSeconds?: number; max: number }; callbacks?: false | { windowSeconds?: number; max: number } };
   };
+  metrics?: { port?: number; host?: string; token?: string };
 }
 
 const validateConfig = schemaValidator<RawConfig>('config.schema.json');
@@ -206,11 +222,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const poolSize = env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : DEFAULT_POOL_SIZE;
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError(`config invalid: DATABASE_POOL_SIZE: "${env.DATABASE_POOL_SIZE}" is not a positive integer`);
 
+  const databaseUrl = env.DATABASE_URL || DEFAULTS.databaseUrl;
+  const urlProblem = checkDatabaseUrl(databaseUrl);
+  if (urlProblem) throw new ConfigError(`config invalid: DATABASE_URL: ${urlProblem}`);
+  const bodyLimitBytes = resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
+  const bodyBudgetBytes = resolved.server?.bodyBudgetBytes ?? Math.max(DEFAULTS.bodyBudgetBytes, bodyLimitBytes);
+  if (bodyBudgetBytes < bodyLimitBytes) {
+    throw new ConfigError(`config invalid: server.bodyBudgetBytes: ${bodyBudgetBytes} is less than server.bodyLimitBytes (${bodyLimitBytes}), so the largest callback could never be read`);
+  }
+  const metricsPort = resolved.metrics?.port ?? null;
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`config invalid: metrics.port: ${metricsPort} is the main PORT; leave it out to serve /metrics there`);
+
   return {
     source,
     port,
     host: env.HOST || DEFAULTS.host,
-    databaseUrl: env.DATABASE_URL || DEFAULTS.databaseUrl,
+    databaseUrl,
     databasePoolSize: poolSize,
     logLevel: env.LOG_LEVEL || 'info',
     worker: worker === 'on',
@@ -226,13 +253,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     server: {
       trustProxy: resolved.server?.trustProxy ?? false,
-      bodyLimitBytes: resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes,
+      bodyLimitBytes,
       bodyTimeoutSeconds: resolved.server?.bodyTimeoutSeconds ?? DEFAULTS.bodyTimeoutSeconds,
       rateLimit: {
         api: rateLimitOf(resolved.server?.rateLimit?.api, DEFAULTS.apiRateLimit),
         callbacks: rateLimitOf(resolved.server?.rateLimit?.callbacks, null),
       },
+      bodyBudgetBytes,
+      maxConnections: resolved.server?.maxConnections ?? DEFAULTS.maxConnections,
+      headersTimeoutSeconds: resolved.server?.headersTimeoutSeconds ?? DEFAULTS.headersTimeoutSeconds,
     },
+    metrics: { port: metricsPort, host: resolved.metrics?.host ?? null, token: resolved.metrics?.token ?? null },
     warnings,
   };
 }

@@ -109,9 +109,33 @@ function openPostgres(url: string, poolSize: number): Db {
   return { db, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
 }
 
+const ACCEPTED_URLS = 'sqlite:./relative/path.sqlite, sqlite:/absolute/path.sqlite, sqlite:///absolute/path.sqlite or postgres://user@host:port/database';
+
+/**
+ * Why a DATABASE_URL is refused, or null. `sqlite://./data/x` used to name `/data/x` at the
+ * filesystem root (`//.` is `/`): a URL with a host part (`sqlite://HOST/…`) means nothing for a
+ * file, so it is refused rather than guessed at.
+ */
+export function checkDatabaseUrl(url: string): string | null {
+  if (url.startsWith('sqlite:')) {
+    const rest = url.slice('sqlite:'.length);
+    if (rest.startsWith('//') && !rest.startsWith('///')) return `"${url.slice(0, 200)}" names a host ("sqlite://…"), which a file has not; write ${ACCEPTED_URLS}`;
+    return null;
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return null;
+  return `"${url.split(':')[0]!.slice(0, 40)}:…" is not a database URL this service takes; write ${ACCEPTED_URLS}`;
+}
+
+/** The file of a `sqlite:` URL (`sqlite:///abs` is `/abs`). */
+function sqlitePath(url: string): string {
+  const rest = url.slice('sqlite:'.length);
+  return (rest.startsWith('///') ? rest.slice(2) : rest) || './data/dlr.sqlite';
+}
+
 /** Opens the database named by DATABASE_URL: `sqlite:PATH` (default) or `postgres://…`. */
 export function openDatabase(url: string, options: OpenOptions = {}): Db {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length) || './data/dlr.sqlite', options);
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE);
-  throw new Error(`DATABASE_URL: expected sqlite:PATH or postgres://…, got "${url.split(':')[0]}:…"`);
+  const problem = checkDatabaseUrl(url);
+  if (problem) throw new Error(`DATABASE_URL: ${problem}`);
+  if (url.startsWith('sqlite:')) return openSqlite(sqlitePath(url), options);
+  return openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE);
 }

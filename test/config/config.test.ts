@@ -37,6 +37,25 @@ describe('config', () => {
     expect(() => load(config)).toThrow(message);
   });
 
+  it.each([
+    ['sqlite://./data/dlr.sqlite', /DATABASE_URL: "sqlite:\/\/\.\/data\/dlr\.sqlite" names a host .*write sqlite:\.\/relative\/path\.sqlite, sqlite:\/absolute\/path\.sqlite, sqlite:\/\/\/absolute/],
+    ['sqlite://localhost/x.db', /names a host/],
+    ['mysql://u@h/db', /DATABASE_URL: "mysql:…" is not a database URL this service takes; write sqlite:/],
+    ['./data/dlr.sqlite', /is not a database URL/],
+  ])('refuses a DATABASE_URL that does not say what it means (%s), listing the accepted forms', (url, message) => {
+    expect(() => load({}, { DATABASE_URL: url })).toThrow(message);
+  });
+
+  it.each(['sqlite:./data/x.sqlite', 'sqlite:/tmp/x.sqlite', 'sqlite:///tmp/x.sqlite', 'postgres://u@127.0.0.1:5432/db', 'postgresql://u@127.0.0.1/db'])('takes DATABASE_URL %s', (url) => {
+    expect(load({}, { DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it('refuses a body budget smaller than one body, and metrics on the main port', () => {
+    expect(() => load({ server: { bodyLimitBytes: 4096, bodyBudgetBytes: 2048 } })).toThrow(/server\.bodyBudgetBytes: 2048 is less than server\.bodyLimitBytes \(4096\)/);
+    expect(() => load({ metrics: { port: 9090 } }, { PORT: '9090' })).toThrow(/metrics\.port: 9090 is the main PORT/);
+    expect(load({ server: { bodyLimitBytes: 128 * 1024 * 1024 } }).server.bodyBudgetBytes).toBe(128 * 1024 * 1024);
+  });
+
   it('refuses a DLR_CONFIG that does not exist', () => {
     expect(() => loadConfig({ DLR_CONFIG: '/nonexistent/dlr.json' })).toThrow(/does not exist/);
   });

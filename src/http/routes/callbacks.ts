@@ -2,9 +2,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Router, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
-import { AppError, BadRequest, BodyTimeout, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
+import { AppError, BadRequest, BodyTimeout, Overloaded, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
 import type { Ack, RawCallback } from '../../providers/types';
+import { bodyBudgetOf, type BodyBudget } from '../body-budget';
 import { errorBody } from '../error-handler';
 import type { LogLine } from '../request-context';
 import { newId } from '../../util/ids';
@@ -24,10 +25,40 @@ function loggableName(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, 64);
 }
 
-/** The raw bytes, size-limited, within `seconds` of the headers (slow-loris senders get a 408). */
-function readBody(req: IncomingMessage, limit: number, seconds: number): Promise<Buffer> {
+/** How long a sender refused for the body budget is asked to wait. */
+const OVERLOADED_RETRY_AFTER_SECONDS = 2;
+
+function declaredLength(req: IncomingMessage): number | null {
+  const value = req.headers['content-length'];
+  const n = value === undefined ? NaN : Number(value);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** What one request holds of the process's body budget, given back once it is answered. */
+interface Holding {
+  bytes: number;
+}
+
+/**
+ * The raw bytes, size-limited, within `seconds` of the headers (slow-loris senders get a 408),
+ * within the process's body budget: a declared length is taken whole before a byte is read, a
+ * chunked body takes its bytes as they arrive; either way, past the budget it is `Overloaded`.
+ */
+function readBody(req: IncomingMessage, limit: number, seconds: number, budget: BodyBudget, holding: Holding): Promise<Buffer> {
+  const declared = declaredLength(req);
+  if (declared !== null && declared <= limit) {
+    if (!budget.take(declared)) return Promise.reject(new Overloaded(budget.limit, OVERLOADED_RETRY_AFTER_SECONDS));
+    holding.bytes = declared;
+  }
   let received = 0;
-  const count = (chunk: Buffer) => (received += chunk.length);
+  let overloaded: (err: Overloaded) => void = () => undefined;
+  const over = new Promise<never>((_resolve, reject) => (overloaded = reject));
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (declared !== null) return;
+    if (budget.take(chunk.length)) holding.bytes += chunk.length;
+    else overloaded(new Overloaded(budget.limit, OVERLOADED_RETRY_AFTER_SECONDS));
+  };
   req.on('data', count);
   const body = getRawBody(req, { limit });
   let timer: NodeJS.Timeout | undefined;
@@ -35,10 +66,16 @@ function readBody(req: IncomingMessage, limit: number, seconds: number): Promise
     timer = setTimeout(() => reject(new BodyTimeout(seconds, received)), seconds * 1000);
   });
   body.catch(() => undefined); // after a timeout nobody waits for it
-  return Promise.race([body, timeout]).finally(() => {
+  return Promise.race([body, timeout, over]).finally(() => {
     clearTimeout(timer);
     req.off('data', count);
   });
+}
+
+/** An answer after which the connection is closed: the rest of an unread body is not wanted. */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  res.on('finish', () => req.socket.destroy());
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
@@ -72,6 +109,7 @@ export interface CallbackRequest {
 export function callbackHandler(ctx: AppContext) {
   const limit = ctx.config.server.bodyLimitBytes;
   const { bodyTimeoutSeconds } = ctx.config.server;
+  const budget = bodyBudgetOf(ctx);
 
   return async (req: IncomingMessage, res: ServerResponse, call: CallbackRequest): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -118,18 +156,19 @@ export function callbackHandler(ctx: AppContext) {
       send(res, err.status, 'application/json; charset=utf-8', JSON.stringify(errorBody(err)));
     };
 
+    const holding: Holding = { bytes: 0 };
     try {
       try {
-        raw.body = await readBody(req, limit, bodyTimeoutSeconds);
+        raw.body = await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
       } catch (err) {
-        if (err instanceof BodyTimeout) {
-          res.setHeader('connection', 'close');
-          res.on('finish', () => req.socket.destroy());
+        if (err instanceof BodyTimeout || err instanceof Overloaded) {
+          closeAfterAnswer(req, res);
+          if (err instanceof Overloaded) res.setHeader('retry-after', String(err.retryAfterSeconds));
           await recordRefusal(ctx, raw, err);
           return refused(err);
         }
         if ((err as RawBodyError).type === 'entity.too.large') {
-          res.setHeader('connection', 'close');
+          closeAfterAnswer(req, res);
           const tooLarge = new PayloadTooLarge(limit);
           await recordRefusal(ctx, raw, tooLarge);
           return refused(tooLarge);
@@ -147,6 +186,8 @@ export function callbackHandler(ctx: AppContext) {
     } catch (err) {
       if (err instanceof AppError && !res.headersSent) return refused(err);
       failed(err, raw.id);
+    } finally {
+      budget.give(holding.bytes);
     }
   };
 }
