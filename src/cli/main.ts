@@ -153,27 +153,44 @@ export function buildCli(): Command {
       });
     });
 
-  withFilterOptions(raw.command('export').description('write raw requests as NDJSON to stdout, oldest first')).action(async (o: FilterOptions) => {
-    await withContext(async (ctx) => {
-      let n = 0;
-      for await (const line of exportRaw(ctx, filterOf(o))) {
-        if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
-        n += 1;
-      }
-      err(`exported ${n} raw requests`);
+  withFilterOptions(raw.command('export').description('write raw requests as NDJSON to stdout, oldest first'))
+    .option(
+      '--include-credentials',
+      'keep ?token=, Authorization, Cookie and the like in clear (the file then holds secrets); by default they are redacted, those lines are marked "redacted": true, and an import cannot verify them again',
+    )
+    .action(async (o: FilterOptions & { includeCredentials?: boolean }) => {
+      await withContext(async (ctx) => {
+        let n = 0;
+        let redacted = 0;
+        for await (const line of exportRaw(ctx, filterOf(o), { includeCredentials: o.includeCredentials ?? false }, () => (redacted += 1))) {
+          if (!process.stdout.write(`${line}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+          n += 1;
+        }
+        err(`exported ${n} raw requests${redacted > 0 ? ` (credentials redacted in ${redacted}; --include-credentials keeps them)` : ''}`);
+      });
     });
-  });
 
   raw
     .command('import <file>')
     .description('import an NDJSON export (- for stdin); a request already present is skipped, the others run through today\'s code')
+    .option(
+      '--trust-received-at',
+      "keep the file's received_at and check signed timestamps against it, instead of the import time: only for files this service exported (whoever writes a file chooses its received_at)",
+    )
     .option('--json', 'print the summary as JSON')
-    .action(async (file: string, o: { json?: boolean }) => {
+    .action(async (file: string, o: { json?: boolean; trustReceivedAt?: boolean }) => {
       await withContext(async (ctx) => {
-        const summary = await importRaw(ctx, fileLines(file), cliActor(), (s) => {
+        const summary = await importRaw(ctx, fileLines(file), cliActor(), { trustReceivedAt: o.trustReceivedAt ?? false }, (s) => {
           if (s.imported % PROGRESS_EVERY === 0) err(`imported ${s.imported}…`);
         });
-        out(o.json ? JSON.stringify(summary) : `read ${summary.read}, imported ${summary.imported}, already present ${summary.already_present}, status changes ${summary.changes}`);
+        if (o.json) {
+          out(JSON.stringify(summary));
+          return;
+        }
+        out(`read ${summary.read}, imported ${summary.imported}, already present ${summary.already_present}, status changes ${summary.changes}`);
+        if (summary.unverifiable.length > 0) {
+          out(`${summary.unverifiable.length} request(s) cannot be verified again: credentials were redacted at export (export with --include-credentials to keep them): ${summary.unverifiable.join(', ')}`);
+        }
       });
     });
 

@@ -1,9 +1,10 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connect';
 import * as init from './migrations/0001-init';
+import * as nonceUsers from './migrations/0002-nonce-users';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
-const MIGRATIONS = { '0001-init': init } as const;
+const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers } as const;
 
 function provider(dbh: Db): MigrationProvider {
   return {

@@ -30,11 +30,19 @@ export interface AuditTable {
   result: string;
 }
 
+/**
+ * Single-use values of signature schemes (Mailgun tokens, generic `nonce`s). A row is kept while a
+ * raw request that could carry its value is kept (src/replay/retention.ts); live, a row past
+ * `expires_at` may be taken over by a new use (src/ingest/nonces.ts).
+ */
 export interface NonceTable {
   provider: string;
   account: string;
   value: string;
+  /** The end of the window in which a request carrying the value passes the timestamp check. */
   expires_at: string;
+  /** The raw request that used it (migration 0002; NULL for rows recorded before). */
+  raw_id: string | null;
 }
 
 export interface RawRequestTable {

@@ -61,9 +61,14 @@ export function verifyContext(ctx: AppContext): VerifyContext {
   };
 }
 
-export async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
+/**
+ * Verification and parsing of a request. Signed timestamps are checked against `verifyAt`, by
+ * default the request's receive time (replay passes another only to explain a refusal of an import,
+ * src/replay/replay.ts).
+ */
+export async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback, verifyAt: Date = raw.receivedAt): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
   checkAccountProtection(raw, target.account);
-  const verified = await target.provider.verify?.(raw, target.account, verifyContext(ctx));
+  const verified = await target.provider.verify?.(verifyAt === raw.receivedAt ? raw : { ...raw, receivedAt: verifyAt }, target.account, verifyContext(ctx));
   const reports = target.provider.parse(raw, target.account);
   if (containsNul(reports)) throw new PayloadInvalid('a report contains a NUL character');
   return { reports, nonces: verified?.nonces ?? [] };
@@ -87,7 +92,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   let outcome: IngestOutcome;
   try {
     outcome = await ctx.dbh.transact(async (trx) => {
-      await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.receivedAt);
+      await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
       const applied = await applyReports(trx, ctx, target, raw, reports, false);
       const verdict = verdictOf(applied);
       await insertRaw(trx, raw, verdict, null);

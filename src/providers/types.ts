@@ -33,7 +33,11 @@ export interface VerifyContext {
 /** A single-use value of a signature scheme (Mailgun's token): seen twice means a replay. */
 export interface Nonce {
   value: string;
-  /** After this it can be forgotten: older requests fail the timestamp check anyway. */
+  /**
+   * The end of the window in which a request carrying it passes the timestamp check (twice the
+   * tolerance after the receive time). Live, a use after it may take the value over; its record is
+   * kept as long as the raw requests that could carry it (replay checks the stored receive time).
+   */
   expiresAt: Date;
 }
 

@@ -1,9 +1,12 @@
 import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
-import { AppError, isCallbackRefusal, NotFound } from '../errors';
-import { afterApply, applyReports, resolveTarget, verdictOf, verifyAndParse } from '../ingest/ingest';
+import { AppError, isCallbackRefusal, NotFound, SignatureInvalid } from '../errors';
+import { afterApply, applyReports, resolveTarget, verdictOf, verifyAndParse, type Target } from '../ingest/ingest';
+import { claimNonces } from '../ingest/nonces';
+import type { Nonce, RawCallback } from '../providers/types';
 import type { AppliedReport } from '../status/store';
-import type { StatusEvent } from '../status/types';
+import type { ProviderReport, StatusEvent } from '../status/types';
+import { iso } from '../util/time';
 import { audit } from './audit';
 import { rawFromRow, updateVerdict, walkRaw, type RawFilter } from './raw-log';
 
@@ -42,13 +45,40 @@ function changesOf(applied: AppliedReport[]): ReplayChange[] {
     .map((a) => ({ message_id: a.event!.message_id, recipient: a.event!.recipient, from: a.previousStatus, to: a.event!.status!, version: a.event!.version }));
 }
 
+export interface ReplayOptions {
+  /**
+   * An import of a line whose `received_at` is not trusted stores the import time as the receive
+   * time (src/replay/transfer.ts); this is the time the file claimed, used only to say so when a
+   * signature refused at the import time would have passed at it.
+   */
+  claimedReceivedAt?: Date;
+  /** Rewrites the detail of a refusal before it is stored and answered (an import of redacted lines). */
+  refusalDetail?: (verdict: string, detail: string) => string;
+}
+
+/** True unless verification refuses the request's signature at `at`. */
+async function signatureHoldsAt(ctx: AppContext, target: Target, raw: RawCallback, at: Date): Promise<boolean> {
+  try {
+    await verifyAndParse(ctx, target, raw, at);
+    return true;
+  } catch (err) {
+    return !(err instanceof SignatureInvalid);
+  }
+}
+
 /**
  * Runs a stored request through today's verification (today's config and secrets, the stored
  * receive time for timestamp tolerance), parsing and state rules. Reports already applied are
  * duplicates, so replaying what was applied changes and forwards nothing. A dry run does all of it
  * inside a transaction that is rolled back: nothing written, nothing forwarded.
+ *
+ * Nonces (Mailgun tokens, generic `nonce`s): the stored receive time passes the timestamp check
+ * whenever the request is replayed, so a copy of a genuine request — refused live as a second use
+ * of its token — would pass it too. The replay's transaction therefore claims the request's nonces
+ * (src/ingest/nonces.ts claimNonces): one another raw request used refuses the replay as
+ * `signature_invalid`, naming that request; one this request used (or nobody) is recorded for it.
  */
-export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boolean): Promise<ReplayResult> {
+export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boolean, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const result: ReplayResult = {
     raw_id: row.id,
     provider: row.provider,
@@ -60,22 +90,36 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
     changes: [],
   };
   if (row.verdict === 'too_large') return { ...result, detail: 'the body of a too-large request is not kept: nothing to replay' };
+  if (row.verdict === 'overloaded') return { ...result, detail: 'the body of a request refused for the body budget was never read: nothing to replay (the provider retries)' };
   const raw = rawFromRow(row);
-  let reports;
-  let target;
+  /** A refusal under today's code: stored with its reason (unless a dry run) and answered. */
+  const refused = async (verdict: string, message: string): Promise<ReplayResult> => {
+    const detail = opts.refusalDetail ? opts.refusalDetail(verdict, message) : message;
+    if (!dryRun && (verdict !== row.verdict || detail !== row.detail)) await updateVerdict(ctx.dbh.db, row.id, verdict, detail);
+    return { ...result, verdict, detail };
+  };
+  let reports: ProviderReport[];
+  let nonces: Nonce[];
+  let target: Target | undefined;
   try {
     target = resolveTarget(ctx, row.provider, row.account);
-    ({ reports } = await verifyAndParse(ctx, target, raw));
+    ({ reports, nonces } = await verifyAndParse(ctx, target, raw));
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    const verdict = isCallbackRefusal(err) ? err.verdict : row.verdict;
-    if (!dryRun && verdict !== row.verdict) await updateVerdict(ctx.dbh.db, row.id, verdict, err.message);
-    return { ...result, verdict, detail: err.message };
+    if (!isCallbackRefusal(err)) return { ...result, detail: err.message };
+    let message = err.message;
+    const claimed = opts.claimedReceivedAt;
+    if (err instanceof SignatureInvalid && claimed && target && (await signatureHoldsAt(ctx, target, raw, claimed))) {
+      message += ` — checked against the import time ${row.received_at}, not the file's received_at ${iso(claimed)} (dlr raw import --trust-received-at trusts the file's: only for files this service exported)`;
+    }
+    return refused(err.verdict, message);
   }
   const t = target;
+  const ownsUnnamed = row.verdict === 'accepted' || row.verdict === 'duplicate';
   let applied: AppliedReport[];
   try {
     applied = await ctx.dbh.transact(async (trx) => {
+      await claimNonces(trx, t.provider.name, t.accountName, nonces, row.id, ownsUnnamed);
       const done = await applyReports(trx, ctx, t, raw, reports, true);
       if (dryRun) throw new DryRunRollback(done);
       const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(done);
@@ -84,7 +128,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
     }, reports.length);
   } catch (err) {
     if (err instanceof DryRunRollback) applied = err.applied;
-    else if (err instanceof AppError && isCallbackRefusal(err)) return { ...result, verdict: err.verdict, detail: err.message };
+    else if (err instanceof AppError && isCallbackRefusal(err)) return refused(err.verdict, err.message);
     else throw err;
   }
   if (!dryRun) afterApply(ctx, row.provider, applied);

@@ -7,7 +7,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Deleted per statement, so a large purge never holds the database for long. */
 const PURGE_BATCH = 1000;
 
-/** Deletes raw requests received before `before`; message status and history stay. */
+/** Deletes raw requests received before `before`, and the nonces only they could carry; message status and history stay. */
 export async function purgeRaw(ctx: AppContext, before: Date, actor: string): Promise<{ purged: number; before: string }> {
   const cutoff = before.toISOString();
   let purged = 0;
@@ -17,7 +17,12 @@ export async function purgeRaw(ctx: AppContext, before: Date, actor: string): Pr
     await ctx.dbh.db.deleteFrom('raw_requests').where('id', 'in', ids).execute();
     purged += ids.length;
   }
-  await ctx.dbh.db.deleteFrom('nonces').where('expires_at', '<', new Date().toISOString()).execute();
+  // A nonce row goes with the raw requests that could carry its value. A request reusing a nonce
+  // passes the timestamp check only if received before the row's expires_at (twice the tolerance
+  // after the first use), so once expires_at is before the cutoff, every such request is purged
+  // here too; until then the row stays, for replay (src/ingest/nonces.ts claimNonces) to refuse.
+  const nonceCutoff = Math.min(before.getTime(), Date.now());
+  await ctx.dbh.db.deleteFrom('nonces').where('expires_at', '<', new Date(nonceCutoff).toISOString()).execute();
   const result = { purged, before: cutoff };
   if (purged > 0) await audit(ctx.dbh.db, actor, 'purge', { before: cutoff }, result);
   return result;

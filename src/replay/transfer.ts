@@ -1,5 +1,6 @@
 import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
+import { redactHeaders, redactUrl } from '../util/mask';
 import { audit } from './audit';
 import { walkRaw, type RawFilter } from './raw-log';
 import { replayRow } from './replay';
@@ -17,27 +18,58 @@ export interface ExportLine {
   received_at: string;
   verdict: string;
   detail: string | null;
+  /**
+   * Present (true) when the export redacted credentials of this request (`?token=`, Authorization,
+   * Cookie, … as the raw log API does): an import cannot verify it again where they mattered.
+   */
+  redacted?: boolean;
 }
 
-export function exportLine(row: RawRequestRow): string {
+export interface ExportOptions {
+  /** Keep `?token=`, Authorization, Cookie… in clear (`dlr raw export --include-credentials`). */
+  includeCredentials?: boolean;
+}
+
+/** The text redaction leaves in place of a credential (src/util/mask.ts). */
+const REDACTED = '[redacted]';
+
+export function exportLine(row: RawRequestRow, opts: ExportOptions = {}): { text: string; redacted: boolean } {
+  const headers = JSON.parse(row.headers) as Record<string, string>;
   const line: ExportLine = {
     id: row.id,
     provider: row.provider,
     account: row.account,
     method: row.method,
     url: row.url,
-    headers: JSON.parse(row.headers) as Record<string, string>,
+    headers,
     body_base64: Buffer.from(row.body).toString('base64'),
     remote_addr: row.remote_addr,
     received_at: row.received_at,
     verdict: row.verdict,
     detail: row.detail,
   };
-  return JSON.stringify(line);
+  if (!opts.includeCredentials) {
+    line.url = redactUrl(row.url);
+    line.headers = redactHeaders(headers);
+    // A request stored from a redacted export (its credentials already replaced) is marked too.
+    const redacted =
+      line.url !== row.url ||
+      Object.keys(headers).some((k) => line.headers[k] !== headers[k]) ||
+      line.url.includes(REDACTED) ||
+      line.url.includes(encodeURIComponent(REDACTED)) ||
+      Object.values(line.headers).includes(REDACTED);
+    if (redacted) line.redacted = true;
+  }
+  return { text: JSON.stringify(line), redacted: line.redacted === true };
 }
 
-export async function* exportRaw(ctx: AppContext, filter: Omit<RawFilter, 'cursor' | 'limit'>): AsyncGenerator<string> {
-  for await (const row of walkRaw(ctx.dbh.db, filter, Number.MAX_SAFE_INTEGER)) yield exportLine(row);
+/** The lines of an export, oldest first; `onRedacted` hears of each line whose credentials were redacted. */
+export async function* exportRaw(ctx: AppContext, filter: Omit<RawFilter, 'cursor' | 'limit'>, opts: ExportOptions = {}, onRedacted?: (id: string) => void): AsyncGenerator<string> {
+  for await (const row of walkRaw(ctx.dbh.db, filter, Number.MAX_SAFE_INTEGER)) {
+    const line = exportLine(row, opts);
+    if (line.redacted) onRedacted?.(row.id);
+    yield line.text;
+  }
 }
 
 function parseLine(text: string, n: number): ExportLine {
@@ -51,6 +83,8 @@ function parseLine(text: string, n: number): ExportLine {
     if (typeof v[k] !== 'string') throw new Error(`line ${n}: "${k}" is missing`);
   }
   if (!/^raw_[0-9A-Z]{26}$/.test(v.id!)) throw new Error(`line ${n}: "id" is not a raw request id`);
+  if (Number.isNaN(Date.parse(v.received_at!))) throw new Error(`line ${n}: "received_at" is not a time`);
+  if (v.redacted !== undefined && typeof v.redacted !== 'boolean') throw new Error(`line ${n}: "redacted" must be true or false`);
   return v as ExportLine;
 }
 
@@ -60,15 +94,47 @@ export interface ImportSummary {
   already_present: number;
   by_verdict: Record<string, number>;
   changes: number;
+  /**
+   * Requests imported from lines the export redacted (`"redacted": true`) that today's verification
+   * refuses as `signature_invalid`: their credentials are not in the file, so they cannot be
+   * verified again. They are stored with that detail; nothing of theirs is applied.
+   */
+  unverifiable: string[];
 }
+
+export interface ImportOptions {
+  /**
+   * Store and verify with the file's `received_at` instead of the import time
+   * (`dlr raw import --trust-received-at`): only for files this service exported, since whoever
+   * writes a file chooses its `received_at`.
+   */
+  trustReceivedAt?: boolean;
+}
+
+/** The detail of a redacted line's refusal. */
+export const UNVERIFIABLE = 'cannot be verified again: credentials were redacted at export';
 
 /**
  * Imports exported lines into this database, oldest first as exported: each request not already
  * present (by id — importing twice stores it once) is stored and run through today's code, so the
  * messages end in the states the requests lead to.
+ *
+ * The receive time: signed timestamps are checked against a request's stored `received_at`, at
+ * import and at every later replay. A file's `received_at` is whatever its writer chose, so unless
+ * `trustReceivedAt` the import time is stored instead (a stale signed request is then refused, now
+ * and on any replay); with it, the file's. Nonces are claimed as a replay claims them (a token
+ * another stored request used is refused). A redacted line whose signature is refused is reported
+ * in `unverifiable` rather than as an ordinary `signature_invalid`.
  */
-export async function importRaw(ctx: AppContext, lines: AsyncIterable<string>, actor: string, onProgress?: (s: ImportSummary) => void): Promise<ImportSummary> {
-  const summary: ImportSummary = { read: 0, imported: 0, already_present: 0, by_verdict: {}, changes: 0 };
+export async function importRaw(
+  ctx: AppContext,
+  lines: AsyncIterable<string>,
+  actor: string,
+  opts: ImportOptions = {},
+  onProgress?: (s: ImportSummary) => void,
+): Promise<ImportSummary> {
+  const summary: ImportSummary = { read: 0, imported: 0, already_present: 0, by_verdict: {}, changes: 0, unverifiable: [] };
+  const redactedDetail = (verdict: string, detail: string) => (verdict === 'signature_invalid' ? `${UNVERIFIABLE} (${detail})` : detail);
   let n = 0;
   for await (const text of lines) {
     n += 1;
@@ -81,6 +147,8 @@ export async function importRaw(ctx: AppContext, lines: AsyncIterable<string>, a
       continue;
     }
     const body = Buffer.from(line.body_base64, 'base64');
+    const claimed = new Date(line.received_at);
+    const importedAt = new Date();
     const row: RawRequestRow = {
       id: line.id,
       provider: line.provider,
@@ -91,17 +159,22 @@ export async function importRaw(ctx: AppContext, lines: AsyncIterable<string>, a
       body,
       body_size: body.length,
       remote_addr: line.remote_addr,
-      received_at: new Date(line.received_at).toISOString(),
+      received_at: (opts.trustReceivedAt ? claimed : importedAt).toISOString(),
       verdict: line.verdict,
       detail: line.detail ?? null,
     };
     await ctx.dbh.db.insertInto('raw_requests').values(row).execute();
-    const r = await replayRow(ctx, row, false);
+    const r = await replayRow(ctx, row, false, {
+      claimedReceivedAt: opts.trustReceivedAt ? undefined : claimed,
+      refusalDetail: line.redacted ? redactedDetail : undefined,
+    });
     summary.imported += 1;
     summary.by_verdict[r.verdict] = (summary.by_verdict[r.verdict] ?? 0) + 1;
     summary.changes += r.changes.length;
+    if (line.redacted && r.verdict === 'signature_invalid') summary.unverifiable.push(line.id);
     onProgress?.(summary);
   }
-  await audit(ctx.dbh.db, actor, 'import', {}, summary);
+  // the audit keeps counts: the ids are in the raw log (detail) and in the summary answered
+  await audit(ctx.dbh.db, actor, 'import', { trust_received_at: opts.trustReceivedAt ?? false }, { ...summary, unverifiable: summary.unverifiable.length });
   return summary;
 }
