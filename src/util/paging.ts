@@ -1,6 +1,22 @@
 import { BadRequest } from '../errors';
 
 export const DEFAULT_PAGE = 50;
+/**
+ * The most items a list answers (issue #14: every list answer's size has a bound). An answer is at
+ * most this many items times the bound of one item:
+ * - GET /v1/raw: URL and headers (node refuses more than 16 KiB of them), a body preview of
+ *   RAW_PREVIEW_BYTES and a detail of at most DETAIL_PREVIEW_CHARS (src/replay/raw-log.ts): under
+ *   ~25 KB an item at worst (~2 KB typically), under ~15 MB a page at worst. Whole bodies: only
+ *   GET /v1/raw/:id (one row) and GET /v1/raw/:id/body (streamed).
+ * - GET /v1/subscriptions/:id/deliveries: fixed fields and last_error (a short message of node's or
+ *   ours); captured responses (RESPONSE_CAPTURE_BYTES each) only in GET /v1/deliveries/:id.
+ * - GET /v1/audit: an entry holds a replay's filter as it was sent, so at most the 256 KB of an API
+ *   body (`ids` up to 10,000, by the replay scope only); imports and purges hold a few fields.
+ * - GET /v1/messages: ids, error and the `attributes` the provider's latest report gave, which only
+ *   the body limit bounds today (a provider's `out_id` or user variables are kept as sent).
+ * Not paged: GET /v1/subscriptions (few, each made by an admin, each at most a 256 KB API body) and
+ * a message's `history` in GET /v1/messages/:provider/:message_id (one row per report of it).
+ */
 export const MAX_PAGE = 500;
 
 /** Opaque cursors: the last id of the previous page. */
@@ -15,6 +31,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   return id;
 }
 
+/** `?limit=`: DEFAULT_PAGE when absent or empty, else 1 to MAX_PAGE. */
 export function pageLimit(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_PAGE;
   const n = Number(value);
@@ -28,11 +45,4 @@ export function timeParam(name: string, value: string | undefined): string | und
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new BadRequest(`${name} must be an ISO-8601 time`);
   return new Date(ms).toISOString();
-}
-
-/** Query-string values arrive as string | string[] | objects: take one string or nothing. */
-export function oneParam(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-  return undefined;
 }

@@ -75,7 +75,7 @@ describe('access to the API routes', () => {
     const raw = res.body.items[0];
     expect(raw.url).toBe('/v1/callbacks/aliyun?token=[redacted]&x=1');
     expect(raw.headers).toMatchObject({ authorization: '[redacted]', cookie: '[redacted]', 'content-type': 'application/json' });
-    expect(raw.body).toEqual({ encoding: 'text', content: body }); // support sees what the provider sent
+    expect(raw.body).toEqual({ encoding: 'text', content: body, truncated: false }); // support sees what the provider sent
     expect(JSON.stringify(res.body)).not.toMatch(/some-url-secret|c2VjcmV0|session=abc/);
   });
 });

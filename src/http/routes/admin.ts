@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context';
 import { BadRequest } from '../../errors';
-import { DELIVERY_STATES, getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
+import { getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
 import {
   createSubscription,
   deleteSubscription,
@@ -12,8 +12,9 @@ import {
 } from '../../outbox/subscriptions';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
-import { decodeCursor, oneParam, pageLimit } from '../../util/paging';
+import { decodeCursor, pageLimit } from '../../util/paging';
 import { requireScope } from '../auth';
+import { queryParams } from '../query-params';
 
 interface RegistrationBody {
   provider: string;
@@ -25,6 +26,9 @@ interface RegistrationBody {
 }
 
 const validateRegistration = schemaValidator<RegistrationBody>('message-registration.schema.json');
+const deliveriesQuery = queryParams<'state' | 'cursor' | 'limit'>('deliveries');
+/** Every other admin route takes no query parameters: one given is a mistake, answered 400. */
+const noQuery = queryParams('none');
 
 /** The admin API (scope `admin`): subscriptions, their deliveries, send registration. */
 export function adminRouter(ctx: AppContext): Router {
@@ -34,44 +38,55 @@ export function adminRouter(ctx: AppContext): Router {
   const id = (params: unknown) => (params as { id: string }).id;
 
   router.post('/subscriptions', async (req, res) => {
+    noQuery(req.query);
     res.status(201).json(await createSubscription(db, req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
   });
-  router.get('/subscriptions', async (_req, res) => {
+  // Not paged: subscriptions are few, each made by an admin (see MAX_PAGE in util/paging.ts).
+  router.get('/subscriptions', async (req, res) => {
+    noQuery(req.query);
     res.json(await listSubscriptions(db));
   });
   router.get('/subscriptions/:id', async (req, res) => {
+    noQuery(req.query);
     res.json(await getSubscription(db, id(req.params)));
   });
   router.patch('/subscriptions/:id', async (req, res) => {
+    noQuery(req.query);
     res.json(await updateSubscription(db, id(req.params), req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
   });
   router.delete('/subscriptions/:id', async (req, res) => {
+    noQuery(req.query);
     await deleteSubscription(db, id(req.params));
     res.status(204).end();
   });
   router.post('/subscriptions/:id/rotate-secret', async (req, res) => {
+    noQuery(req.query);
     res.json(await rotateSecret(db, id(req.params), new Date()));
   });
+  // Items without response bodies (those are in GET /v1/deliveries/:id): see MAX_PAGE.
   router.get('/subscriptions/:id/deliveries', async (req, res) => {
-    const state = oneParam(req.query.state) || undefined;
-    if (state && !(DELIVERY_STATES as readonly string[]).includes(state)) throw new BadRequest(`state must be one of ${DELIVERY_STATES.join(', ')}`);
-    res.json(await listDeliveries(db, id(req.params), { state, cursor: decodeCursor(oneParam(req.query.cursor)), limit: pageLimit(oneParam(req.query.limit)) }));
+    const q = deliveriesQuery(req.query);
+    res.json(await listDeliveries(db, id(req.params), { state: q.state || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
   });
   router.post('/subscriptions/:id/retry-dead', async (req, res) => {
+    noQuery(req.query);
     const result = await retryDead(db, id(req.params), new Date());
     ctx.wakeWorker?.();
     res.json(result);
   });
   router.get('/deliveries/:id', async (req, res) => {
+    noQuery(req.query);
     res.json(await getDelivery(db, id(req.params)));
   });
   router.post('/deliveries/:id/retry', async (req, res) => {
+    noQuery(req.query);
     const delivery = await retryDelivery(db, id(req.params), new Date());
     ctx.wakeWorker?.();
     res.json(delivery);
   });
 
   router.post('/messages', requireScope(ctx.config.tokens, 'admin'), async (req, res) => {
+    noQuery(req.query);
     const body: unknown = req.body;
     if (!validateRegistration(body)) throw new BadRequest(`invalid registration: ${describeErrors().join('; ')}`);
     const key = { provider: body.provider, account: body.account ?? 'default', messageId: body.message_id, recipient: body.recipient ?? '' };

@@ -4,9 +4,10 @@ import { BadRequest } from '../../errors';
 import { listAudit } from '../../replay/audit';
 import type { RawFilter } from '../../replay/raw-log';
 import { replayMany, replayOne } from '../../replay/replay';
-import { decodeCursor, oneParam, pageLimit } from '../../util/paging';
+import { decodeCursor, pageLimit } from '../../util/paging';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';
+import { queryParams } from '../query-params';
 
 interface ReplayBody {
   dry_run?: boolean;
@@ -15,6 +16,8 @@ interface ReplayBody {
 }
 
 const validateBody = schemaValidator<ReplayBody>('replay.schema.json');
+const auditQuery = queryParams<'action' | 'cursor' | 'limit'>('audit');
+const noQuery = queryParams('none');
 /** A bulk replay without `limit` replays at most this many requests. */
 const DEFAULT_REPLAY_LIMIT = 1000;
 
@@ -30,12 +33,14 @@ export function replayRouter(ctx: AppContext): Router {
   const replayScope = requireScope(ctx.config.tokens, 'replay');
 
   router.post('/raw/:id/replay', replayScope, async (req, res) => {
+    noQuery(req.query);
     const { dry_run: dryRun = false } = body(req.body);
     const result = await replayOne(ctx, (req.params as { id: string }).id, dryRun, req.actor ?? 'unknown');
     res.json({ dry_run: dryRun, ...result });
   });
 
   router.post('/replay', replayScope, async (req, res) => {
+    noQuery(req.query);
     const b = body(req.body);
     const filter = { ...(b.filter ?? {}) };
     if (filter.since) filter.since = new Date(filter.since).toISOString();
@@ -44,8 +49,10 @@ export function replayRouter(ctx: AppContext): Router {
     res.json(summary);
   });
 
+  // An entry's size: see MAX_PAGE in util/paging.ts.
   router.get('/audit', requireScope(ctx.config.tokens, 'read'), async (req, res) => {
-    res.json(await listAudit(ctx.dbh.db, { action: oneParam(req.query.action) || undefined, cursor: decodeCursor(oneParam(req.query.cursor)), limit: pageLimit(oneParam(req.query.limit)) }));
+    const q = auditQuery(req.query);
+    res.json(await listAudit(ctx.dbh.db, { action: q.action || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
   });
 
   return router;
