@@ -1,19 +1,31 @@
+import { truncateText } from './util/mask';
+
 /**
  * One error type per refusal; `src/http/error-handler.ts` is the one place that maps them to HTTP.
  * `verdict` is what the raw log records for a refused callback.
  */
-export const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider'] as const;
+export const VERDICTS = ['accepted', 'duplicate', 'signature_invalid', 'payload_invalid', 'too_large', 'unknown_provider', 'overloaded'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
+/**
+ * The most characters of an error's message or (text) detail. Details repeat input (a provider's
+ * field, a URL, a parser's complaint about the body), and each goes to the answer, the raw log and
+ * a log line: cut here, once, wherever the error was made (issue #14: a 1 MiB body of unclosed XML
+ * tags made a 3.5 MB answer and log line).
+ */
+export const MAX_DETAIL_CHARS = 300;
+
 export class AppError extends Error {
+  readonly detail?: unknown;
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly detail?: unknown,
+    detail?: unknown,
   ) {
-    super(message);
+    super(truncateText(message, MAX_DETAIL_CHARS));
     this.name = new.target.name;
+    this.detail = typeof detail === 'string' ? truncateText(detail, MAX_DETAIL_CHARS) : detail;
   }
 }
 
@@ -98,9 +110,31 @@ export class Unavailable extends AppError {
   }
 }
 
+/**
+ * The process holds as many callback bodies as `server.bodyBudgetBytes` allows: 503 with
+ * Retry-After before this body is read (raw-logged as `overloaded`, without a body).
+ */
+export class Overloaded extends AppError {
+  readonly verdict = 'overloaded' as const;
+  constructor(
+    budget: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    const detail = `this server holds its limit of callback bodies in memory (server.bodyBudgetBytes = ${budget}); retry after ${retryAfterSeconds} s`;
+    super(503, 'overloaded', detail, detail);
+  }
+}
+
 /** A refusal of a callback that the raw log records with its verdict. */
-export type CallbackRefusal = SignatureInvalid | PayloadInvalid | PayloadTooLarge | BodyTimeout | UnknownProvider;
+export type CallbackRefusal = SignatureInvalid | PayloadInvalid | PayloadTooLarge | BodyTimeout | UnknownProvider | Overloaded;
 
 export function isCallbackRefusal(err: unknown): err is CallbackRefusal {
-  return err instanceof SignatureInvalid || err instanceof PayloadInvalid || err instanceof PayloadTooLarge || err instanceof BodyTimeout || err instanceof UnknownProvider;
+  return (
+    err instanceof SignatureInvalid ||
+    err instanceof PayloadInvalid ||
+    err instanceof PayloadTooLarge ||
+    err instanceof BodyTimeout ||
+    err instanceof UnknownProvider ||
+    err instanceof Overloaded
+  );
 }

@@ -3,7 +3,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { RateLimit } from '../config/config';
 import type { AppContext } from '../context';
 import { BadRequest, NotFound, TooManyRequests } from '../errors';
-import { containsNul } from '../util/mask';
+import { containsNul, nestingExceeds } from '../util/mask';
 import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
@@ -29,8 +29,12 @@ function limiter(limit: RateLimit | null): RequestHandler[] {
   ];
 }
 
-/** NUL characters in a path, query or JSON body: 400 (PostgreSQL text cannot hold them). */
+/** Deeper JSON than this is no API request (JSON.stringify and the schema validators recurse over it). */
+const API_JSON_DEPTH = 32;
+
+/** Too deep a JSON body, or NUL characters in a path, query or JSON body: 400 (PostgreSQL text cannot hold NUL). */
 const refuseNul: RequestHandler = (req, _res, next) => {
+  if (nestingExceeds(req.body, API_JSON_DEPTH)) return next(new BadRequest(`the JSON body is nested deeper than ${API_JSON_DEPTH} levels`));
   next(/%00|\u0000/i.test(req.url) || containsNul(req.body) ? new BadRequest('NUL characters are not allowed in paths, queries or bodies') : undefined);
 };
 

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, Conflict } from '../errors';
+import { AppError, Conflict, MAX_DETAIL_CHARS } from '../errors';
+import { truncateText } from '../util/mask';
 
 interface HttpishError {
   status?: number;
@@ -29,7 +30,8 @@ export function errorHandler() {
       return;
     }
     if (typeof h?.status === 'number' && h.status >= 400 && h.status < 500) {
-      res.status(h.status).json({ error: 'bad_request', detail: h.message ?? 'bad request' });
+      // (a parser's message can quote the input: cut like every AppError's)
+      res.status(h.status).json({ error: 'bad_request', detail: truncateText(h.message ?? 'bad request', MAX_DETAIL_CHARS) });
       return;
     }
     req.log.error({ err }, 'unhandled error');

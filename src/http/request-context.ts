@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logger';
 import { newId } from '../util/ids';
-import { redactUrl } from '../util/mask';
+import { redactUrl, truncateText } from '../util/mask';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -14,6 +14,9 @@ declare module 'express-serve-static-core' {
 }
 
 const INCOMING_ID = /^[\w.-]{1,64}$/;
+
+/** The most characters of a URL in a log line (node lets ~16 KB through): the rest is counted, not shown. */
+export const MAX_LOGGED_URL_CHARS = 1024;
 
 /**
  * What a route adds to its request's one log line (the callback route names it `callback` /
@@ -49,7 +52,7 @@ export function trackRequest(logger: Logger, req: IncomingMessage, res: ServerRe
   res.on('finish', () => {
     const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
     // The child (with req_id and, after auth, the token's name) if one was made; else req_id here.
-    const fields = { method: req.method, url: redactUrl(url), status: res.statusCode, ms, ...line?.fields };
+    const fields = { method: req.method, url: truncateText(redactUrl(url), MAX_LOGGED_URL_CHARS), status: res.statusCode, ms, ...line?.fields };
     if (child) child.info(fields, line?.msg ?? 'request');
     else logger.info({ req_id: id, ...fields }, line?.msg ?? 'request');
   });

@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PayloadInvalid } from '../errors';
+import { nestingExceeds } from '../util/mask';
 import type { RawCallback } from './types';
 
 /** A request may carry at most this many reports; more is refused rather than half-processed. */
@@ -38,24 +39,51 @@ export function bodyText(raw: RawCallback, fallbackCharset?: string): string {
   return decodeBytes(raw.body, charsetOf(raw.headers['content-type'], fallbackCharset), 'body');
 }
 
-/** Levels of arrays and plain objects (a parser's own value objects, such as lossless numbers, are leaves). */
-function depthOf(value: unknown, depth = 0): number {
-  if (depth > MAX_JSON_DEPTH || value === null || typeof value !== 'object') return depth;
-  if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return depth;
-  let max = depth;
-  for (const v of Object.values(value)) max = Math.max(max, depthOf(v, depth + 1));
-  return max;
+/**
+ * True when JSON text opens more than `max` arrays and objects inside each other (brackets in
+ * strings do not count), read from the text before it is parsed: lossless-json's parser recurses
+ * once per level, so 1 MiB of `[` would overflow the stack (issue #14). One pass, no allocation.
+ */
+export function jsonNestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // to the closing quote: the next `"` not escaped by an odd run of backslashes
+      for (;;) {
+        i = text.indexOf('"', i + 1);
+        if (i < 0) return false;
+        let backslashes = 0;
+        while (text.charCodeAt(i - 1 - backslashes) === 0x5c) backslashes += 1;
+        if (backslashes % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
 }
+
+/** Texts longer than this have their nesting read before JSON.parse builds them. */
+const TEXT_DEPTH_CHECK_CHARS = 16 * 1024;
 
 /** JSON text to a value, refused (400) when malformed or nested too deep; `parse` is JSON.parse unless a provider needs another. */
 export function parseJson(text: string, what = 'body', parse: (text: string) => unknown = JSON.parse): unknown {
+  const tooDeep = () => new PayloadInvalid(`${what} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  // A parser in JavaScript (lossless-json) recurses once a level: read the depth from the text before it
+  // runs. V8's JSON.parse does not recurse, but building half a million nested arrays from 1 MiB of
+  // `[` held the event loop ~0.4 s (and ~200 MB): long texts are read first too. Short ones (every
+  // real report) are checked on their value, the cheaper walk.
+  const readText = parse !== JSON.parse || text.length > TEXT_DEPTH_CHECK_CHARS;
+  if (readText && jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw tooDeep();
   let value: unknown;
   try {
     value = parse(text);
   } catch (err) {
     throw new PayloadInvalid(`${what} is not valid JSON: ${(err as Error).message}`);
   }
-  if (depthOf(value) > MAX_JSON_DEPTH) throw new PayloadInvalid(`${what} is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (!readText && nestingExceeds(value, MAX_JSON_DEPTH)) throw tooDeep();
   return value;
 }
 
@@ -101,9 +129,20 @@ export function parseForm(raw: RawCallback): Record<string, string> {
   return out;
 }
 
-const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: false });
+/**
+ * The most characters of an XML document that is parsed. fast-xml-parser reads a character at a time
+ * on the event loop: about 0.3 µs a character once warm, several times that cold, so 1 MiB of XML
+ * held the process for 0.2–0.6 s. An XML delivery report is far smaller (Cloopen sends one per
+ * request, ~0.5 KB; 64 KiB holds a batch of a few hundred).
+ */
+export const MAX_XML_CHARS = 64 * 1024;
+/** Deeper XML than this is not a delivery report (the parser's own default is 100). */
+const MAX_XML_DEPTH = MAX_JSON_DEPTH;
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: false, maxNestedTags: MAX_XML_DEPTH });
 
 export function parseXml(text: string): Record<string, unknown> {
+  if (text.length > MAX_XML_CHARS) throw new PayloadInvalid(`the XML body has ${text.length} characters; at most ${MAX_XML_CHARS} are parsed`);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new PayloadInvalid(`body is not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
   try {

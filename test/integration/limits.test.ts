@@ -130,7 +130,8 @@ describe('limits on what senders can hold', () => {
     });
   });
 
-  describe('readiness', () => {
+  // The database is closed under the running app to make it unreachable: one dialect shows the answer.
+  (testDialect === 'sqlite' ? describe : describe.skip)('readiness', () => {
     it('answers a short reason and logs the database error', async () => {
       const app = await startTestApp(seedConfig());
       try {
