@@ -5,10 +5,21 @@ import { encodeCursor } from '../util/paging';
 
 export type AuditAction = 'replay' | 'import' | 'purge';
 
+/**
+ * The most characters of an entry's parameters or result as stored: a replay filter may list 10,000
+ * ids, and a page of 500 entries must stay small. Longer ones are kept as a `{ truncated, preview }`.
+ */
+const MAX_AUDIT_JSON = 4096;
+
+function bounded(value: object): string {
+  const text = JSON.stringify(value);
+  return text.length <= MAX_AUDIT_JSON ? text : JSON.stringify({ truncated: true, characters: text.length, preview: text.slice(0, MAX_AUDIT_JSON) });
+}
+
 export async function audit(db: Kysely<Database>, actor: string, action: AuditAction, parameters: object, result: object): Promise<void> {
   await db
     .insertInto('audit_log')
-    .values({ id: newId('aud'), at: new Date().toISOString(), actor, action, parameters: JSON.stringify(parameters), result: JSON.stringify(result) })
+    .values({ id: newId('aud'), at: new Date().toISOString(), actor, action, parameters: bounded(parameters), result: bounded(result) })
     .execute();
 }
 

@@ -52,6 +52,9 @@ export interface MessageLookup {
   recipient?: string;
 }
 
+/** A message's answer carries at most this many reports (the newest), with `history_truncated: true` past it. */
+export const MAX_HISTORY = 1000;
+
 /** One message and its history; 409 when the id covers several recipients and none was named. */
 export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
   let query = db.selectFrom('messages').selectAll().where('provider', '=', q.provider).where('message_id', '=', q.messageId);
@@ -66,9 +69,13 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
     });
   }
   const message = rows[0]!;
-  const history = await db.selectFrom('reports').selectAll().where('message_pk', '=', message.id).orderBy('id').execute();
+  // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
+  const newest = await db.selectFrom('reports').selectAll().where('message_pk', '=', message.id).orderBy('id', 'desc').limit(MAX_HISTORY + 1).execute();
+  const history = newest.slice(0, MAX_HISTORY).reverse();
   const registration = await findRegistration(db, { provider: message.provider, account: message.account, messageId: message.message_id, recipient: message.recipient });
-  return { message: messageView(message, registration), history: history.map(reportView) };
+  const answer: Record<string, unknown> = { message: messageView(message, registration), history: history.map(reportView) };
+  if (newest.length > MAX_HISTORY) answer.history_truncated = true;
+  return answer;
 }
 
 export interface MessageFilter {
