@@ -38,12 +38,16 @@ export async function insertRaw(
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The body as text when it decodes in its declared charset (GBK included), else base64. */
-export function bodyView(body: Buffer, headers: Record<string, string>): { encoding: 'text' | 'base64'; content: string } {
+/**
+ * The body as text when it decodes in its declared charset (GBK included), else base64. A `partial`
+ * body (the start of one) may end inside a character: streaming decoders keep that sequence back
+ * instead of failing on it.
+ */
+export function bodyView(body: Buffer, headers: Record<string, string>, partial = false): { encoding: 'text' | 'base64'; content: string } {
   const charset = charsetOf(headers['content-type']);
   try {
-    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset)) return { encoding: 'text', content: iconv.decode(body, charset) };
-    return { encoding: 'text', content: strictUtf8.decode(body) };
+    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset)) return { encoding: 'text', content: partial ? iconv.getDecoder(charset).write(body) : iconv.decode(body, charset) };
+    return { encoding: 'text', content: partial ? new TextDecoder('utf-8', { fatal: true }).decode(body, { stream: true }) : strictUtf8.decode(body) };
   } catch {
     return { encoding: 'base64', content: body.toString('base64') };
   }
@@ -60,20 +64,11 @@ export const DETAIL_PREVIEW_CHARS = 1024;
 
 /**
  * The first RAW_PREVIEW_BYTES of a body, as bodyView shows a whole one: `head` holds one byte more
- * when there is more. Text is cut before a character the preview holds only part of (streaming
- * decoders keep an incomplete sequence back instead of failing on it).
+ * when there is more, and then text is cut before a character the preview holds only part of.
  */
 export function bodyPreview(head: Buffer, headers: Record<string, string>): { encoding: 'text' | 'base64'; content: string; truncated: boolean } {
   const truncated = head.length > RAW_PREVIEW_BYTES;
-  if (!truncated) return { ...bodyView(head, headers), truncated };
-  const bytes = head.subarray(0, RAW_PREVIEW_BYTES);
-  const charset = charsetOf(headers['content-type']);
-  try {
-    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset)) return { encoding: 'text', content: iconv.getDecoder(charset).write(bytes), truncated };
-    return { encoding: 'text', content: new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true }), truncated };
-  } catch {
-    return { encoding: 'base64', content: bytes.toString('base64'), truncated };
-  }
+  return { ...bodyView(truncated ? head.subarray(0, RAW_PREVIEW_BYTES) : head, headers, truncated), truncated };
 }
 
 function view<B>(row: Omit<RawRequestRow, 'body'>, headers: Record<string, string>, body: B) {

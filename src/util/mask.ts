@@ -181,13 +181,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Headers whose values are credentials: shown as `[redacted]` wherever raw requests are shown. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token']);
-
-/** Shows credential headers (the list above, and any header with a credential name) as `[redacted]`. */
+/**
+ * Shows headers with a credential name as `[redacted]` wherever raw requests are shown:
+ * Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token and the like all
+ * end in one of `CREDENTIAL_ENDINGS`.
+ */
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = SECRET_HEADERS.has(k.toLowerCase()) || isCredentialName(k) ? '[redacted]' : v;
+  for (const [k, v] of Object.entries(headers)) out[k] = isCredentialName(k) ? '[redacted]' : v;
   return out;
 }
 

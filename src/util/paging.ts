@@ -10,12 +10,12 @@ export const DEFAULT_PAGE = 50;
  *   GET /v1/raw/:id (one row) and GET /v1/raw/:id/body (streamed).
  * - GET /v1/subscriptions/:id/deliveries: fixed fields and last_error (a short message of node's or
  *   ours); captured responses (RESPONSE_CAPTURE_BYTES each) only in GET /v1/deliveries/:id.
- * - GET /v1/audit: an entry holds a replay's filter as it was sent, so at most the 256 KB of an API
- *   body (`ids` up to 10,000, by the replay scope only); imports and purges hold a few fields.
+ * - GET /v1/audit: an entry's parameters and result are kept to 4 KiB each (src/replay/audit.ts).
  * - GET /v1/messages: ids, error and the `attributes` the provider's latest report gave, which only
  *   the body limit bounds today (a provider's `out_id` or user variables are kept as sent).
- * Not paged: GET /v1/subscriptions (few, each made by an admin, each at most a 256 KB API body) and
- * a message's `history` in GET /v1/messages/:provider/:message_id (one row per report of it).
+ * Not paged: GET /v1/subscriptions (few, each made by an admin, each at most a 256 KB API body); a
+ * message's `history` in GET /v1/messages/:provider/:message_id is its newest MAX_HISTORY reports
+ * (src/status/queries.ts).
  */
 export const MAX_PAGE = 500;
 

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { AppContext } from '../../context';
 import { migrationsApplied } from '../../db/migrate';
 import { matchesSecret } from '../../util/safe-equal';
+import { bearerToken } from '../auth';
 
 function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -19,8 +20,8 @@ export function metricsHandler(ctx: AppContext) {
   const { token } = ctx.config.metrics;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (token !== null) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!m || !matchesSecret(m[1]!, token)) {
+      const given = bearerToken(req.headers.authorization);
+      if (given === null || !matchesSecret(given, token)) {
         sendJson(res, 401, { error: 'unauthorized', detail: 'GET /metrics needs "Authorization: Bearer <metrics.token>"' }, { 'www-authenticate': 'Bearer' });
         return;
       }
