@@ -1,38 +1,16 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
+import { dlr } from '../helpers/cli';
 import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
 
-const BIN = path.resolve(__dirname, '../../bin/dlr.js');
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the built `dlr` binary against the database in `dir`. */
-async function dlr(dir: string, args: string[], config = path.join(dir, 'dlr.config.json')): Promise<Run> {
-  const databaseUrl = await databaseUrlFor(dir);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, DLR_CONFIG: config },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 async function messageStates(app: TestApp) {
   const items: { provider: string; message_id: string; recipient: string; status: string; version: number; error: unknown }[] = [];
   let cursor: string | null = null;

@@ -7,6 +7,20 @@ import { rawCallback } from '../helpers/raw';
 import { insertRaw } from '../../src/replay/raw-log';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** GET /v1/raw/:id/body as bytes, whatever its content type (200 expected). */
+function downloadBody(app: TestApp, id: string) {
+  return request(app.url)
+    .get(`/v1/raw/${id}/body`)
+    .set(admin)
+    .buffer(true)
+    .parse((r, done) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => done(null, Buffer.concat(chunks)));
+    })
+    .expect(200);
+}
 const MiB = 1024 * 1024;
 /** What the list shows of a body (src/replay/raw-log.ts RAW_PREVIEW_BYTES). */
 const PREVIEW = 1024;
@@ -101,16 +115,7 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
     const items = (await request(app.url).get('/v1/raw?limit=500').set(admin).expect(200)).body.items as ListItem[];
     for (const s of sent.slice(0, 4)) {
       const { id } = sizeOf(items, s.body.length);
-      const res = await request(app.url)
-        .get(`/v1/raw/${id}/body`)
-        .set(admin)
-        .buffer(true)
-        .parse((r, done) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => done(null, Buffer.concat(chunks)));
-        })
-        .expect(200);
+      const res = await downloadBody(app, id);
       const got = res.body as Buffer;
       expect({ kind: s.kind, size: got.length, sha256: sha256(got) }).toEqual({ kind: s.kind, size: s.body.length, sha256: sha256(s.body) });
       expect(res.headers['content-type']).toBe(s.contentType);
@@ -171,16 +176,7 @@ describe('GET /v1/raw/:id/body over a raised body limit', () => {
     const [item] = (await request(app.url).get('/v1/raw?limit=1').set(admin).expect(200)).body.items as ListItem[];
     expect(item!.body_size).toBe(body.length);
     expect(item!.body).toEqual({ encoding: 'base64', content: body.subarray(0, PREVIEW).toString('base64'), truncated: true });
-    const res = await request(app.url)
-      .get(`/v1/raw/${item!.id}/body`)
-      .set(admin)
-      .buffer(true)
-      .parse((r, done) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => done(null, Buffer.concat(chunks)));
-      })
-      .expect(200);
+    const res = await downloadBody(app, item!.id);
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(sha256(res.body as Buffer)).toBe(sha256(body));
   });

@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { ADMIN_TOKEN, startTestApp } from '../helpers/app';
-import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
+import { dlr } from '../helpers/cli';
+import { dropDatabaseFor } from '../helpers/db';
 import { fixture } from '../helpers/fixtures';
 import { mailgunSigned } from '../helpers/sign';
 import { newId } from '../../src/util/ids';
 
-const BIN = path.resolve(__dirname, '../../bin/dlr.js');
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const KEY = 'key-mailgun-signing-0123456789';
 const URL_TOKEN = 'the-url-token-0123';
@@ -21,11 +20,6 @@ const CONFIG = {
   },
 };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const dirs: string[] = [];
 /** A folder with the config file and a database of its own. */
@@ -37,22 +31,6 @@ function instance(): string {
 }
 
 /** Runs the built `dlr` binary against the database in `dir`. */
-async function dlr(dir: string, args: string[]): Promise<Run> {
-  const databaseUrl = await databaseUrlFor(dir);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, DLR_CONFIG: path.join(dir, 'dlr.config.json') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 async function show(dir: string, id: string) {
   const r = await dlr(dir, ['raw', 'show', id, '--json']);
   expect(r.code).toBe(0);
