@@ -8,6 +8,11 @@
  *                                  DLR_TEST_PG_URL is used when this is not set
  *   BENCH_ONLY=ingest_twilio,replay  only these figures (names as in the report); the report is
  *                                  then printed but bench/report.json is left as it was
+ *   BENCH_ONLY=growth              the growth scenario alone (bench/growth.js: a database of
+ *                                  BENCH_GROWTH_MESSAGES, 2,000,000, messages); replaces the
+ *                                  report's `growth` key and leaves the rest. Its figures one by
+ *                                  one: growth_ingest, growth_reads, growth_mixed, growth_disk,
+ *                                  growth_wal, growth_purge (printed only). A full run includes it.
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -78,11 +83,11 @@ function config(extra = {}) {
 }
 
 /** The built service as its own process (stdout, its JSON logs, discarded as a log shipper would). */
-async function startService(dir, env = {}, cfg = config()) {
+async function startService(dir, env = {}, cfg = config(), { readyTimeoutMs = 10_000, main = MAIN } = {}) {
   const port = await freePort();
   const file = path.join(dir, 'dlr.config.json');
   fs.writeFileSync(file, JSON.stringify(cfg));
-  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, main], {
     cwd: dir,
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DLR_CONFIG: file, DLR_ADMIN_TOKEN: ADMIN, DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -90,16 +95,22 @@ async function startService(dir, env = {}, cfg = config()) {
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
+  const spawned = Date.now();
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited: ${stderr}`);
     const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     if (ok) break;
-    if (i > 400) throw new Error('service did not become ready');
+    if (Date.now() - spawned > readyTimeoutMs) {
+      child.kill('SIGKILL');
+      throw new Error(`service did not become ready within ${readyTimeoutMs} ms`);
+    }
     await sleep(25);
   }
   return {
     url,
     child,
+    /** From spawning the process to the first 200 from /readyz, in ms. */
+    readyMs: Date.now() - spawned,
     /** Peak resident set size so far, in MB (Linux VmHWM). */
     peakRssMb() {
       try {
@@ -384,6 +395,9 @@ async function main() {
   if (!fs.existsSync(MAIN)) throw new Error('dist/ is missing: run `npm run build` (npm run bench does)');
   const started = new Date();
   const results = {};
+  const growth = require('./growth');
+  const growthFigures = growth.FIGURES.filter((f) => wanted(f) || wanted('growth'));
+  const growthOnly = ONLY !== null && ONLY.every((f) => f === 'growth' || growth.FIGURES.includes(f));
   if (wanted('ceiling')) results.ceiling = summarize(await repeat('ceiling', ceilingRun), ['rps', 'p50', 'p99']);
   if (wanted('ingest_aliyun')) results.ingest_aliyun = summarize(await repeat('ingest aliyun', () => ingestRun(aliyunLoad(1))), ['rps', 'p50', 'p99']);
   if (wanted('ingest_twilio')) results.ingest_twilio = summarize(await repeat('ingest twilio', () => ingestRun(twilioLoad())), ['rps', 'p50', 'p99']);
@@ -395,8 +409,18 @@ async function main() {
   }
   if (wanted('forwarding')) results.forwarding = summarize(await repeat('forwarding', forwardingRun), ['per_s', 'seconds']);
   if (wanted('replay')) results.replay = summarize(await repeat('replay', replayRun), ['per_s', 'seconds']);
+  const growthReport = growthFigures.length > 0 ? await growth.runGrowth(growthFigures) : null;
   if (ONLY) {
-    process.stdout.write(`${JSON.stringify({ ...results, peak_rss_mb: round(peakRss) }, (k, v) => (k === 'runs' ? undefined : v), 2)}\n`);
+    if (!growthOnly) process.stdout.write(`${JSON.stringify({ ...results, peak_rss_mb: round(peakRss) }, (k, v) => (k === 'runs' ? undefined : v), 2)}\n`);
+    if (growthReport) {
+      process.stdout.write(`${JSON.stringify(growthReport, (k, v) => (k === 'runs' ? undefined : v), 2)}\n\n${growth.table(growthReport)}\n`);
+      const file = path.join(__dirname, 'report.json');
+      if (ONLY.length === 1 && ONLY[0] === 'growth') {
+        const report = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+        fs.writeFileSync(file, `${JSON.stringify({ ...report, growth: growthReport }, null, 2)}\n`);
+        process.stdout.write('written: the growth key of bench/report.json\n');
+      }
+    }
     return;
   }
   if (PG_URL) {
@@ -427,6 +451,7 @@ async function main() {
     targets: TARGETS,
     checks,
     results,
+    growth: growthReport,
   };
   fs.writeFileSync(path.join(__dirname, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
 
@@ -446,10 +471,16 @@ async function main() {
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
   process.stdout.write(`\n${report.machine.cores} cores, ${report.machine.cpu}, Node ${report.machine.node}; median of ${RUNS} runs, ${CONNECTIONS} connections\n\n`);
   for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
-  process.stdout.write(`\ntargets: ${Object.entries(checks).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}\nwritten: bench/report.json\n`);
+  process.stdout.write(`\ntargets: ${Object.entries(checks).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}\n`);
+  process.stdout.write(`\ngrowth, ${growthReport.database.messages} messages:\n${growth.table(growthReport)}\nwritten: bench/report.json\n`);
 }
 
-main().catch((err) => {
-  log(`bench failed: ${err.stack || err}`);
-  process.exit(1);
-});
+/** For bench/growth.js, which drives the same service the same way. */
+module.exports = { ROOT, ADMIN, TWILIO_TOKEN, PUBLIC_URL, CONNECTIONS, RUNS, SECONDS, log, sleep, round, median, config, startService, startSubscriber };
+
+if (require.main === module) {
+  main().catch((err) => {
+    log(`bench failed: ${err.stack || err}`);
+    process.exit(1);
+  });
+}

@@ -111,6 +111,21 @@ export class Unavailable extends AppError {
 }
 
 /**
+ * A read (list, search, statistics) did not finish within `server.readTimeoutSeconds`: 503 rather
+ * than a connection held for seconds. Reads run beside ingest (src/db/read-pool.ts), so this never
+ * slows callbacks; narrowing the filter or the window makes the query cheaper.
+ */
+export class ReadTimeout extends AppError {
+  constructor(budgetMs: number, phase: 'queued' | 'running') {
+    const detail =
+      phase === 'queued'
+        ? `every read thread is busy and this query waited ${budgetMs / 1000} s (server.readTimeoutSeconds); retry later`
+        : `the query ran longer than ${budgetMs / 1000} s (server.readTimeoutSeconds); narrow it (provider, account, since/until) or retry later`;
+    super(503, 'read_timeout', detail, detail);
+  }
+}
+
+/**
  * The process holds as many callback bodies as `server.bodyBudgetBytes` allows: 503 with
  * Retry-After before this body is read (raw-logged as `overloaded`, without a body).
  */

@@ -73,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const dbh = openDatabase(config.databaseUrl, {
     poolSize: config.databasePoolSize,
     backgroundCheckpoint: (failure) => logger.warn({ detail: failure }, 'background checkpoint failed; commits checkpoint again'),
+    reads: { threads: config.server.readThreads, budgetMs: config.server.readTimeoutSeconds * 1000 },
   });
   const applied = await migrateToLatest(dbh);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');

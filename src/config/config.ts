@@ -67,6 +67,10 @@ export interface Config {
     maxConnections: number;
     /** A request's headers must arrive within this many seconds. */
     headersTimeoutSeconds: number;
+    /** A read query (with its wait for a read thread) must finish within this many seconds (503 past it). */
+    readTimeoutSeconds: number;
+    /** SQLite: threads running the API's read queries beside ingest (src/db/read-pool.ts); 0 runs them on the main thread. */
+    readThreads: number;
   };
   /** GET /metrics: on the main port (port null) or a port of its own; behind a bearer token when set. */
   metrics: { port: number | null; host: string | null; token: string | null };
@@ -99,6 +103,8 @@ export const DEFAULTS = {
   bodyBudgetBytes: 64 * 1024 * 1024,
   maxConnections: 4096,
   headersTimeoutSeconds: 15,
+  readTimeoutSeconds: 5,
+  readThreads: 2,
 } as const;
 
 /** Providers that sign nothing and so may run on a `default` account when there is no config file. */
@@ -116,6 +122,8 @@ interface RawConfig {
     bodyBudgetBytes?: number;
     maxConnections?: number;
     headersTimeoutSeconds?: number;
+    readTimeoutSeconds?: number;
+    readThreads?: number;
     rateLimit?: { api?: false | { windowSeconds?: number; max: number }; callbacks?: false | { windowSeconds?: number; max: number } };
   };
   metrics?: { port?: number; host?: string; token?: string };
@@ -262,6 +270,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyBudgetBytes,
       maxConnections: resolved.server?.maxConnections ?? DEFAULTS.maxConnections,
       headersTimeoutSeconds: resolved.server?.headersTimeoutSeconds ?? DEFAULTS.headersTimeoutSeconds,
+      readTimeoutSeconds: resolved.server?.readTimeoutSeconds ?? DEFAULTS.readTimeoutSeconds,
+      readThreads: resolved.server?.readThreads ?? DEFAULTS.readThreads,
     },
     metrics: { port: metricsPort, host: resolved.metrics?.host ?? null, token: resolved.metrics?.token ?? null },
     warnings,

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
+import { readOnlyKysely } from './read-pool';
 import { groupCommit, type Transact } from './group-commit';
 import type { Database } from './types';
 
@@ -11,6 +12,12 @@ export type DialectName = 'sqlite' | 'postgres';
 
 export interface Db {
   db: Kysely<Database>;
+  /**
+   * Where the API's read queries go: on SQLite with `reads`, threads with read-only connections
+   * (src/db/read-pool.ts); on PostgreSQL with `reads`, a pool of its own whose statements end at the
+   * budget; otherwise `db` itself (the CLI, tests of one query).
+   */
+  read: Kysely<Database>;
   dialect: DialectName;
   /**
    * A transaction for the ingest path, settled after commit. SQLite (one writer) groups concurrent
@@ -61,6 +68,8 @@ export interface OpenOptions {
    * checkpoint as SQLite does by default.
    */
   backgroundCheckpoint?: (failure: string) => void;
+  /** Reads apart from ingest (see Db.read): SQLite threads (0: none), and each read's time budget. */
+  reads?: { threads: number; budgetMs: number };
 }
 
 /** SQLite's default: a commit that leaves this many pages in the log checkpoints them. */
@@ -90,23 +99,40 @@ function openSqlite(file: string, options: OpenOptions): Db {
       onFailure(failure);
     });
   }
+  const reads = options.reads;
+  const read = reads && reads.threads > 0 && file !== ':memory:' ? readOnlyKysely({ file: path.resolve(file), threads: reads.threads, budgetMs: reads.budgetMs, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) : db;
   const close = async () => {
+    if (read !== db) await read.destroy();
     await checkpointer?.stop();
     await db.destroy();
   };
-  return { db, dialect: 'sqlite', transact: groupCommit(db, statements.prepare), describe: `sqlite:${file}`, close };
+  return { db, read, dialect: 'sqlite', transact: groupCommit(db, statements.prepare), describe: `sqlite:${file}`, close };
 }
 
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */
 export const DEFAULT_POOL_SIZE = 10;
 
-function openPostgres(url: string, poolSize: number): Db {
-  const pool = new Pool({ connectionString: url, max: poolSize });
+/** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (a read past its budget). */
+export const PG_QUERY_CANCELED = '57014';
+
+function postgresKysely(url: string, max: number, statementTimeoutMs?: number): Kysely<Database> {
+  const pool = new Pool({ connectionString: url, max, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+function openPostgres(url: string, poolSize: number, reads: OpenOptions['reads']): Db {
+  const db = postgresKysely(url, poolSize);
+  // Reads get connections of their own (ingest never waits for a pool slot a slow read holds) that
+  // cancel a statement at the budget (PG_QUERY_CANCELED, answered as ReadTimeout).
+  const read = reads ? postgresKysely(url, Math.max(2, Math.ceil(poolSize / 2)), reads.budgetMs) : db;
   const u = new URL(url);
-  return { db, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: `postgres://${u.host}${u.pathname}`, close: () => db.destroy() };
+  const close = async () => {
+    if (read !== db) await read.destroy();
+    await db.destroy();
+  };
+  return { db, read, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: `postgres://${u.host}${u.pathname}`, close };
 }
 
 const ACCEPTED_URLS = 'sqlite:./relative/path.sqlite, sqlite:/absolute/path.sqlite, sqlite:///absolute/path.sqlite or postgres://user@host:port/database';
@@ -137,5 +163,5 @@ export function openDatabase(url: string, options: OpenOptions = {}): Db {
   const problem = checkDatabaseUrl(url);
   if (problem) throw new Error(`DATABASE_URL: ${problem}`);
   if (url.startsWith('sqlite:')) return openSqlite(sqlitePath(url), options);
-  return openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE);
+  return openPostgres(url, options.poolSize ?? DEFAULT_POOL_SIZE, options.reads);
 }

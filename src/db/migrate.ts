@@ -2,9 +2,10 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Db } from './connect';
 import * as init from './migrations/0001-init';
 import * as nonceUsers from './migrations/0002-nonce-users';
+import * as readPaths from './migrations/0003-read-paths';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
-const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers } as const;
+const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers, '0003-read-paths': readPaths } as const;
 
 function provider(dbh: Db): MigrationProvider {
   return {
@@ -21,6 +22,13 @@ export async function migrateToLatest(dbh: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies the migrations up to and including `name` (tests of a migration on data written before it). */
+export async function migrateTo(dbh: Db, name: keyof typeof MIGRATIONS): Promise<void> {
+  const migrator = new Migrator({ db: dbh.db, provider: provider(dbh) });
+  const { error } = await migrator.migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
 /** True when every known migration has been applied (readiness). */

@@ -15,6 +15,27 @@ export interface Database {
   registrations: RegistrationTable;
   nonces: NonceTable;
   audit_log: AuditTable;
+  stats_rollup: StatsRollupTable;
+}
+
+/**
+ * Messages counted by when they were first seen and what they are now (migration 0003,
+ * src/status/rollups.ts): what GET /v1/stats sums instead of scanning messages.
+ */
+export interface StatsRollupTable {
+  /** 'm' (minute buckets) or 'h' (hour buckets). */
+  period: string;
+  /** The bucket's start as the prefix of an ISO time: `YYYY-MM-DDTHH:MM` ('m') or `YYYY-MM-DDTHH` ('h'). */
+  bucket: string;
+  provider: string;
+  account: string;
+  channel: string;
+  /** The messages' current status; '' for none. */
+  status: string;
+  /** Their current error code; '' for none. */
+  error_code: string;
+  /** bigint: PostgreSQL hands it over as text. */
+  n: number | string;
 }
 
 export interface AuditTable {
@@ -54,12 +75,16 @@ export interface RawRequestTable {
   url: string;
   /** JSON object of the request headers, names lower-case. */
   headers: string;
+  /** The bytes as received, or deflated when body_encoding says so (src/replay/raw-log.ts storedBody). */
   body: Buffer;
+  /** The size of the body as received. */
   body_size: number;
   remote_addr: string;
   received_at: string;
   verdict: string;
   detail: string | null;
+  /** null: `body` is the bytes as received; 'deflate': raw deflate of them (migration 0003). */
+  body_encoding: string | null;
 }
 
 export interface MessageTable {

@@ -52,6 +52,6 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.use(() => {
     throw new NotFound('route');
   });
-  app.use(errorHandler());
+  app.use(errorHandler(ctx.config.server.readTimeoutSeconds * 1000));
   return app;
 }

@@ -1,8 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, Conflict, MAX_DETAIL_CHARS } from '../errors';
+import { PG_QUERY_CANCELED } from '../db/connect';
+import { AppError, Conflict, MAX_DETAIL_CHARS, ReadTimeout } from '../errors';
 import { truncateText } from '../util/mask';
 
 interface HttpishError {
+  code?: string;
   status?: number;
   type?: string;
   message?: string;
@@ -17,8 +19,11 @@ export function errorBody(err: AppError): Record<string, unknown> {
 }
 
 /** The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. */
-export function errorHandler() {
+/** `readBudgetMs`: server.readTimeoutSeconds, named in the answer to a read PostgreSQL cancelled. */
+export function errorHandler(readBudgetMs: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout)
+    if ((err as HttpishError)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
     if (err instanceof AppError) {
       if (err.status >= 500) req.log.warn({ err_code: err.code, detail: err.message }, 'request failed');
       res.status(err.status).json(errorBody(err));

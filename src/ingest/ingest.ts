@@ -8,6 +8,7 @@ import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
 import { insertRaw } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
+import { RollupDeltas } from '../status/rollups';
 import { applyAll, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
 import { containsNul } from '../util/mask';
@@ -135,6 +136,7 @@ export async function applyReports(
     lockRows: ctx.dbh.dialect === 'postgres',
     replay,
     outbox: createOutbox(trx, raw.receivedAt),
+    rollup: new RollupDeltas(),
   };
   return applyAll(trx, base, reports);
 }

@@ -8,11 +8,12 @@ import { iso } from '../util/time';
 
 /**
  * The transactional outbox: events are written in the same transaction as the status change
- * that produced them, with one pending delivery per matching subscription. The worker
+ * that produced them, with one pending delivery per matching subscription (an event no
+ * subscription matches is not written: see src/status/event-history.ts). The worker
  * (src/outbox/worker.ts) delivers them later; nothing slow happens in the callback request.
  */
 export interface Outbox {
-  /** Stores the event and its deliveries; returns how many deliveries were queued. */
+  /** Stores the event with its deliveries when a subscription takes it; returns how many deliveries were queued. */
   enqueue(event: StatusEvent, messagePk: string): Promise<number>;
   /** The same for several events at once (a few statements for all); the counts in their order. */
   enqueueAll(items: { event: StatusEvent; messagePk: string }[]): Promise<number[]>;
@@ -43,9 +44,12 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
       return (await outbox.enqueueAll([{ event, messagePk }]))[0]!;
     },
     async enqueueAll(items) {
-      await insertEvents.run(trx, items.map(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
       const subs = await subscriptionsOf(trx);
       const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]));
+      // Only an event some subscription takes is stored (the worker delivers from it); the others
+      // are rebuilt from the history when asked for (src/status/event-history.ts).
+      const taken = items.filter((_, i) => deliveries[i]!.length > 0);
+      await insertEvents.run(trx, taken.map(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
       await insertDeliveries.run(trx, deliveries.flat());
       return deliveries.map((d) => d.length);
     },

@@ -1,3 +1,5 @@
+import { createInflateRaw, constants as zlib, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { NotFound } from '../errors';
 import { charsetOf } from '../providers/decode';
@@ -7,11 +9,34 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { Statement } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
 import type { RawCallback } from '../providers/types';
+import { rebuildEvents } from '../status/event-history';
 import { iso } from '../util/time';
 
 const insertRawRequest = new Statement(
-  'INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  'INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail, body_encoding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 );
+
+/** Bodies shorter than this are stored as they are (deflating a few hundred bytes saves little). */
+const DEFLATE_MIN_BYTES = 256;
+/** zlib's fastest level: a 100-report JSON batch shrinks about fivefold in tens of microseconds. */
+const DEFLATE_LEVEL = 1;
+
+/**
+ * How a body is stored: raw-deflated when that saves a tenth or more (provider batches are
+ * repetitive JSON or XML), else as received. Every reader gets the exact bytes back (storedBody).
+ */
+export function storedForm(body: Buffer): { bytes: Buffer; encoding: 'deflate' | null } {
+  if (body.length >= DEFLATE_MIN_BYTES) {
+    const packed = deflateRawSync(body, { level: DEFLATE_LEVEL });
+    if (packed.length <= body.length * 0.9) return { bytes: packed, encoding: 'deflate' };
+  }
+  return { bytes: body, encoding: null };
+}
+
+/** The body as received, from its stored form (at most server.bodyLimitBytes: this service deflated it). */
+export function storedBody(row: Pick<RawRequestRow, 'body' | 'body_encoding'>): Buffer {
+  return row.body_encoding === 'deflate' ? inflateRawSync(row.body) : Buffer.from(row.body);
+}
 
 /** Writes a raw request with its verdict: every request that reached a known provider route. */
 export async function insertRaw(
@@ -20,6 +45,7 @@ export async function insertRaw(
   verdict: string,
   detail: string | null,
 ): Promise<void> {
+  const stored = storedForm(raw.body);
   await insertRawRequest.run(db, [
     raw.id,
     raw.provider,
@@ -27,12 +53,13 @@ export async function insertRaw(
     raw.method,
     raw.url,
     JSON.stringify(raw.headers),
-    raw.body,
+    stored.bytes,
     raw.body.length,
     raw.remoteAddr,
     iso(raw.receivedAt),
     verdict,
     detail,
+    stored.encoding,
   ]);
 }
 
@@ -71,6 +98,25 @@ export function bodyPreview(head: Buffer, headers: Record<string, string>): { en
   return { ...bodyView(truncated ? head.subarray(0, RAW_PREVIEW_BYTES) : head, headers, truncated), truncated };
 }
 
+/** Compressed bytes a list reads of a deflated body: its first RAW_PREVIEW_BYTES (+1) inflate from far fewer. */
+const DEFLATED_HEAD_BYTES = 4 * RAW_PREVIEW_BYTES;
+/** Compressed bytes added per try in previewHead (each can inflate to at most ~1,032 times as much). */
+const INFLATE_STEP_BYTES = 256;
+
+/**
+ * The first RAW_PREVIEW_BYTES + 1 bytes of a body from the start of its stored form. A deflated
+ * start is inflated a step at a time until it yields enough: 4 KB of deflate could unpack to
+ * megabytes (a body of one repeated byte), a page of them to gigabytes.
+ */
+function previewHead(head: Buffer, encoding: string | null): Buffer {
+  if (encoding !== 'deflate') return head;
+  let out = Buffer.alloc(0);
+  for (let n = Math.min(INFLATE_STEP_BYTES, head.length); ; n = Math.min(n + INFLATE_STEP_BYTES, head.length)) {
+    out = inflateRawSync(head.subarray(0, n), { finishFlush: zlib.Z_SYNC_FLUSH });
+    if (out.length > RAW_PREVIEW_BYTES || n === head.length) return out.subarray(0, RAW_PREVIEW_BYTES + 1);
+  }
+}
+
 function view<B>(row: Omit<RawRequestRow, 'body'>, headers: Record<string, string>, body: B) {
   return {
     id: row.id,
@@ -91,7 +137,7 @@ function view<B>(row: Omit<RawRequestRow, 'body'>, headers: Record<string, strin
 /** One raw request with its whole body (`{ encoding, content }`). */
 export function rawView(row: RawRequestRow) {
   const headers = JSON.parse(row.headers) as Record<string, string>;
-  return view(row, headers, bodyView(Buffer.from(row.body), headers));
+  return view(row, headers, bodyView(storedBody(row), headers));
 }
 
 /** A list's row: the body's first bytes (`body_head`, see bodyPreview) and the start of the detail, never more. */
@@ -106,7 +152,7 @@ type RawListRow = Omit<RawRequestRow, 'body'> & { body_head: Buffer | null };
 function rawListView(row: RawListRow) {
   const headers = JSON.parse(row.headers) as Record<string, string>;
   const detail = row.detail !== null && row.detail.length > DETAIL_PREVIEW_CHARS ? `${row.detail.slice(0, DETAIL_PREVIEW_CHARS)}…` : row.detail;
-  return view({ ...row, detail }, headers, bodyPreview(row.body_head ? Buffer.from(row.body_head) : Buffer.alloc(0), headers));
+  return view({ ...row, detail }, headers, bodyPreview(previewHead(row.body_head ? Buffer.from(row.body_head) : Buffer.alloc(0), row.body_encoding), headers));
 }
 
 export interface RawFilter {
@@ -124,10 +170,34 @@ export interface RawFilter {
 
 /**
  * A masked value as logs show it (`138******00`, `a***@example.com`): each run of `*` matches
- * anything (a `_` or `%` in the term is a LIKE wildcard too, which only widens the search).
+ * anything (a `_` or `%` in the term is a LIKE wildcard too, which only widens the search). The
+ * characters before the first `*` bound an index range; a term that starts with `*` has none and
+ * walks the index whole (within server.readTimeoutSeconds).
  */
-function maskedPattern(q: string): string | null {
-  return q.includes('*') ? q.replace(/\*+/g, '%') : null;
+function maskedPattern(q: string): { like: string; prefix: string } | null {
+  if (!q.includes('*')) return null;
+  return { like: q.replace(/\*+/g, '%'), prefix: q.slice(0, q.indexOf('*')) };
+}
+
+/** The first string after every string that starts with `prefix` (its last character + 1). */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/**
+ * The messages a search term names, through an index each: by message id (`messages_message_id`)
+ * and by recipient (`messages_recipient_id`), united, never an OR over both columns (which no
+ * index serves). The requests found are then sorted newest first: only those that named the term.
+ */
+function messagesNamed(db: Kysely<Database>, term: string) {
+  const pattern = maskedPattern(term);
+  const by = (column: 'message_id' | 'recipient') => {
+    let q = db.selectFrom('messages').select('id');
+    if (!pattern) return q.where(column, '=', term);
+    if (pattern.prefix !== '') q = q.where(column, '>=', pattern.prefix).where(column, '<', prefixEnd(pattern.prefix));
+    return q.where(column, 'like', pattern.like);
+  };
+  return by('message_id').unionAll(by('recipient')); // ALL: no merge sort, a repeat changes nothing in an IN list
 }
 
 /** The matching rows, nothing selected yet: a list selects the start of each body, replay and export the whole row. */
@@ -141,18 +211,7 @@ function filtered(db: Kysely<Database>, f: Omit<RawFilter, 'cursor' | 'limit'>) 
   if (f.ids && f.ids.length > 0) q = q.where('id', 'in', f.ids);
   if (f.q) {
     const term = f.q;
-    const pattern = maskedPattern(term);
-    q = q.where('id', 'in', (eb) =>
-      eb
-        .selectFrom('reports')
-        .innerJoin('messages', 'messages.id', 'reports.message_pk')
-        .select('reports.raw_id')
-        .where((w) =>
-          pattern
-            ? w.or([w('messages.message_id', 'like', pattern), w('messages.recipient', 'like', pattern)])
-            : w.or([w('messages.message_id', '=', term), w('messages.recipient', '=', term)]),
-        ),
-    );
+    q = q.where('id', 'in', (eb) => eb.selectFrom('reports').select('raw_id').where('message_pk', 'in', messagesNamed(db, term)));
   }
   return q;
 }
@@ -177,8 +236,9 @@ export async function listRaw(db: Kysely<Database>, f: RawFilter) {
     'received_at',
     'verdict',
     sql<string | null>`substr(detail, 1, ${sql.lit(DETAIL_PREVIEW_CHARS + 1)})`.as('detail'),
+    'body_encoding',
     // SQLite answers NULL for a part of an empty BLOB
-    sql<Buffer | null>`substr(body, 1, ${sql.lit(RAW_PREVIEW_BYTES + 1)})`.as('body_head'),
+    sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as('body_head'),
   ]);
   if (f.cursor) q = q.where('id', '<', f.cursor);
   const rows: RawListRow[] = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
@@ -213,7 +273,7 @@ export function rawFromRow(row: RawRequestRow): RawCallback {
     method: row.method,
     url: row.url,
     headers: JSON.parse(row.headers) as Record<string, string>,
-    body: Buffer.from(row.body),
+    body: storedBody(row),
     remoteAddr: row.remote_addr,
     receivedAt: new Date(row.received_at),
   };
@@ -229,8 +289,13 @@ export async function updateVerdict(db: Kysely<Database> | Transaction<Database>
 export async function getRaw(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('raw request');
-  const events = await db.selectFrom('events').select('payload').where('raw_id', '=', id).orderBy('id').execute();
-  return { ...rawView(row), events: events.map((e) => JSON.parse(e.payload) as unknown) };
+  // events a subscription took are stored; the others are rebuilt from the history (event-history.ts)
+  const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({ id: e.id, event: JSON.parse(e.payload) as unknown }));
+  const have = new Set(stored.map((e) => e.id));
+  const reports = await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute();
+  const rebuilt = (await rebuildEvents(db, reports.filter((r) => r.event_id !== null && !have.has(r.event_id)))).map((e) => ({ id: e.id, event: e as unknown }));
+  const events = [...stored, ...rebuilt].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...rawView(row), events: events.map((e) => e.event) };
 }
 
 /**
@@ -253,20 +318,27 @@ export async function openRawBody(db: Kysely<Database>, id: string): Promise<Raw
   const chunkAt = (offset: number) => sql<Buffer | null>`substr(body, ${sql.lit(offset + 1)}, ${sql.lit(RAW_BODY_CHUNK_BYTES)})`;
   const first = await db
     .selectFrom('raw_requests')
-    .select(['headers', sql<number | string>`length(body)`.as('size'), chunkAt(0).as('chunk')])
+    .select(['headers', 'body_size', 'body_encoding', sql<number | string>`length(body)`.as('stored'), chunkAt(0).as('chunk')])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!first) throw new NotFound('raw request');
-  const size = Number(first.size);
+  const stored = Number(first.stored);
   const head = first.chunk;
-  async function* chunks(): AsyncGenerator<Buffer> {
+  async function* storedChunks(): AsyncGenerator<Buffer> {
     if (head && head.length > 0) yield Buffer.from(head);
-    for (let offset = RAW_BODY_CHUNK_BYTES; offset < size; offset += RAW_BODY_CHUNK_BYTES) {
+    for (let offset = RAW_BODY_CHUNK_BYTES; offset < stored; offset += RAW_BODY_CHUNK_BYTES) {
       const row = await db.selectFrom('raw_requests').select(chunkAt(offset).as('chunk')).where('id', '=', id).executeTakeFirst();
       if (!row?.chunk) throw new Error(`raw request ${id} went away while its body was read`);
       yield Buffer.from(row.chunk);
     }
   }
+  // a deflated body is inflated as it streams: memory stays at a chunk either way
+  async function* inflated(): AsyncGenerator<Buffer> {
+    const inflate = createInflateRaw();
+    const input = Readable.from(storedChunks());
+    input.on('error', (err) => inflate.destroy(err));
+    for await (const chunk of input.pipe(inflate)) yield chunk as Buffer;
+  }
   const headers = JSON.parse(first.headers) as Record<string, string>;
-  return { contentType: headers['content-type'], size, chunks: chunks() };
+  return { contentType: headers['content-type'], size: first.body_size, chunks: first.body_encoding === 'deflate' ? inflated() : storedChunks() };
 }

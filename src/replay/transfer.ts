@@ -2,7 +2,7 @@ import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
 import { redactHeaders, redactUrl } from '../util/mask';
 import { audit } from './audit';
-import { walkRaw, type RawFilter } from './raw-log';
+import { storedBody, storedForm, walkRaw, type RawFilter } from './raw-log';
 import { replayRow } from './replay';
 
 /** One line of `dlr raw export`: a raw request, the body in base64 (bytes exactly as received). */
@@ -42,7 +42,7 @@ export function exportLine(row: RawRequestRow, opts: ExportOptions = {}): { text
     method: row.method,
     url: row.url,
     headers,
-    body_base64: Buffer.from(row.body).toString('base64'),
+    body_base64: storedBody(row).toString('base64'),
     remote_addr: row.remote_addr,
     received_at: row.received_at,
     verdict: row.verdict,
@@ -162,8 +162,10 @@ export async function importRaw(
       received_at: (opts.trustReceivedAt ? claimed : importedAt).toISOString(),
       verdict: line.verdict,
       detail: line.detail ?? null,
+      body_encoding: null,
     };
-    await ctx.dbh.db.insertInto('raw_requests').values(row).execute();
+    const stored = storedForm(body);
+    await ctx.dbh.db.insertInto('raw_requests').values({ ...row, body: stored.bytes, body_encoding: stored.encoding }).execute();
     const r = await replayRow(ctx, row, false, {
       claimedReceivedAt: opts.trustReceivedAt ? undefined : claimed,
       refusalDetail: line.redacted ? redactedDetail : undefined,

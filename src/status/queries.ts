@@ -3,9 +3,10 @@ import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound } from '../errors';
 import { encodeCursor } from '../util/paging';
 import { findRegistration, type Registration } from './registrations';
+import { countMessages } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
 
-const FAILURE_STATUSES = ['failed', 'expired', 'rejected'] as const;
+const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'expired', 'rejected']);
 const TOP_ERROR_CODES = 10;
 
 export function messageView(row: MessageRow, registration: Registration | null = null) {
@@ -114,37 +115,28 @@ export interface StatsFilter {
 
 /**
  * Counts by status of the messages first seen in the window, the delivery rate (delivered among
- * messages with a final status) and the most frequent failure codes.
+ * messages with a final status) and the most frequent failure codes. Summed from the rollups
+ * (src/status/rollups.ts): milliseconds at any size.
  */
 export async function stats(db: Kysely<Database>, f: StatsFilter) {
-  let base = db.selectFrom('messages');
-  if (f.provider) base = base.where('provider', '=', f.provider);
-  if (f.account) base = base.where('account', '=', f.account);
-  if (f.channel) base = base.where('channel', '=', f.channel);
-  if (f.since) base = base.where('created_at', '>=', f.since);
-  if (f.until) base = base.where('created_at', '<', f.until);
-
-  const byStatus = await base
-    .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
-    .groupBy('status')
-    .execute();
+  const rows = await countMessages(db, f);
   const counts: Record<string, number> = {};
   let total = 0;
-  for (const r of byStatus) {
-    counts[r.status ?? 'none'] = Number(r.n);
-    total += Number(r.n);
+  const errors = new Map<string, { provider: string; code: string; count: number }>();
+  for (const r of rows) {
+    const status = r.status === '' ? 'none' : r.status;
+    counts[status] = (counts[status] ?? 0) + r.n;
+    total += r.n;
+    if (r.error_code !== '' && FAILURE_STATUSES.has(r.status)) {
+      const id = `${r.provider}\u0000${r.error_code}`;
+      const e = errors.get(id) ?? { provider: r.provider, code: r.error_code, count: 0 };
+      e.count += r.n;
+      errors.set(id, e);
+    }
   }
   const delivered = counts.delivered ?? 0;
   const final = [...TERMINAL_STATUSES].reduce((sum, s) => sum + (counts[s] ?? 0), 0);
-  const errors = await base
-    .select(['provider', 'error_code', (eb) => eb.fn.countAll<string | number>().as('n')])
-    .where('status', 'in', [...FAILURE_STATUSES])
-    .where('error_code', 'is not', null)
-    .groupBy(['provider', 'error_code'])
-    .orderBy('n', 'desc')
-    .orderBy('error_code')
-    .limit(TOP_ERROR_CODES)
-    .execute();
+  const top = [...errors.values()].sort((x, y) => y.count - x.count || (x.code < y.code ? -1 : x.code > y.code ? 1 : 0) || (x.provider < y.provider ? -1 : x.provider > y.provider ? 1 : 0));
   return {
     window: { since: f.since ?? null, until: f.until ?? null },
     total,
@@ -152,6 +144,6 @@ export async function stats(db: Kysely<Database>, f: StatsFilter) {
     final,
     delivered,
     delivery_rate: final === 0 ? null : delivered / final,
-    top_error_codes: errors.map((e) => ({ provider: e.provider, code: e.error_code, count: Number(e.n) })),
+    top_error_codes: top.slice(0, TOP_ERROR_CODES),
   };
 }

@@ -7,6 +7,7 @@ import type { Outbox } from '../outbox/enqueue';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { anyRegistration, findRegistration, type Registration } from './registrations';
+import { RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 import { iso } from '../util/time';
@@ -22,6 +23,8 @@ export interface ApplyContext {
   /** A replay: a report already in the history is not written again (replaying twice is a no-op). */
   replay: boolean;
   outbox: Outbox;
+  /** The request's changes to the stats rollups, written at the end of applyAll. */
+  rollup: RollupDeltas;
 }
 
 export interface AppliedReport {
@@ -122,7 +125,8 @@ export async function lockMessages(trx: Transaction<Database>, ctx: ApplyContext
   const keys = [...byKey.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const key of keys) {
     const report = byKey.get(key)!;
-    await insertIfNew(trx, newMessage(ctx, report, true));
+    const blank = newMessage(ctx, report, true);
+    if (await insertIfNew(trx, blank)) ctx.rollup.add(blank, 1);
     await existingMessage(trx, ctx, report);
   }
 }
@@ -196,6 +200,8 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
   const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
   const error = report.error;
   await updateMessage.run(trx, [report.status, error?.code ?? null, error?.message ?? null, occurredAt, message.version + 1, attributes, iso(ctx.receivedAt), message.id]);
+  ctx.rollup.add(message, -1);
+  ctx.rollup.add({ ...message, status: report.status, error_code: error?.code ?? null }, 1);
   return { decision, event, seen };
 }
 
@@ -235,6 +241,7 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   const key = dedupeKey(report);
   const fresh = knownToExist ? null : newMessage(ctx, report);
   const created = fresh !== null && (await insertIfNew(trx, fresh));
+  if (created) ctx.rollup.add(fresh, 1);
   const message = created ? fresh : await existingMessage(trx, ctx, report);
   const o = created ? await firstReport(trx, ctx, message, report) : await laterReport(trx, ctx, message, report, key);
   const queued = o.event ? await ctx.outbox.enqueue(o.event, message.id) : 0;
@@ -250,6 +257,12 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
  * deliveries, of their history — and the rest one by one after them: the same result as one by one.
  */
 export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
+  const results = await applyInOrder(trx, ctx, reports);
+  await ctx.rollup.flush(trx);
+  return results;
+}
+
+async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
   if (ctx.lockRows || reports.length < 2) {
     if (ctx.lockRows) await lockMessages(trx, ctx, reports);
     const out: AppliedReport[] = [];
@@ -268,6 +281,7 @@ export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, re
 
   const results: AppliedReport[] = new Array(reports.length);
   const createdFirst = new Map(candidates.filter(({ row }) => created.has(row.id)).map(({ i, row }) => [i, row]));
+  for (const row of createdFirst.values()) ctx.rollup.add(row, 1);
   // In report order (ids, and so the order of events and history, follow it): first reports of new
   // messages are gathered and written together, before any report that has to go one by one.
   let pending: { i: number; row: MessageRow; o: Outcome; reportId: string }[] = [];

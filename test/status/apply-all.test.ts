@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { openDatabase, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import { createOutbox } from '../../src/outbox/enqueue';
+import { countByScan, countMessages, RollupDeltas, type CountRow } from '../../src/status/rollups';
 import { applyAll, applyReport, type ApplyContext } from '../../src/status/store';
 import { STATUSES, type ProviderReport } from '../../src/status/types';
 import { newId } from '../../src/util/ids';
@@ -43,22 +44,35 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
         rawId,
         receivedAt: new Date('2026-11-26T09:00:00Z'),
         lockRows: false,
+        rollup: new RollupDeltas(),
         replay: false,
         outbox: createOutbox(trx, new Date('2026-11-26T09:00:00Z')),
       });
-      for (const r of before) await dbh.transact((trx) => applyReport(trx, ctxFor(trx, newId('raw')), r));
+      for (const r of before) {
+        await dbh.transact(async (trx) => {
+          const ctx = ctxFor(trx, newId('raw'));
+          await applyReport(trx, ctx, r);
+          await ctx.rollup.flush(trx);
+        });
+      }
       const batchRaw = newId('raw');
       const applied = await dbh.transact(async (trx) => {
         const ctx = ctxFor(trx, batchRaw);
         if (bulk) return applyAll(trx, ctx, batch);
         const out = [];
         for (const r of batch) out.push(await applyReport(trx, ctx, r));
+        await ctx.rollup.flush(trx);
         return out;
       });
       const messages = await dbh.db.selectFrom('messages').select(['message_id', 'status', 'error_code', 'occurred_at', 'version', 'attributes']).orderBy('message_id').execute();
       const history = await dbh.db.selectFrom('reports').innerJoin('messages', 'messages.id', 'reports.message_pk').select(['message_id', 'reports.status', 'action', 'changed', 'reason']).where('raw_id', '=', batchRaw).orderBy('reports.id').execute();
       const events = await dbh.db.selectFrom('events').select('payload').where('raw_id', '=', batchRaw).orderBy('id').execute();
       const deliveries = await dbh.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      // the rollups count what the messages hold, whichever way the reports went in
+      const byKey = (rows: CountRow[]) => [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+      const counted = byKey(await countMessages(dbh.db, {}));
+      expect(counted).toEqual(byKey(await countByScan(dbh.db, {})));
+      expect(counted.length).toBeGreaterThan(0);
       return {
         applied: applied.map((a) => ({ decision: a.decision, duplicate: a.duplicate, previous: a.previousStatus, queued: a.queued, event: a.event && { status: a.event.status, version: a.event.version, previous: a.event.previous_status } })),
         messages,
@@ -68,6 +82,7 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
           return rest;
         }),
         deliveries: Number(deliveries.n),
+        rollup: await dbh.db.selectFrom('stats_rollup').selectAll().where('n', '!=', 0).orderBy('period').orderBy('bucket').orderBy('status').orderBy('error_code').execute(),
       };
     } finally {
       await dbh.close();

@@ -66,7 +66,7 @@ export function adminRouter(ctx: AppContext): Router {
   // Items without response bodies (those are in GET /v1/deliveries/:id): see MAX_PAGE.
   router.get('/subscriptions/:id/deliveries', async (req, res) => {
     const q = deliveriesQuery(req.query);
-    res.json(await listDeliveries(db, id(req.params), { state: q.state || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
+    res.json(await listDeliveries(ctx.dbh.read, id(req.params), { state: q.state || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
   });
   router.post('/subscriptions/:id/retry-dead', async (req, res) => {
     noQuery(req.query);
@@ -76,7 +76,7 @@ export function adminRouter(ctx: AppContext): Router {
   });
   router.get('/deliveries/:id', async (req, res) => {
     noQuery(req.query);
-    res.json(await getDelivery(db, id(req.params)));
+    res.json(await getDelivery(ctx.dbh.read, id(req.params)));
   });
   router.post('/deliveries/:id/retry', async (req, res) => {
     noQuery(req.query);

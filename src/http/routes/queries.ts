@@ -22,7 +22,8 @@ function servableType(value: string | undefined): string {
 /** The read API (scope `read`): messages, statistics, the raw log. */
 export function queriesRouter(ctx: AppContext): Router {
   const router = Router();
-  const db = ctx.dbh.db;
+  // every query here runs beside ingest, within server.readTimeoutSeconds (src/db/read-pool.ts)
+  const db = ctx.dbh.read;
   const read = requireScope(ctx.config.tokens, 'read');
 
   router.get('/messages/:provider/:message_id', read, async (req, res) => {

@@ -52,7 +52,7 @@ export function replayRouter(ctx: AppContext): Router {
   // An entry's size: see MAX_PAGE in util/paging.ts.
   router.get('/audit', requireScope(ctx.config.tokens, 'read'), async (req, res) => {
     const q = auditQuery(req.query);
-    res.json(await listAudit(ctx.dbh.db, { action: q.action || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
+    res.json(await listAudit(ctx.dbh.read, { action: q.action || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
   });
 
   return router;
