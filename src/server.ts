@@ -99,19 +99,19 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   logger.info({ port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
   worker?.start();
-  const stopRetention = config.worker ? startRetention(ctx) : () => undefined;
+  const stopRetention = config.worker ? startRetention(ctx) : async () => undefined;
 
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      stopRetention();
+      const retentionStopped = stopRetention(); // a running purge ends after its current batch
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       metricsServer?.close();
       metricsServer?.closeAllConnections();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS)]);
+      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS), retentionStopped]);
       clearTimeout(timer);
       await dbh.close();
     })();

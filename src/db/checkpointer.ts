@@ -2,16 +2,55 @@ import { Worker } from 'node:worker_threads';
 
 /** How often the background connection copies the write-ahead log into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 100;
+/**
+ * Past this size the -wal file is truncated (a TRUNCATE checkpoint after the PASSIVE one). With
+ * a checkpoint every 100 ms the file stays near it: well under the 256 MB promised under sustained
+ * load, where PASSIVE checkpoints alone let it grow without end (1.6 GB measured, issue #20).
+ */
+export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
+/**
+ * How long the TRUNCATE checkpoint waits, in SQLite's busy handler, for the write lock and for
+ * readers still on older snapshots; past it, it gives up (busy) and the next tick tries again.
+ * A commit waits at most about this long, plus the copy of the few pages the PASSIVE pass left.
+ */
+export const TRUNCATE_BUSY_TIMEOUT_MS = 10;
 
 // The worker is a few lines of plain JavaScript (no build step, so it runs the same from src/ under
-// jest and from dist/): its own connection, a PASSIVE checkpoint on a timer. PASSIVE never waits for
-// readers or writers and never calls the busy handler; what it cannot copy now, the next one does.
+// jest and from dist/): its own connection, a PASSIVE checkpoint on a timer, and a TRUNCATE one when
+// the -wal file has grown past `truncateAboveBytes`.
+//
+// What SQLite documents (sqlite3_wal_checkpoint_v2, https://sqlite.org/c3ref/wal_checkpoint_v2.html,
+// and PRAGMA wal_checkpoint, https://sqlite.org/pragma.html#pragma_wal_checkpoint):
+// - PASSIVE copies as many frames as it can without waiting for readers or writers and never calls
+//   the busy handler. It never restarts the log: only a writer that finds every frame copied and no
+//   reader on the log starts it over, which under sustained writes (and read threads) rarely
+//   happens, so the file grows.
+// - RESTART waits, calling the busy handler, for the writer to finish, copies every frame, then
+//   waits until every reader reads from the database file only, so the next writer restarts the log
+//   from its beginning; TRUNCATE does the same and also truncates the file to zero bytes. Both
+//   block new writers (not readers) while pending.
+// - When the busy handler gives up, the checkpoint ends as a PASSIVE one would, and the pragma
+//   answers busy = 1 rather than failing.
+// Why commits are not stalled: the TRUNCATE runs in this thread, on its own connection; the main
+// thread's commits only wait while it holds the write lock. It takes that lock only in a gap
+// between commits (busy handler, at most TRUNCATE_BUSY_TIMEOUT_MS, else busy and a retry next
+// tick), then copies only what was committed since the PASSIVE pass a moment before, and waits for
+// readers at most the rest of that timeout (reads are single short statements; readers that start
+// meanwhile read the database file, not the log). So a commit that meets it waits about that long,
+// and only when the file is past the threshold (every few seconds at most, at 64 MiB).
 const WORKER = `
+const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+const wal = workerData.file + '-wal';
+const walBytes = () => { try { return fs.statSync(wal).size; } catch { return 0; } };
 const checkpoint = () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage(String(err && err.message || err)); }
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    if (walBytes() > workerData.truncateAboveBytes) db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch (err) { parentPort.postMessage(String(err && err.message || err)); }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.close(); });
@@ -22,6 +61,11 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
+export interface CheckpointerOptions {
+  /** The -wal file size past which it is truncated; WAL_TRUNCATE_BYTES by default (tests use less). */
+  truncateAboveBytes?: number;
+}
+
 /**
  * Checkpoints a WAL database from a worker thread, so that the main thread's commits only append
  * to the log: with SQLite's automatic checkpoint, the commit that crosses 1,000 pages copies them
@@ -29,8 +73,15 @@ export interface Checkpointer {
  * commits cost under load (bench/). The caller turns the automatic checkpoint off; should the
  * thread fail, `onFailure` is told, so that the caller can turn it back on.
  */
-export function startCheckpointer(file: string, onFailure: (reason: string) => void): Checkpointer {
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), intervalMs: CHECKPOINT_INTERVAL_MS } });
+export function startCheckpointer(file: string, onFailure: (reason: string) => void, options: CheckpointerOptions = {}): Checkpointer {
+  const workerData = {
+    file,
+    driver: require.resolve('better-sqlite3'),
+    intervalMs: CHECKPOINT_INTERVAL_MS,
+    truncateAboveBytes: options.truncateAboveBytes ?? WAL_TRUNCATE_BYTES,
+    busyTimeoutMs: TRUNCATE_BUSY_TIMEOUT_MS,
+  };
+  const worker = new Worker(WORKER, { eval: true, workerData });
   worker.unref(); // a process that is done does not wait for it
   let stopping = false;
   let failed = false;

@@ -100,9 +100,10 @@ function openSqlite(file: string, options: OpenOptions): Db {
     });
   }
   const reads = options.reads;
-  const read = reads && reads.threads > 0 && file !== ':memory:' ? readOnlyKysely({ file: path.resolve(file), threads: reads.threads, budgetMs: reads.budgetMs, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) : db;
+  const pool = reads && reads.threads > 0 && file !== ':memory:' ? readOnlyKysely({ file: path.resolve(file), threads: reads.threads, budgetMs: reads.budgetMs, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) : null;
+  const read = pool?.db ?? db;
   const close = async () => {
-    if (read !== db) await read.destroy();
+    await pool?.close();
     await checkpointer?.stop();
     await db.destroy();
   };

@@ -177,6 +177,7 @@ export class ReadPool {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) {
       clearTimeout(job.timer);
@@ -221,8 +222,11 @@ class PoolDriver implements Driver {
   }
 }
 
-/** A Kysely for reads over a ReadPool: the same query builder, the same SQL as the main connection. */
-export function readOnlyKysely(options: ReadPoolOptions): Kysely<Database> {
+/**
+ * A Kysely for reads over a ReadPool: the same query builder, the same SQL as the main connection.
+ * `close` ends the threads (Kysely's destroy would not, when no query ever ran).
+ */
+export function readOnlyKysely(options: ReadPoolOptions): { db: Kysely<Database>; close(): Promise<void> } {
   const pool = new ReadPool(options);
   const dialect: Dialect = {
     createAdapter: () => new SqliteAdapter(),
@@ -230,5 +234,12 @@ export function readOnlyKysely(options: ReadPoolOptions): Kysely<Database> {
     createIntrospector: (db) => new SqliteIntrospector(db),
     createQueryCompiler: () => new SqliteQueryCompiler(),
   };
-  return new Kysely<Database>({ dialect });
+  const db = new Kysely<Database>({ dialect });
+  return {
+    db,
+    async close() {
+      await db.destroy();
+      await pool.close();
+    },
+  };
 }

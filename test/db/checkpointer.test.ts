@@ -47,6 +47,24 @@ describe('background checkpoint (SQLite)', () => {
     other.close();
   });
 
+  it('truncates the log once it has grown past the threshold (here 1 MiB; 64 MiB by default)', async () => {
+    const file = path.join(dir, 'dlr.sqlite');
+    const db = new SqliteDatabase(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('create table t (body blob)');
+    const failures: string[] = [];
+    const checkpointer = startCheckpointer(file, (f) => void failures.push(f), { truncateAboveBytes: 1024 * 1024 });
+    const insert = db.prepare('insert into t values (?)');
+    for (let i = 0; i < 100; i += 1) insert.run(Buffer.alloc(20_000, i)); // ~2 MB of log
+    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(1024 * 1024);
+    await until(() => fs.statSync(`${file}-wal`).size === 0);
+    await checkpointer.stop();
+    expect(failures).toEqual([]);
+    expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 100 });
+    db.close();
+  });
+
   it('is not started for the command line (no option), which checkpoints as SQLite does by default', async () => {
     const dbh = openDatabase(`sqlite:${path.join(dir, 'cli.sqlite')}`);
     await migrateToLatest(dbh);
