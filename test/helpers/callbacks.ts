@@ -12,6 +12,20 @@ export function postBytes(app: TestApp, path: string, body: Buffer | string, hea
     .send(Buffer.isBuffer(body) ? body : Buffer.from(body));
 }
 
+/** GET /v1/raw/:id/body as bytes, whatever its content type (200 expected). */
+export function downloadBody(app: TestApp, id: string) {
+  return request(app.url)
+    .get(`/v1/raw/${id}/body`)
+    .set(admin)
+    .buffer(true)
+    .parse((r, done) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => done(null, Buffer.concat(chunks)));
+    })
+    .expect(200);
+}
+
 /** The provider's most recent raw request, with its verdict and events. */
 export async function lastRaw(app: TestApp, provider: string) {
   const res = await request(app.url).get(`/v1/raw?provider=${provider}&limit=1`).set(admin).expect(200);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
-import { postBytes } from '../helpers/callbacks';
+import { downloadBody, postBytes } from '../helpers/callbacks';
 import { testDialect } from '../helpers/db';
 
 /**
@@ -39,16 +39,7 @@ describe(`raw bodies stored deflated (${testDialect})`, () => {
     for (const [row, sent] of [[a!, batch], [b!, bomb]] as const) {
       const whole = await request(app.url).get(`/v1/raw/${row.id}`).set(admin).expect(200);
       expect(sha256(Buffer.from(whole.body.body.content as string, 'utf8'))).toBe(sha256(sent));
-      const streamed = await request(app.url)
-        .get(`/v1/raw/${row.id}/body`)
-        .set(admin)
-        .buffer(true)
-        .parse((r, done) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => done(null, Buffer.concat(chunks)));
-        })
-        .expect(200);
+      const streamed = await downloadBody(app, row.id);
       expect(sha256(streamed.body as Buffer)).toBe(sha256(sent));
       expect(streamed.headers['content-length']).toBe(String(sent.length));
     }

@@ -2,25 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import iconv from 'iconv-lite';
 import request from 'supertest';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
-import { postBytes } from '../helpers/callbacks';
+import { downloadBody, postBytes } from '../helpers/callbacks';
 import { rawCallback } from '../helpers/raw';
 import { insertRaw } from '../../src/replay/raw-log';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-/** GET /v1/raw/:id/body as bytes, whatever its content type (200 expected). */
-function downloadBody(app: TestApp, id: string) {
-  return request(app.url)
-    .get(`/v1/raw/${id}/body`)
-    .set(admin)
-    .buffer(true)
-    .parse((r, done) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => done(null, Buffer.concat(chunks)));
-    })
-    .expect(200);
-}
 const MiB = 1024 * 1024;
 /** What the list shows of a body (src/replay/raw-log.ts RAW_PREVIEW_BYTES). */
 const PREVIEW = 1024;
