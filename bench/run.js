@@ -8,6 +8,7 @@
  *                                  DLR_TEST_PG_URL is used when this is not set
  *   BENCH_ONLY=ingest_twilio,replay  only these figures (names as in the report); the report is
  *                                  then printed but bench/report.json is left as it was
+ *   BENCH_ONLY=postgres            the PostgreSQL figures (1 and 2 replicas) alone
  *   BENCH_ONLY=growth              the growth scenario alone (bench/growth.js: a database of
  *                                  BENCH_GROWTH_MESSAGES, 2,000,000, messages); replaces the
  *                                  report's `growth` key and leaves the rest. Its figures one by
@@ -410,6 +411,11 @@ async function main() {
   if (wanted('forwarding')) results.forwarding = summarize(await repeat('forwarding', forwardingRun), ['per_s', 'seconds']);
   if (wanted('replay')) results.replay = summarize(await repeat('replay', replayRun), ['per_s', 'seconds']);
   const growthReport = growthFigures.length > 0 ? await growth.runGrowth(growthFigures) : null;
+  if (PG_URL && wanted('postgres')) {
+    results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
+    results.postgres_2_replicas = summarize(await repeat('postgres, 2 replicas', () => postgresRun(2)), ['rps', 'p99']);
+    results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
+  }
   if (ONLY) {
     if (!growthOnly) process.stdout.write(`${JSON.stringify({ ...results, peak_rss_mb: round(peakRss) }, (k, v) => (k === 'runs' ? undefined : v), 2)}\n`);
     if (growthReport) {
@@ -422,11 +428,6 @@ async function main() {
       }
     }
     return;
-  }
-  if (PG_URL) {
-    results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
-    results.postgres_2_replicas = summarize(await repeat('postgres, 2 replicas', () => postgresRun(2)), ['rps', 'p99']);
-    results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
   }
   results.peak_rss_mb = round(peakRss);
 

@@ -11,6 +11,7 @@ import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
 import { createWorker } from './outbox/worker';
 import { startRetention } from './replay/retention';
+import { startRollupFolding } from './status/rollups';
 
 /**
  * SIGTERM: stop accepting, finish in-flight requests and deliveries, exit within 10 s
@@ -100,6 +101,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info({ port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
   worker?.start();
   const stopRetention = config.worker ? startRetention(ctx) : async () => undefined;
+  const stopFolding = config.worker && dbh.dialect === 'postgres' ? startRollupFolding(dbh.db, (err) => logger.warn({ err }, 'folding stats rollup deltas failed; retrying')) : async () => undefined;
 
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -111,7 +113,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       metricsServer?.closeAllConnections();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS), retentionStopped]);
+      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS), retentionStopped, stopFolding()]);
       clearTimeout(timer);
       await dbh.close();
     })();

@@ -3,9 +3,10 @@ import type { Db } from './connect';
 import * as init from './migrations/0001-init';
 import * as nonceUsers from './migrations/0002-nonce-users';
 import * as readPaths from './migrations/0003-read-paths';
+import * as rollupDeltas from './migrations/0004-rollup-deltas';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
-const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers, '0003-read-paths': readPaths } as const;
+const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers, '0003-read-paths': readPaths, '0004-rollup-deltas': rollupDeltas } as const;
 
 function provider(dbh: Db): MigrationProvider {
   return {

@@ -16,6 +16,7 @@ export interface Database {
   nonces: NonceTable;
   audit_log: AuditTable;
   stats_rollup: StatsRollupTable;
+  stats_rollup_delta: StatsRollupDeltaTable;
 }
 
 /**
@@ -36,6 +37,11 @@ export interface StatsRollupTable {
   error_code: string;
   /** bigint: PostgreSQL hands it over as text. */
   n: number | string;
+}
+
+/** PostgreSQL: changes to stats_rollup not folded into it yet (migration 0004, src/status/rollups.ts). */
+export interface StatsRollupDeltaTable extends StatsRollupTable {
+  id: Generated<number | string>;
 }
 
 export interface AuditTable {

@@ -18,8 +18,10 @@ export function errorBody(err: AppError): Record<string, unknown> {
   return body;
 }
 
-/** The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. */
-/** `readBudgetMs`: server.readTimeoutSeconds, named in the answer to a read PostgreSQL cancelled. */
+/**
+ * The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. `readBudgetMs`
+ * (server.readTimeoutSeconds) is named in the answer to a read PostgreSQL cancelled.
+ */
 export function errorHandler(readBudgetMs: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout)

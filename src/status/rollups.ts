@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { insertRows } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 
@@ -22,6 +22,8 @@ const upsertRollups = insertRows(
   ROLLUP_COLUMNS,
   ' ON CONFLICT (period, bucket, provider, account, channel, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n',
 );
+/** PostgreSQL: appended, never updated, so concurrent ingests lock nothing in common (migration 0004). */
+const insertDeltas = insertRows('stats_rollup_delta', ROLLUP_COLUMNS);
 
 /** Characters of an ISO time that name its bucket: minute `YYYY-MM-DDTHH:MM`, hour `YYYY-MM-DDTHH`. */
 const BUCKET_CHARS = { m: 16, h: 13 } as const;
@@ -49,7 +51,10 @@ export class RollupDeltas {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, e]) => [...e.key, e.n]);
     this.deltas.clear();
-    if (rows.length > 0) await upsertRollups.run(trx, rows);
+    if (rows.length === 0) return;
+    // SQLite has one writer: the rollup rows themselves. PostgreSQL: delta rows, folded later.
+    if (trx.getExecutor().adapter instanceof PostgresAdapter) await insertDeltas.run(trx, rows);
+    else await upsertRollups.run(trx, rows);
   }
 }
 
@@ -97,9 +102,9 @@ export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise
   return rows.map((r) => ({ provider: r.provider, status: r.status, error_code: r.error_code, n: Number(r.n) }));
 }
 
-/** Summed from the rollups of one period, buckets from `from` up to `to` (bucket strings; either open). */
-async function countByRollup(db: Kysely<Database>, f: CountFilter, period: Period, from?: number, to?: number): Promise<CountRow[]> {
-  let q = db.selectFrom('stats_rollup').where('period', '=', period);
+/** Summed from the rollups of one period, buckets from `from` up to `to` (either open), in `table`. */
+async function countByRollup(db: Kysely<Database>, f: CountFilter, period: Period, from?: number, to?: number, table: 'stats_rollup' | 'stats_rollup_delta' = 'stats_rollup'): Promise<CountRow[]> {
+  let q = db.selectFrom(table).where('period', '=', period);
   const bucket = (t: number) => isoOf(t).slice(0, BUCKET_CHARS[period]);
   if (from !== undefined) q = q.where('bucket', '>=', bucket(from));
   if (to !== undefined) q = q.where('bucket', '<', bucket(to));
@@ -132,12 +137,16 @@ export async function countMessages(db: Kysely<Database>, f: CountFilter): Promi
   // [ma, mb) in whole minutes: whole hours [ha, hb) inside it from the hour rollups
   const ha = ma === undefined ? undefined : ceilTo(ma, HOUR_MS);
   const hb = mb === undefined ? undefined : floorTo(mb, HOUR_MS);
-  if (ha !== undefined && hb !== undefined && ha >= hb) {
-    parts.push(countByRollup(db, f, 'm', ma, mb));
-  } else {
-    parts.push(countByRollup(db, f, 'h', ha, hb));
-    if (ma !== undefined && ma < ha!) parts.push(countByRollup(db, f, 'm', ma, ha));
-    if (mb !== undefined && hb! < mb) parts.push(countByRollup(db, f, 'm', hb, mb));
+  // (each from the rollups and, on PostgreSQL, from the deltas not folded into them yet)
+  const tables = db.getExecutor().adapter instanceof PostgresAdapter ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
+  for (const table of tables) {
+    if (ha !== undefined && hb !== undefined && ha >= hb) {
+      parts.push(countByRollup(db, f, 'm', ma, mb, table));
+    } else {
+      parts.push(countByRollup(db, f, 'h', ha, hb, table));
+      if (ma !== undefined && ma < ha!) parts.push(countByRollup(db, f, 'm', ma, ha, table));
+      if (mb !== undefined && hb! < mb) parts.push(countByRollup(db, f, 'm', hb, mb, table));
+    }
   }
   const merged = new Map<string, CountRow>();
   for (const rows of await Promise.all(parts)) {
@@ -149,4 +158,51 @@ export async function countMessages(db: Kysely<Database>, f: CountFilter): Promi
     }
   }
   return [...merged.values()].filter((r) => r.n !== 0);
+}
+
+/** Delta rows folded per statement. */
+const FOLD_BATCH = 5000;
+
+/**
+ * PostgreSQL: moves delta rows into stats_rollup, summed, a batch per statement (delete, sum and
+ * upsert in one statement: a row is counted in one table or the other, never both or neither).
+ * Replicas fold side by side: each takes rows the others have not locked. Returns the rows folded.
+ */
+export async function foldRollupDeltas(db: Kysely<Database>): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const result = await sql<{ moved: string | number }>`
+      WITH moved AS (
+        DELETE FROM stats_rollup_delta WHERE id IN (SELECT id FROM stats_rollup_delta ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
+        RETURNING period, bucket, provider, account, channel, status, error_code, n
+      ), summed AS (
+        INSERT INTO stats_rollup (period, bucket, provider, account, channel, status, error_code, n)
+        SELECT period, bucket, provider, account, channel, status, error_code, sum(n) FROM moved
+        GROUP BY period, bucket, provider, account, channel, status, error_code
+        ORDER BY period, bucket, provider, account, channel, status, error_code
+        ON CONFLICT (period, bucket, provider, account, channel, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n
+      )
+      SELECT count(*) AS moved FROM moved`.execute(db);
+    const moved = Number(result.rows[0]?.moved ?? 0);
+    folded += moved;
+    if (moved < FOLD_BATCH) return folded;
+  }
+}
+
+/** How often a PostgreSQL server with a worker folds the deltas (stats are exact either way). */
+export const FOLD_INTERVAL_MS = 1000;
+
+/** The periodic fold (PostgreSQL; SQLite writes no deltas). Returns a stop function that waits for a running fold. */
+export function startRollupFolding(db: Kysely<Database>, onError: (err: unknown) => void): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const timer = setInterval(() => {
+    running = running.then(() => (stopped ? 0 : foldRollupDeltas(db))).catch(onError);
+  }, FOLD_INTERVAL_MS);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }

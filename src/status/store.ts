@@ -7,7 +7,7 @@ import type { Outbox } from '../outbox/enqueue';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { anyRegistration, findRegistration, type Registration } from './registrations';
-import { RollupDeltas } from './rollups';
+import type { RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 import { iso } from '../util/time';
