@@ -195,7 +195,6 @@ class PoolConnection implements DatabaseConnection {
     return { rows: (await this.pool.run(query.sql, query.parameters)) as R[] };
   }
 
-  // eslint-disable-next-line require-yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('the read pool does not stream');
   }

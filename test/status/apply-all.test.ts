@@ -7,21 +7,12 @@ import { migrateToLatest } from '../../src/db/migrate';
 import { createOutbox } from '../../src/outbox/enqueue';
 import { countByScan, countMessages, RollupDeltas, type CountRow } from '../../src/status/rollups';
 import { applyAll, applyReport, type ApplyContext } from '../../src/status/store';
-import { STATUSES, type ProviderReport } from '../../src/status/types';
+import type { ProviderReport } from '../../src/status/types';
+import { reportArbitrary } from '../helpers/reports';
 import { newId } from '../../src/util/ids';
 
 /** A report to one of a few messages: statuses, engagements and unmapped codes, some identical. */
-const report = fc.record({
-  message: fc.constantFrom('m1', 'm2', 'm3'),
-  kind: fc.constantFrom('status', 'status', 'status', 'engagement', 'unmapped'),
-  status: fc.constantFrom(...STATUSES),
-  minute: fc.integer({ min: 0, max: 3 }),
-}).map(({ message, kind, status, minute }): ProviderReport => {
-  const base = { messageId: message, recipient: '+8613800000000', occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute } };
-  if (kind === 'engagement') return { ...base, type: 'message.engagement', action: 'clicked' };
-  const st = kind === 'unmapped' ? null : status;
-  return { ...base, type: 'message.status', status: st, error: st === 'delivered' || st === 'sent' || st === 'queued' ? null : { code: `E${minute}`, message: null } };
-});
+const report = reportArbitrary;
 
 describe('applyAll (a request’s reports in bulk) against one report at a time, on a real SQLite file', () => {
   let dir: string;

@@ -9,7 +9,8 @@ import { getRaw } from '../../src/replay/raw-log';
 import { register } from '../../src/status/registrations';
 import { RollupDeltas } from '../../src/status/rollups';
 import { applyAll } from '../../src/status/store';
-import { STATUSES, type ProviderReport } from '../../src/status/types';
+import type { ProviderReport } from '../../src/status/types';
+import { reportArbitrary } from '../helpers/reports';
 import { newId } from '../../src/util/ids';
 
 /**
@@ -18,19 +19,7 @@ import { newId } from '../../src/util/ids';
  * been sent, over any sequence of requests (status changes, duplicates, out-of-order reports,
  * engagements, unmapped codes) and with a send registration on some messages.
  */
-const report = fc
-  .record({
-    message: fc.constantFrom('m1', 'm2', 'm3'),
-    kind: fc.constantFrom('status', 'status', 'status', 'engagement', 'unmapped'),
-    status: fc.constantFrom(...STATUSES),
-    minute: fc.integer({ min: 0, max: 3 }),
-  })
-  .map(({ message, kind, status, minute }): ProviderReport => {
-    const base = { messageId: message, recipient: '+8613800000000', occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute } };
-    if (kind === 'engagement') return { ...base, type: 'message.engagement', action: 'clicked' };
-    const st = kind === 'unmapped' ? null : status;
-    return { ...base, type: 'message.status', status: st, error: st === 'delivered' || st === 'sent' || st === 'queued' ? null : { code: `E${minute}`, message: minute % 2 ? 'why' : null } };
-  });
+const report = reportArbitrary;
 
 describe('events nobody subscribed to are rebuilt from the history, equal to the stored ones', () => {
   let dir: string;
