@@ -57,6 +57,7 @@
  *   BENCH_GROWTH_DB=path               reuse a database kept with BENCH_KEEP_DB=1 (no build)
  *   BENCH_KEEP_DB=1                    keep a copy of the built database, print its path
  *   BENCH_GROWTH_SAMPLES=30            sequential requests per read route
+ *   BENCH_GROWTH_READ_THREADS=n        the service's server.readThreads (its default when unset)
  *   BENCH_GROWTH_READ_TIMEOUT_MS=10000 client-side timeout of a read (recorded, never waited past)
  *   BENCH_GROWTH_WAL_SECONDS=20        sustained batch ingest for the WAL figure
  *   BENCH_GROWTH_MIXED_SECONDS=10      ingest with polling readers
@@ -312,7 +313,7 @@ function growthConfig() {
     tokens: [{ name: 'bench-reader', token: READ_TOKEN, scopes: ['read'] }],
     retention: { rawDays: RAW_DAYS },
     // four readers poll as fast as they are answered: the per-address API limit would refuse them
-    server: { rateLimit: { api: false } },
+    server: { rateLimit: { api: false }, ...(process.env.BENCH_GROWTH_READ_THREADS ? { readThreads: Number(process.env.BENCH_GROWTH_READ_THREADS) } : {}) },
   });
   cfg.providers.aliyun = { accounts: Object.fromEntries(ACCOUNTS.map((a) => [a.name, { token: a.token }])) };
   return cfg;
