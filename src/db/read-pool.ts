@@ -177,7 +177,6 @@ export class ReadPool {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
     for (const job of this.queue.splice(0)) {
       clearTimeout(job.timer);
@@ -203,7 +202,7 @@ class PoolConnection implements DatabaseConnection {
 /** A driver whose every connection is the pool: queries from many requests go out side by side. */
 class PoolDriver implements Driver {
   private readonly connection: PoolConnection;
-  constructor(private readonly pool: ReadPool) {
+  constructor(pool: ReadPool) {
     this.connection = new PoolConnection(pool);
   }
   async init() {}
@@ -216,9 +215,7 @@ class PoolDriver implements Driver {
   async commitTransaction() {}
   async rollbackTransaction() {}
   async releaseConnection() {}
-  async destroy() {
-    await this.pool.close();
-  }
+  async destroy() {} // the pool is closed by readOnlyKysely's close
 }
 
 /**
@@ -237,8 +234,8 @@ export function readOnlyKysely(options: ReadPoolOptions): { db: Kysely<Database>
   return {
     db,
     async close() {
-      await db.destroy();
       await pool.close();
+      await db.destroy();
     },
   };
 }

@@ -16,6 +16,11 @@ export function runDirectly(trx: object, prepare: Prepare): void {
   directly.set(trx, prepare);
 }
 
+/** Whether `db` (or a transaction of it) speaks PostgreSQL's SQL. */
+export function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 /**
  * A fixed SQL statement of the ingest path, written once for both databases (`?` placeholders,
  * numbered `$n` on PostgreSQL). kysely's query builder costs more per call than SQLite takes to run
@@ -33,7 +38,7 @@ export class Statement {
 
   /** Through kysely, in the SQL of `db`'s dialect. */
   private viaKysely<R>(db: Kysely<Database>, params: readonly unknown[]) {
-    const text = db.getExecutor().adapter instanceof PostgresAdapter ? this.postgres : this.sqlite;
+    const text = isPostgres(db) ? this.postgres : this.sqlite;
     return db.executeQuery<R>(CompiledQuery.raw(text, params as unknown[]));
   }
 

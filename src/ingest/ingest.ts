@@ -6,7 +6,7 @@ import type { Database } from '../db/types';
 import { createOutbox } from '../outbox/enqueue';
 import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, RawCallback, VerifyContext } from '../providers/types';
-import { insertRaw } from '../replay/raw-log';
+import { insertRaw, storedForm } from '../replay/raw-log';
 import type { ProviderReport } from '../status/types';
 import { RollupDeltas } from '../status/rollups';
 import { applyAll, type AppliedReport } from '../status/store';
@@ -90,13 +90,14 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
     throw err;
   }
 
+  const stored = storedForm(raw.body);
   let outcome: IngestOutcome;
   try {
     outcome = await ctx.dbh.transact(async (trx) => {
       await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
       const applied = await applyReports(trx, ctx, target, raw, reports, false);
       const verdict = verdictOf(applied);
-      await insertRaw(trx, raw, verdict, null);
+      await insertRaw(trx, raw, verdict, null, stored);
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
     }, reports.length);
   } catch (err) {

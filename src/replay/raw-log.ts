@@ -38,14 +38,18 @@ export function storedBody(row: Pick<RawRequestRow, 'body' | 'body_encoding'>): 
   return row.body_encoding === 'deflate' ? inflateRawSync(row.body) : Buffer.from(row.body);
 }
 
-/** Writes a raw request with its verdict: every request that reached a known provider route. */
+/**
+ * Writes a raw request with its verdict: every request that reached a known provider route.
+ * `stored`: its body's stored form, made before a transaction is opened (deflating inside a grouped
+ * SQLite commit would hold every request of the group).
+ */
 export async function insertRaw(
   db: Kysely<Database> | Transaction<Database>,
   raw: RawCallback,
   verdict: string,
   detail: string | null,
+  stored: { bytes: Buffer; encoding: 'deflate' | null } = storedForm(raw.body),
 ): Promise<void> {
-  const stored = storedForm(raw.body);
   await insertRawRequest.run(db, [
     raw.id,
     raw.provider,
@@ -293,7 +297,7 @@ export async function getRaw(db: Kysely<Database>, id: string) {
   const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({ id: e.id, event: JSON.parse(e.payload) as unknown }));
   const have = new Set(stored.map((e) => e.id));
   const reports = await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute();
-  const rebuilt = (await rebuildEvents(db, reports.filter((r) => r.event_id !== null && !have.has(r.event_id)))).map((e) => ({ id: e.id, event: e as unknown }));
+  const rebuilt = (await rebuildEvents(db, reports.filter((r) => !have.has(r.event_id ?? '')))).map((e) => ({ id: e.id, event: e as unknown }));
   const events = [...stored, ...rebuilt].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { ...rawView(row), events: events.map((e) => e.event) };
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { ROWS_PER_STATEMENT } from '../db/sql';
 import type { Database, MessageRow, ReportRow } from '../db/types';
-import { findRegistration } from './registrations';
+import { findRegistration, hasRegistration } from './registrations';
 import { TERMINAL_STATUSES, type Channel, type EventType, type Status, type StatusEvent } from './types';
 
 /**
@@ -30,7 +30,7 @@ export async function rebuildEvents(db: Kysely<Database>, reports: ReportRow[]):
   const registered = new Map<string, boolean>();
   const anyRegistered = async (provider: string, account: string) => {
     const key = `${provider}\u0000${account}`;
-    if (!registered.has(key)) registered.set(key, (await db.selectFrom('registrations').select('provider').where('provider', '=', provider).where('account', '=', account).limit(1).executeTakeFirst()) !== undefined);
+    if (!registered.has(key)) registered.set(key, await hasRegistration(db, provider, account));
     return registered.get(key)!;
   };
   const events: StatusEvent[] = [];

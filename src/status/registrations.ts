@@ -29,19 +29,21 @@ export async function findRegistration(db: Kysely<Database> | Transaction<Databa
 
 const selectAnyRegistration = new Statement('SELECT 1 AS one FROM registrations WHERE provider = ? AND account = ? LIMIT 1');
 
+/** Whether an account has any registration at all (none: no report needs to look for one). */
+export async function hasRegistration(db: Kysely<Database> | Transaction<Database>, provider: string, account: string): Promise<boolean> {
+  return (await selectAnyRegistration.first(db, [provider, account])) !== undefined;
+}
+
 const anyByTransaction = new WeakMap<Transaction<Database>, Map<string, Promise<boolean>>>();
 
-/**
- * Whether an account has any registration: when not, no report needs to look for one. Asked once
- * per transaction and account (one SQLite transaction holds a group of ingests; see enqueue.ts).
- */
+/** hasRegistration, asked once per transaction and account (one SQLite transaction holds a group of ingests; see enqueue.ts). */
 export function anyRegistration(trx: Transaction<Database>, provider: string, account: string): Promise<boolean> {
   let known = anyByTransaction.get(trx);
   if (!known) anyByTransaction.set(trx, (known = new Map()));
   const key = `${provider}\u0000${account}`;
   let answer = known.get(key);
   if (!answer) {
-    answer = selectAnyRegistration.first(trx, [provider, account]).then((row) => row !== undefined);
+    answer = hasRegistration(trx, provider, account);
     known.set(key, answer);
   }
   return answer;

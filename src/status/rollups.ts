@@ -1,5 +1,5 @@
-import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
-import { insertRows } from '../db/sql';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { insertRows, isPostgres } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 
 /**
@@ -53,7 +53,7 @@ export class RollupDeltas {
     this.deltas.clear();
     if (rows.length === 0) return;
     // SQLite has one writer: the rollup rows themselves. PostgreSQL: delta rows, folded later.
-    if (trx.getExecutor().adapter instanceof PostgresAdapter) await insertDeltas.run(trx, rows);
+    if (isPostgres(trx)) await insertDeltas.run(trx, rows);
     else await upsertRollups.run(trx, rows);
   }
 }
@@ -138,7 +138,7 @@ export async function countMessages(db: Kysely<Database>, f: CountFilter): Promi
   const ha = ma === undefined ? undefined : ceilTo(ma, HOUR_MS);
   const hb = mb === undefined ? undefined : floorTo(mb, HOUR_MS);
   // (each from the rollups and, on PostgreSQL, from the deltas not folded into them yet)
-  const tables = db.getExecutor().adapter instanceof PostgresAdapter ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
+  const tables = isPostgres(db) ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
   for (const table of tables) {
     if (ha !== undefined && hb !== undefined && ha >= hb) {
       parts.push(countByRollup(db, f, 'm', ma, mb, table));
