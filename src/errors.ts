@@ -153,3 +153,11 @@ export function isCallbackRefusal(err: unknown): err is CallbackRefusal {
     err instanceof Overloaded
   );
 }
+
+/** A configuration problem: start-up stops with this message, which names the bad field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}

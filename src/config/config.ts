@@ -5,22 +5,20 @@ import { describeErrors, schemaValidator } from '../util/schemas';
 import { isValidZone } from '../util/time';
 import { checkDatabaseUrl, DEFAULT_POOL_SIZE } from '../db/connect';
 import { findProvider, providerNames } from '../providers/registry';
+import type { AccountSettings } from '../providers/types';
 import { compileDefinition, type GenericDefinition, type GenericSettings } from '../providers/generic/definition';
-import { ConfigError } from './config-error';
+import { ConfigError } from '../errors';
 import { resolveEnvRefs } from './env-refs';
 
 export { ConfigError };
 
 export type Scope = 'read' | 'replay' | 'admin';
 
-export interface AccountConfig {
-  token?: string;
-  allowIps?: string[];
-  timeZone: string;
-  timestampToleranceSeconds: number;
-  /** Provider-specific settings (secrets, keys, URLs), validated by the config schema. */
-  [key: string]: unknown;
-}
+/**
+ * An account as configured: the settings every account has, and its provider's own (secrets, keys,
+ * URLs), which the config schema validates and the provider types (src/providers/types.ts Provider<S>).
+ */
+export type AccountConfig = AccountSettings & Record<string, unknown>;
 
 export interface ApiToken {
   name: string;

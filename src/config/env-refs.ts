@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error';
+import { ConfigError } from '../errors';
 
 const ENV_REF = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
 

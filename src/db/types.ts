@@ -81,7 +81,7 @@ export interface RawRequestTable {
   url: string;
   /** JSON object of the request headers, names lower-case. */
   headers: string;
-  /** The bytes as received, or deflated when body_encoding says so (src/replay/raw-log.ts storedBody). */
+  /** The bytes as received, or deflated when body_encoding says so (src/raw/store.ts storedBody). */
   body: Buffer;
   /** The size of the body as received. */
   body_size: number;

@@ -1,7 +1,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { AccountConfig } from '../config/config';
 import { SignatureInvalid } from '../errors';
-import type { RawCallback } from '../providers/types';
+import type { RawCallback } from '../raw/types';
 import { matchesSecret } from '../util/safe-equal';
 
 const allowLists = new WeakMap<string[], BlockList>();

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, DeliveryRow } from '../db/types';
 import { BadRequest, NotFound } from '../errors';
-import { encodeCursor } from '../util/paging';
+import { encodeCursor } from '../db/paging';
 
 export const DELIVERY_STATES = ['pending', 'succeeded', 'dead'] as const;
 

@@ -1,23 +1,10 @@
 import type { Transaction } from 'kysely';
 import { insertRows, Statement } from '../db/sql';
 import type { Database } from '../db/types';
-import type { StatusEvent } from '../status/types';
+import type { Outbox } from '../status/store';
 import { newId } from '../util/ids';
 import { matchesFilter, type SubscriptionFilter } from './filter';
 import { iso } from '../util/time';
-
-/**
- * The transactional outbox: events are written in the same transaction as the status change
- * that produced them, with one pending delivery per matching subscription (an event no
- * subscription matches is not written: see src/status/event-history.ts). The worker
- * (src/outbox/worker.ts) delivers them later; nothing slow happens in the callback request.
- */
-export interface Outbox {
-  /** Stores the event with its deliveries when a subscription takes it; returns how many deliveries were queued. */
-  enqueue(event: StatusEvent, messagePk: string): Promise<number>;
-  /** The same for several events at once (a few statements for all); the counts in their order. */
-  enqueueAll(items: { event: StatusEvent; messagePk: string }[]): Promise<number[]>;
-}
 
 const insertEvents = insertRows('events', ['id', 'message_pk', 'raw_id', 'type', 'payload', 'created_at']);
 const selectSubscriptions = new Statement('SELECT id, filter FROM subscriptions WHERE enabled = 1');
@@ -37,6 +24,12 @@ function subscriptionsOf(trx: Transaction<Database>) {
   return subs;
 }
 
+/**
+ * The transactional outbox: events are written in the same transaction as the status change
+ * that produced them, with one pending delivery per matching subscription (an event no
+ * subscription matches is not written: see src/status/event-history.ts). The worker
+ * (src/outbox/worker.ts) delivers them later; nothing slow happens in the callback request.
+ */
 export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
   const nowIso = iso(now);
   const outbox: Outbox = {

@@ -1,8 +1,9 @@
 import iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PayloadInvalid } from '../errors';
+import { charsetOf } from '../util/content-type';
 import { nestingExceeds } from '../util/mask';
-import type { RawCallback } from './types';
+import type { RawCallback } from '../raw/types';
 
 /** A request may carry at most this many reports; more is refused rather than half-processed. */
 export const MAX_REPORTS_PER_REQUEST = 1000;
@@ -13,12 +14,6 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function contentType(raw: RawCallback): string {
   return (raw.headers['content-type'] ?? '').toLowerCase();
-}
-
-/** The charset a Content-Type declares, lower-case; `fallback` (UTF-8 unless configured) when it declares none. */
-export function charsetOf(contentTypeHeader: string | undefined, fallback = 'utf-8'): string {
-  const m = /charset\s*=\s*"?([\w-]+)"?/i.exec(contentTypeHeader ?? '');
-  return (m?.[1] ?? fallback).toLowerCase();
 }
 
 function decodeBytes(bytes: Buffer, charset: string, what: string): string {

@@ -5,7 +5,6 @@ import { sendgrid } from './sendgrid';
 import { ses } from './ses';
 import { tencent } from './tencent';
 import { twilio } from './twilio';
-import type { Config } from '../config/config';
 import type { GenericDefinition } from './generic/definition';
 import { createGenericProvider } from './generic';
 import type { Provider } from './types';
@@ -15,8 +14,8 @@ const PROVIDERS: ReadonlyMap<string, Provider> = new Map([aliyun, tencent, rongl
 
 const generic = new WeakMap<GenericDefinition, Provider>();
 
-/** A built-in provider, or one the configuration defines (kind "generic"). */
-export function findProvider(name: string, configured?: Config['providers']): Provider | undefined {
+/** A built-in provider, or one the configuration defines (kind "generic", compiled: config.providers). */
+export function findProvider(name: string, configured?: Readonly<Record<string, { generic?: GenericDefinition }>>): Provider | undefined {
   const builtIn = PROVIDERS.get(name);
   if (builtIn || !configured || !Object.hasOwn(configured, name)) return builtIn;
   const def = configured[name]!.generic;

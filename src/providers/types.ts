@@ -1,21 +1,5 @@
-import type { AccountConfig } from '../config/config';
+import type { RawCallback } from '../raw/types';
 import type { Channel, ProviderReport } from '../status/types';
-
-/** A callback as it arrived: everything replay needs to run it again through today's code. */
-export interface RawCallback {
-  id: string;
-  provider: string;
-  account: string;
-  method: string;
-  /** Path and query exactly as received. */
-  url: string;
-  /** Header names lower-case. */
-  headers: Record<string, string>;
-  body: Buffer;
-  /** The client's address (after the configured trusted proxies). */
-  remoteAddr: string;
-  receivedAt: Date;
-}
 
 /** The response a provider expects for a request it should not send again. */
 export interface Ack {
@@ -41,23 +25,40 @@ export interface Nonce {
   expiresAt: Date;
 }
 
+/**
+ * What every account has, whatever its provider (src/config/config.ts fills the defaults). A provider
+ * that needs more (a secret, a key, a URL) declares its own settings as an extension of this, and
+ * the config schema (schemas/config.schema.json) validates them: config depends on providers, never
+ * the reverse.
+ */
+export interface AccountSettings {
+  /** A shared token the callback URL must carry (`?token=`). */
+  token?: string;
+  /** Client addresses or CIDR ranges allowed to post (after the configured trusted proxies). */
+  allowIps?: string[];
+  /** The IANA zone of the provider's local timestamps. */
+  timeZone: string;
+  timestampToleranceSeconds: number;
+}
+
 export interface Verified {
   nonces?: Nonce[];
 }
 
 /**
- * One provider: a folder under src/providers/ and one line in src/providers/registry.ts.
+ * One provider: a folder under src/providers/ and one line in src/providers/registry.ts. `S`: the
+ * settings its accounts take.
  * `verify` works on the raw bytes and throws SignatureInvalid; `parse` throws PayloadInvalid.
  * Timestamps are checked against `raw.receivedAt`, so a stored request replays the same way.
  */
-export interface Provider {
+export interface Provider<S extends AccountSettings = AccountSettings> {
   name: string;
   channel: Channel;
   /** True when the provider signs nothing: a `default` account works without a config file. */
   unsigned: boolean;
-  verify?(raw: RawCallback, account: AccountConfig, ctx: VerifyContext): Verified | void | Promise<Verified | void>;
-  parse(raw: RawCallback, account: AccountConfig): ProviderReport[];
+  verify?(raw: RawCallback, account: S, ctx: VerifyContext): Verified | void | Promise<Verified | void>;
+  parse(raw: RawCallback, account: S): ProviderReport[];
   ack(raw: RawCallback): Ack;
   /** Work after the commit, off the request path (SNS subscription confirmation). */
-  afterCommit?(raw: RawCallback, account: AccountConfig, ctx: VerifyContext): Promise<void>;
+  afterCommit?(raw: RawCallback, account: S, ctx: VerifyContext): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types';
 import { newId } from '../util/ids';
-import { encodeCursor } from '../util/paging';
+import { encodeCursor } from '../db/paging';
 
 export type AuditAction = 'replay' | 'import' | 'purge';
 

@@ -3,12 +3,14 @@ import type { RawRequestRow } from '../db/types';
 import { AppError, isCallbackRefusal, NotFound, SignatureInvalid } from '../errors';
 import { afterApply, applyReports, resolveTarget, verdictOf, verifyAndParse, type Target } from '../ingest/ingest';
 import { claimNonces } from '../ingest/nonces';
-import type { Nonce, RawCallback } from '../providers/types';
+import type { Nonce } from '../providers/types';
+import type { RawCallback } from '../raw/types';
 import type { AppliedReport } from '../status/store';
 import type { ProviderReport, StatusEvent } from '../status/types';
 import { iso } from '../util/time';
 import { audit } from './audit';
-import { rawFromRow, updateVerdict, walkRaw, type RawFilter } from './raw-log';
+import { rawFromRow, updateVerdict } from '../raw/store';
+import { walkRaw, type RawFilter } from '../raw/filter';
 
 export interface ReplayChange {
   message_id: string;

@@ -2,7 +2,8 @@ import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
 import { redactHeaders, redactUrl } from '../util/mask';
 import { audit } from './audit';
-import { storedBody, storedForm, walkRaw, type RawFilter } from './raw-log';
+import { storedBody, storedForm } from '../raw/store';
+import { walkRaw, type RawFilter } from '../raw/filter';
 import { replayRow } from './replay';
 
 /** One line of `dlr raw export`: a raw request, the body in base64 (bytes exactly as received). */

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound } from '../errors';
-import { encodeCursor } from '../util/paging';
+import { encodeCursor } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';

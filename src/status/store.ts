@@ -3,7 +3,6 @@ import type { Transaction } from 'kysely';
 import { insertRows, ROWS_PER_STATEMENT, Statement } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
-import type { Outbox } from '../outbox/enqueue';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { anyRegistration, findRegistration, type Registration } from './registrations';
@@ -11,6 +10,17 @@ import type { RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 import { iso } from '../util/time';
+
+/**
+ * Where applying reports puts the events it makes, in the same transaction (src/outbox/enqueue.ts
+ * createOutbox): the status layer needs only this, not the outbox.
+ */
+export interface Outbox {
+  /** Stores the event with its deliveries when a subscription takes it; returns how many deliveries were queued. */
+  enqueue(event: StatusEvent, messagePk: string): Promise<number>;
+  /** The same for several events at once (a few statements for all); the counts in their order. */
+  enqueueAll(items: { event: StatusEvent; messagePk: string }[]): Promise<number[]>;
+}
 
 export interface ApplyContext {
   provider: string;

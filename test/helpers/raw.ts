@@ -1,5 +1,5 @@
 import type { AccountConfig } from '../../src/config/config';
-import type { RawCallback } from '../../src/providers/types';
+import type { RawCallback } from '../../src/raw/types';
 import { newId } from '../../src/util/ids';
 
 export const ACCOUNT: AccountConfig = { timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300 };

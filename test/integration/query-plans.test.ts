@@ -9,7 +9,7 @@ import { migrateToLatest } from '../../src/db/migrate';
 import type { Database } from '../../src/db/types';
 import { getDelivery, listDeliveries } from '../../src/outbox/deliveries';
 import { listAudit } from '../../src/replay/audit';
-import { getRaw, listRaw, openRawBody } from '../../src/replay/raw-log';
+import { getRaw, listRaw, openRawBody } from '../../src/raw/queries';
 import { getMessage, listMessages, stats } from '../../src/status/queries';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 

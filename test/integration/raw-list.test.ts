@@ -4,12 +4,12 @@ import request from 'supertest';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
 import { downloadBody, postBytes } from '../helpers/callbacks';
 import { rawCallback } from '../helpers/raw';
-import { insertRaw } from '../../src/replay/raw-log';
+import { insertRaw } from '../../src/raw/store';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 const MiB = 1024 * 1024;
-/** What the list shows of a body (src/replay/raw-log.ts RAW_PREVIEW_BYTES). */
+/** What the list shows of a body (src/raw/view.ts RAW_PREVIEW_BYTES). */
 const PREVIEW = 1024;
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

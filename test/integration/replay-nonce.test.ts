@@ -9,7 +9,7 @@ import { dropDatabaseFor } from '../helpers/db';
 import { fixture } from '../helpers/fixtures';
 import { mailgunSigned } from '../helpers/sign';
 import { ingest, resolveTarget } from '../../src/ingest/ingest';
-import type { RawCallback } from '../../src/providers/types';
+import type { RawCallback } from '../../src/raw/types';
 import { purgeRaw } from '../../src/replay/retention';
 import { newId } from '../../src/util/ids';
 

@@ -123,7 +123,7 @@ describe('generic signatures: every algorithm and signed-string form against ind
 });
 
 describe('the Vonage preset', () => {
-  const vonage = providerOrPreset('vonage');
+  const vonage = genericProvider('vonage', { preset: 'vonage' });
   const FIXTURE_SECRET = 'fixture-signature-secret';
 
   /** Vonage's base string, built here from the documented rule (sort, replace & and = in values, &k=v). */

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { openDatabase } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import { createOutbox } from '../../src/outbox/enqueue';
-import { getRaw } from '../../src/replay/raw-log';
+import { getRaw } from '../../src/raw/queries';
 import { register } from '../../src/status/registrations';
 import { RollupDeltas } from '../../src/status/rollups';
 import { applyAll } from '../../src/status/store';

@@ -23,7 +23,7 @@ export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<vo
   await db.schema.createIndex('messages_message_id').on('messages').columns(['message_id']).execute();
   await db.schema.createIndex('messages_created').on('messages').columns(['created_at']).execute();
 
-  // raw bodies may be stored deflated (src/replay/raw-log.ts storedForm); rows before stay as they are
+  // raw bodies may be stored deflated (src/raw/store.ts storedForm); rows before stay as they are
   await db.schema.alterTable('raw_requests').addColumn('body_encoding', 'text').execute();
   await db.schema.createIndex('raw_requests_provider_id').on('raw_requests').columns(['provider', 'id']).execute();
   await db.schema.createIndex('raw_requests_verdict_id').on('raw_requests').columns(['verdict', 'id']).execute();

@@ -12,7 +12,7 @@ import {
 } from '../../outbox/subscriptions';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
-import { decodeCursor, pageLimit } from '../../util/paging';
+import { decodeCursor, pageLimit } from '../../db/paging';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
 
@@ -41,7 +41,7 @@ export function adminRouter(ctx: AppContext): Router {
     noQuery(req.query);
     res.status(201).json(await createSubscription(db, req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
   });
-  // Not paged: subscriptions are few, each made by an admin (see MAX_PAGE in util/paging.ts).
+  // Not paged: subscriptions are few, each made by an admin (see MAX_PAGE in db/paging.ts).
   router.get('/subscriptions', async (req, res) => {
     noQuery(req.query);
     res.json(await listSubscriptions(db));

@@ -2,9 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { Router } from 'express';
 import type { AppContext } from '../../context';
-import { getRaw, listRaw, openRawBody } from '../../replay/raw-log';
+import { getRaw, listRaw, openRawBody } from '../../raw/queries';
 import { getMessage, listMessages, stats } from '../../status/queries';
-import { decodeCursor, pageLimit, timeParam } from '../../util/paging';
+import { decodeCursor, pageLimit, timeParam } from '../../db/paging';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
 

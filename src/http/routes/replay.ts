@@ -2,9 +2,9 @@ import { Router } from 'express';
 import type { AppContext } from '../../context';
 import { BadRequest } from '../../errors';
 import { listAudit } from '../../replay/audit';
-import type { RawFilter } from '../../replay/raw-log';
+import type { RawFilter } from '../../raw/filter';
 import { replayMany, replayOne } from '../../replay/replay';
-import { decodeCursor, pageLimit } from '../../util/paging';
+import { decodeCursor, pageLimit } from '../../db/paging';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
@@ -49,7 +49,7 @@ export function replayRouter(ctx: AppContext): Router {
     res.json(summary);
   });
 
-  // An entry's size: see MAX_PAGE in util/paging.ts.
+  // An entry's size: see MAX_PAGE in db/paging.ts.
   router.get('/audit', requireScope(ctx.config.tokens, 'read'), async (req, res) => {
     const q = auditQuery(req.query);
     res.json(await listAudit(ctx.dbh.read, { action: q.action || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));

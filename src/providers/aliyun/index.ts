@@ -10,18 +10,18 @@
  *            DELIVRD/DELIVERED means delivered and `receive_time` is the time. One biz_id
  *            covers every number of a SendBatchSms, so the recipient is part of the key.
  */
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid } from '../../errors';
 import type { ProviderReport, StatusReport } from '../../status/types';
 import { parseLocalTime } from '../../util/time';
 import { bodyText, parseJson, reportObjects, stringField } from '../decode';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+import type { RawCallback } from '../../raw/types';
 
 const TIME_FORMAT = 'yyyy-MM-dd HH:mm:ss';
 const DELIVERED_CODES = new Set(['DELIVRD', 'DELIVERED']);
 const ACK = JSON.stringify({ code: 0, msg: '接收成功' });
 
-function toReport(item: Record<string, unknown>, i: number, account: AccountConfig, raw: RawCallback): StatusReport {
+function toReport(item: Record<string, unknown>, i: number, account: AccountSettings, raw: RawCallback): StatusReport {
   const where = `report[${i}]`;
   const phone = stringField(item, 'phone_number', where, true);
   const bizId = stringField(item, 'biz_id', where, true);

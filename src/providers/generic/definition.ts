@@ -4,7 +4,7 @@
  * start-up and compiled into the form the request path uses. Every refusal names its field.
  */
 import { DateTime } from 'luxon';
-import { ConfigError } from '../../config/config-error';
+import { ConfigError } from '../../errors';
 import type { Channel, Status } from '../../status/types';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { isValidZone, parseLocalTime } from '../../util/time';

@@ -1,7 +1,7 @@
 import { isLosslessNumber, parse as parseLossless } from 'lossless-json';
 import { PayloadInvalid } from '../../errors';
 import { bodyText, checkBatchSize, contentType, formEntries, isObject, parseJson, parseXml } from '../decode';
-import type { RawCallback } from '../types';
+import type { RawCallback } from '../../raw/types';
 import type { GenericDefinition, Path } from './definition';
 
 /**

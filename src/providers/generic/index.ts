@@ -7,13 +7,13 @@
  * Body:      JSON, form or XML (by Content-Type when `auto`), reports at `format.reports`.
  * Ack:       the configured status and body (default 200 "OK").
  */
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid } from '../../errors';
 import type { ProviderReport, Status, StatusReport } from '../../status/types';
-import type { Provider, RawCallback } from '../types';
+import type { Provider } from '../types';
+import type { RawCallback } from '../../raw/types';
 import type { GenericDefinition } from './definition';
 import { documentOf, reportItems, textAt } from './document';
-import { verifyGeneric } from './signature';
+import { verifyGeneric, type GenericAccountSettings } from './signature';
 
 const NO_ERROR: ReadonlySet<Status> = new Set(['queued', 'sent', 'delivered']);
 
@@ -24,7 +24,7 @@ function statusOf(def: GenericDefinition, code: string): Status | null {
   return rule === 'keep' ? null : rule;
 }
 
-function toReport(def: GenericDefinition, item: Record<string, unknown>, i: number, raw: RawCallback, account: AccountConfig): StatusReport {
+function toReport(def: GenericDefinition, item: Record<string, unknown>, i: number, raw: RawCallback, account: GenericAccountSettings): StatusReport {
   const where = `report[${i}]`;
   const m = def.mapping;
   const required = (path: readonly string[], what: string) => {
@@ -66,13 +66,13 @@ function toReport(def: GenericDefinition, item: Record<string, unknown>, i: numb
   return report;
 }
 
-export function createGenericProvider(def: GenericDefinition): Provider {
+export function createGenericProvider(def: GenericDefinition): Provider<GenericAccountSettings> {
   const sig = def.signature;
   return {
     name: def.name,
     channel: def.channel,
     unsigned: sig === null,
-    ...(sig ? { verify: (raw: RawCallback, account: AccountConfig) => verifyGeneric(def, sig, raw, account) } : {}),
+    ...(sig ? { verify: (raw: RawCallback, account: GenericAccountSettings) => verifyGeneric(def, sig, raw, account) } : {}),
     parse(raw, account): ProviderReport[] {
       return reportItems(def, documentOf(def, raw)).map((item, i) => toReport(def, item, i, raw, account));
     },

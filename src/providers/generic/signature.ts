@@ -1,9 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { AccountConfig } from '../../config/config';
 import { SignatureInvalid } from '../../errors';
 import { safeEqual } from '../../util/safe-equal';
 import { checkTimestamp, requiredSecret } from '../timestamp';
-import type { RawCallback, Verified } from '../types';
+import type { RawCallback } from '../../raw/types';
+import type { AccountSettings, Verified } from '../types';
 import { describeLocation, type CompiledSignature, type GenericDefinition, type ParamsOptions, type ValueLocation } from './definition';
 import { documentOf, type Document } from './document';
 
@@ -111,12 +111,17 @@ function decodeSignature(text: string, encoding: CompiledSignature['encoding']):
   return /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
 }
 
+/** An account of a generic provider: the shared secret its signature scheme uses (when it has one). */
+export interface GenericAccountSettings extends AccountSettings {
+  secret?: string;
+}
+
 /**
  * Verifies a generic provider's signature on the raw request: timestamp within the account's
  * tolerance, the digest of the signed bytes equal to the one sent (constant time), the nonce
  * handed back to be recorded once.
  */
-export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, raw: RawCallback, account: AccountConfig): Verified {
+export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, raw: RawCallback, account: GenericAccountSettings): Verified {
   const secret = requiredSecret(account.secret, 'secret');
   const req = new SignedRequest(def, raw);
   const sent = req.locate(sig.location);

@@ -18,7 +18,13 @@ import type { ProviderReport, Status } from '../../status/types';
 import { safeEqual } from '../../util/safe-equal';
 import { bodyText, isObject, parseJson, stringField } from '../decode';
 import { checkTimestamp, requiredSecret } from '../timestamp';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+
+/** A Mailgun account: its HTTP webhook signing key. */
+export interface MailgunSettings extends AccountSettings {
+  signingKey?: string;
+}
+import type { RawCallback } from '../../raw/types';
 
 const ENGAGEMENT = new Set(['opened', 'clicked', 'unsubscribed', 'complained']);
 
@@ -36,7 +42,7 @@ function statusOf(event: string, severity: string | undefined): Status | null {
   return null;
 }
 
-export const mailgun: Provider = {
+export const mailgun: Provider<MailgunSettings> = {
   name: 'mailgun',
   channel: 'email',
   unsigned: false,

@@ -15,12 +15,12 @@
  * Quirks:    times are local `yyyyMMddHHmmss` (also `yyyy-MM-dd HH:mm:ss` accepted), Asia/Shanghai.
  *            Low-confidence format (official doc not found): fixtures follow public code.
  */
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid } from '../../errors';
 import type { ProviderReport, StatusReport } from '../../status/types';
 import { parseLocalTimeAny } from '../../util/time';
 import { bodyText, contentType, isObject, parseForm, parseJson, parseXml, stringField } from '../decode';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+import type { RawCallback } from '../../raw/types';
 
 const TIME_FORMATS = ['yyyyMMddHHmmss', 'yyyy-MM-dd HH:mm:ss'] as const;
 const SUCCESS_CODE = '000000';
@@ -36,14 +36,14 @@ function formatOf(raw: RawCallback): Format {
   return first === '<' ? 'xml' : first === '{' ? 'json' : 'form';
 }
 
-function time(value: string | undefined, field: string, account: AccountConfig, raw: RawCallback): Date {
+function time(value: string | undefined, field: string, account: AccountSettings, raw: RawCallback): Date {
   if (value === undefined) return raw.receivedAt;
   const parsed = parseLocalTimeAny(value, TIME_FORMATS, account.timeZone);
   if (!parsed) throw new PayloadInvalid(`"${field}" is not yyyyMMddHHmmss: "${value}"`);
   return parsed;
 }
 
-function fromSmsArrived(request: Record<string, unknown>, account: AccountConfig, raw: RawCallback): StatusReport {
+function fromSmsArrived(request: Record<string, unknown>, account: AccountSettings, raw: RawCallback): StatusReport {
   const where = 'Request';
   const action = stringField(request, 'action', where, true);
   if (action !== 'SMSArrived') throw new PayloadInvalid(`Request.action "${action}" is not a status report (SMSArrived)`);
@@ -68,7 +68,7 @@ function fromSmsArrived(request: Record<string, unknown>, account: AccountConfig
   };
 }
 
-function fromForm(form: Record<string, string>, account: AccountConfig, raw: RawCallback): StatusReport {
+function fromForm(form: Record<string, string>, account: AccountSettings, raw: RawCallback): StatusReport {
   const where = 'form';
   const respCode = stringField(form, 'respCode', where, true);
   const messageId = stringField(form, 'smsMessageSid', where) ?? stringField(form, 'msgId', where, true);

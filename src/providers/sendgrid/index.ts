@@ -15,12 +15,17 @@
  *            engagement. message_id = sg_message_id up to the first "." (the X-Message-Id of the send).
  */
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, Status } from '../../status/types';
 import { bodyText, isObject, parseJson, reportObjects, stringField } from '../decode';
 import { checkTimestamp, requiredSecret } from '../timestamp';
-import type { Provider } from '../types';
+import type { AccountSettings, Provider } from '../types';
+
+/** A SendGrid account: the Event Webhook's verification key (Settings → Mail Settings → Signed Event Webhook). */
+export interface SendgridSettings extends AccountSettings {
+  /** The base64 public key SendGrid shows (ECDSA P-256, SPKI DER). */
+  publicKey?: string;
+}
 
 const STATUS_EVENTS: Readonly<Record<string, Status>> = {
   processed: 'queued',
@@ -41,7 +46,7 @@ const ENGAGEMENT_EVENTS: Readonly<Record<string, string>> = {
 
 const keys = new Map<string, KeyObject>();
 
-function publicKey(account: AccountConfig): KeyObject {
+function publicKey(account: SendgridSettings): KeyObject {
   const text = requiredSecret(account.publicKey, 'publicKey');
   let key = keys.get(text);
   if (!key) {
@@ -86,7 +91,7 @@ function toReport(event: Record<string, unknown>, i: number): ProviderReport | n
   return { ...base, type: 'message.status', status: status!, error: failed ? { code, message: reason } : null };
 }
 
-export const sendgrid: Provider = {
+export const sendgrid: Provider<SendgridSettings> = {
   name: 'sendgrid',
   channel: 'email',
   unsigned: false,

@@ -16,11 +16,21 @@
  *            rejected, Rendering Failure → rejected; Complaint/Open/Click/Subscription are engagement.
  *            One report per recipient; message_id = mail.messageId; dedupe on the SNS MessageId.
  */
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, ReportError, Status } from '../../status/types';
 import { bodyText, isObject, parseJson, stringField } from '../decode';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+
+/** An SES account: the SNS topics it accepts and how their subscriptions are confirmed. */
+export interface SesSettings extends AccountSettings {
+  /** The SNS topic ARNs whose notifications are accepted; none configured accepts none. */
+  topicArns?: string[];
+  /** Signing certificates (PEM) by their SigningCertURL, used instead of fetching them. */
+  certificates?: Record<string, string>;
+  /** Visit the SubscribeURL of a SubscriptionConfirmation after it is stored. */
+  autoConfirm?: boolean;
+}
+import type { RawCallback } from '../../raw/types';
 import { isSnsUrl, parseEnvelope, verifySnsSignature, type SnsEnvelope } from './sns';
 
 type Doc = Record<string, unknown>;
@@ -111,16 +121,16 @@ function sesReports(event: Doc, sns: SnsEnvelope, receivedAt: Date): ProviderRep
   }
 }
 
-export const ses: Provider = {
+export const ses: Provider<SesSettings> = {
   name: 'ses',
   channel: 'email',
   unsigned: false,
   async verify(raw, account, ctx) {
-    const topics = account.topicArns as string[] | undefined;
+    const topics = account.topicArns;
     if (!topics || topics.length === 0) throw new SignatureInvalid('this account has no topicArns configured, so no topic is accepted');
     const msg = envelope(raw);
     if (!topics.includes(msg.TopicArn)) throw new SignatureInvalid(`topic ${msg.TopicArn} is not in this account's topicArns`);
-    await verifySnsSignature(msg, account.certificates as Record<string, string> | undefined, ctx);
+    await verifySnsSignature(msg, account.certificates, ctx);
   },
   parse(raw): ProviderReport[] {
     const msg = envelope(raw);
@@ -130,7 +140,7 @@ export const ses: Provider = {
     return sesReports(event, msg, raw.receivedAt);
   },
   ack: () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: '' }),
-  async afterCommit(raw, account: AccountConfig, ctx) {
+  async afterCommit(raw, account, ctx) {
     if (account.autoConfirm !== true) return;
     const msg = envelope(raw);
     if (msg.Type !== 'SubscriptionConfirmation' || !msg.SubscribeURL) return;

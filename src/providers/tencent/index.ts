@@ -10,12 +10,12 @@
  * Ack:       200 {"result":0,"errmsg":"OK"}.
  * Quirks:    times are local `yyyy-MM-dd HH:mm:ss` (Asia/Shanghai); recipient is +nationcode+mobile.
  */
-import type { AccountConfig } from '../../config/config';
 import { PayloadInvalid } from '../../errors';
 import type { ProviderReport, StatusReport } from '../../status/types';
 import { parseLocalTime } from '../../util/time';
 import { bodyText, isObject, parseJson, reportObjects, stringField } from '../decode';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+import type { RawCallback } from '../../raw/types';
 
 const TIME_FORMAT = 'yyyy-MM-dd HH:mm:ss';
 const ACK = JSON.stringify({ result: 0, errmsg: 'OK' });
@@ -31,7 +31,7 @@ function unwrapCallbackData(value: unknown): unknown {
   return parseJson(decoded, 'decoded callbackData');
 }
 
-function toReport(item: Record<string, unknown>, i: number, account: AccountConfig, raw: RawCallback): StatusReport {
+function toReport(item: Record<string, unknown>, i: number, account: AccountSettings, raw: RawCallback): StatusReport {
   const where = `report[${i}]`;
   const sid = stringField(item, 'sid', where, true);
   const mobile = stringField(item, 'mobile', where, true);

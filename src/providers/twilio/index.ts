@@ -16,7 +16,15 @@ import { PayloadInvalid } from '../../errors';
 import type { ProviderReport, ReportError, Status } from '../../status/types';
 import { bodyText, contentType, formEntries, isObject, parseJson } from '../decode';
 import { requiredSecret } from '../timestamp';
-import type { Provider, RawCallback } from '../types';
+import type { AccountSettings, Provider } from '../types';
+
+/** A Twilio account: what X-Twilio-Signature is computed with. */
+export interface TwilioSettings extends AccountSettings {
+  authToken?: string;
+  /** The public base URL Twilio calls (the signature covers the full URL as Twilio saw it). */
+  publicUrl?: string;
+}
+import type { RawCallback } from '../../raw/types';
 import { verifyTwilioSignature } from './signature';
 
 const STATUS: Readonly<Record<string, Status>> = {
@@ -47,7 +55,7 @@ function fields(raw: RawCallback): Record<string, string> {
   return out;
 }
 
-export const twilio: Provider = {
+export const twilio: Provider<TwilioSettings> = {
   name: 'twilio',
   channel: 'sms',
   unsigned: false,

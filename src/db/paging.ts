@@ -5,7 +5,7 @@ export const DEFAULT_PAGE = 50;
  * The most items a list answers (issue #14: every list answer's size has a bound). An answer is at
  * most this many items times the bound of one item:
  * - GET /v1/raw: URL and headers (node refuses more than 16 KiB of them), a body preview of
- *   RAW_PREVIEW_BYTES and a detail of at most DETAIL_PREVIEW_CHARS (src/replay/raw-log.ts): under
+ *   RAW_PREVIEW_BYTES and a detail of at most DETAIL_PREVIEW_CHARS (src/raw/view.ts): under
  *   ~25 KB an item at worst (~2 KB typically), under ~15 MB a page at worst. Whole bodies: only
  *   GET /v1/raw/:id (one row) and GET /v1/raw/:id/body (streamed).
  * - GET /v1/subscriptions/:id/deliveries: fixed fields and last_error (a short message of node's or
