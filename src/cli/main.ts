@@ -31,15 +31,6 @@ function positive(value: string): number {
   return n;
 }
 
-interface FilterOptions {
-  provider?: string;
-  account?: string;
-  verdict?: string;
-  since?: string;
-  until?: string;
-  q?: string;
-}
-
 function withFilterOptions(cmd: Command): Command {
   return cmd
     .option('--provider <name>', 'only this provider')
@@ -50,7 +41,8 @@ function withFilterOptions(cmd: Command): Command {
     .option('--q <text>', 'a message id or recipient the request reported (masked forms like 138******00 match)');
 }
 
-function filterOf(o: FilterOptions): Omit<RawFilter, 'cursor' | 'limit'> {
+/** The filter withFilterOptions' options give (the command's other options left out). */
+function filterOf(o: RawFilter): RawFilter {
   return { provider: o.provider, account: o.account, verdict: o.verdict, since: o.since, until: o.until, q: o.q };
 }
 
@@ -121,7 +113,7 @@ export function buildCli(): Command {
   withFilterOptions(raw.command('list').description('list raw requests, newest first'))
     .option('--limit <n>', 'how many', positive, 20)
     .option('--json', 'one JSON object per line')
-    .action(async (o: FilterOptions & { limit: number; json?: boolean }) => {
+    .action(async (o: RawFilter & { limit: number; json?: boolean }) => {
       await withContext(async (ctx) => {
         const page = await listRaw(ctx.dbh.db, { ...filterOf(o), limit: o.limit });
         for (const r of page.items) {
@@ -159,7 +151,7 @@ export function buildCli(): Command {
       '--include-credentials',
       'keep ?token=, Authorization, Cookie and the like in clear (the file then holds secrets); by default they are redacted, those lines are marked "redacted": true, and an import cannot verify them again',
     )
-    .action(async (o: FilterOptions & { includeCredentials?: boolean }) => {
+    .action(async (o: RawFilter & { includeCredentials?: boolean }) => {
       await withContext(async (ctx) => {
         let n = 0;
         let redacted = 0;
@@ -211,7 +203,7 @@ export function buildCli(): Command {
     .option('--dry-run', 'show what would change; write and forward nothing')
     .option('--limit <n>', 'at most this many requests', positive, 1000)
     .option('--json', 'print the results as JSON')
-    .action(async (o: FilterOptions & { id?: string; dryRun?: boolean; limit: number; json?: boolean }) => {
+    .action(async (o: RawFilter & { id?: string; dryRun?: boolean; limit: number; json?: boolean }) => {
       const filter = filterOf(o);
       if (!o.id && !Object.values(filter).some((v) => v !== undefined)) {
         err('replay needs --id or at least one filter (--provider, --verdict, --since, …)');

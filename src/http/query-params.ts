@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../db/paging';
 import { BadRequest } from '../errors';
 import { SCHEMAS_DIR } from '../paths';
 import { describeErrors, schemaValidator } from '../util/schemas';
@@ -45,14 +46,40 @@ function explain(route: QueryRoute, query: Record<string, unknown>): string {
   return `invalid query: ${describeErrors().join('; ')}`;
 }
 
+/** `?limit=`: DEFAULT_PAGE when absent or empty, else 1 to MAX_PAGE. */
+export function pageLimit(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_PAGE;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw new BadRequest(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  return n;
+}
+
+/** An ISO-8601 time parameter, normalized to the stored form. */
+export function timeParam(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new BadRequest(`${name} must be an ISO-8601 time`);
+  return new Date(ms).toISOString();
+}
+
+/** A route's query as its handler takes it: `limit` a number (when the route pages), the rest strings or absent. */
+export type Query<K extends string> = { [P in Exclude<K, 'limit'>]?: string } & ('limit' extends K ? { limit: number } : unknown);
+
 /**
- * A checker of one route's query: the query back, typed by its parameters (`K`, as the route's
- * schema lists them), or a 400 `bad_request` naming the parameter.
+ * A checker of one route's query: a 400 `bad_request` naming the parameter, or the query typed by
+ * its parameters (`K`, as the route's schema lists them) and made ready for the query modules in
+ * one place: `since`/`until` normalized ISO times, `cursor` decoded, `limit` a number (DEFAULT_PAGE
+ * when absent) on routes that page; an empty filter value is no filter (src/db/filters.ts).
  */
-export function queryParams<K extends string = never>(route: QueryRoute): (query: unknown) => Partial<Record<K, string>> {
-  const validate = schemaValidator<Partial<Record<K, string>>>(`${FILE}#/definitions/${route}`);
+export function queryParams<K extends string = never>(route: QueryRoute): (query: unknown) => Query<K> {
+  const validate = schemaValidator<Partial<Record<string, string>>>(`${FILE}#/definitions/${route}`);
   return (query) => {
-    if (validate(query)) return query;
-    throw new BadRequest(explain(route, query as Record<string, unknown>));
+    if (!validate(query)) throw new BadRequest(explain(route, query as Record<string, unknown>));
+    const q: Record<string, string | number | undefined> = { ...query };
+    if ('since' in q) q.since = timeParam('since', query.since);
+    if ('until' in q) q.until = timeParam('until', query.until);
+    if ('cursor' in q) q.cursor = decodeCursor(query.cursor);
+    if (Object.hasOwn(routeSchema(route).properties, 'limit')) q.limit = pageLimit(query.limit);
+    return q as Query<K>;
   };
 }

@@ -7,7 +7,7 @@ import { createOutbox } from '../outbox/enqueue';
 import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, VerifyContext } from '../providers/types';
 import type { RawCallback } from '../raw/types';
-import { insertRaw, storedForm } from '../raw/store';
+import { insertRaw, rowOf, storedForm } from '../raw/store';
 import type { ProviderReport } from '../status/types';
 import { RollupDeltas } from '../status/rollups';
 import { applyAll, type AppliedReport } from '../status/store';
@@ -41,7 +41,7 @@ export function resolveTarget(ctx: AppContext, providerName: string, accountName
 /** Logs a refused request with its verdict before the refusal is answered. */
 export async function recordRefusal(ctx: AppContext, raw: RawCallback, err: CallbackRefusal): Promise<void> {
   try {
-    await insertRaw(ctx.dbh.db, raw, err.verdict, err.message);
+    await insertRaw(ctx.dbh.db, rowOf(raw, err.verdict, err.message));
   } catch (dbErr) {
     ctx.logger.error({ err: dbErr, raw_id: raw.id }, 'could not record a refused callback');
     throw new Unavailable((dbErr as Error).message);
@@ -98,7 +98,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
       await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
       const applied = await applyReports(trx, ctx, target, raw, reports, false);
       const verdict = verdictOf(applied);
-      await insertRaw(trx, raw, verdict, null, stored);
+      await insertRaw(trx, rowOf(raw, verdict, null, stored));
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
     }, reports.length);
   } catch (err) {

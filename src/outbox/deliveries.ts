@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, DeliveryRow } from '../db/types';
 import { BadRequest, NotFound } from '../errors';
-import { encodeCursor } from '../db/paging';
+import { matching } from '../db/filters';
+import { encodeCursor, type Page } from '../db/paging';
 
 export const DELIVERY_STATES = ['pending', 'succeeded', 'dead'] as const;
 
@@ -22,13 +23,20 @@ export function deliveryView(row: DeliveryRow) {
   };
 }
 
-export async function listDeliveries(db: Kysely<Database>, subscriptionId: string, f: { state?: string; cursor?: string; limit: number }) {
+export async function listDeliveries(db: Kysely<Database>, subscriptionId: string, f: { state?: string } & Page) {
   const sub = await db.selectFrom('subscriptions').select('id').where('id', '=', subscriptionId).executeTakeFirst();
   if (!sub) throw new NotFound('subscription');
-  let q = db.selectFrom('deliveries').selectAll().where('subscription_id', '=', subscriptionId);
-  if (f.state) q = q.where('state', '=', f.state);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('subscription_id', '=', subscriptionId)
+    .where((eb) =>
+      matching(eb, [
+        ['state', '=', f.state],
+        ['id', '<', f.cursor],
+      ]),
+    )
+    .orderBy('id', 'desc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
   return { items: page.map(deliveryView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { insertRows, Statement } from '../db/sql';
+import { fixed, insertRows } from '../db/sql';
 import type { Database } from '../db/types';
 import type { Outbox } from '../status/store';
 import { newId } from '../util/ids';
@@ -7,7 +7,7 @@ import { matchesFilter, type SubscriptionFilter } from './filter';
 import { iso } from '../util/time';
 
 const insertEvents = insertRows('events', ['id', 'message_pk', 'raw_id', 'type', 'payload', 'created_at']);
-const selectSubscriptions = new Statement('SELECT id, filter FROM subscriptions WHERE enabled = 1');
+const selectSubscriptions = fixed('subscriptions')`SELECT id, filter FROM subscriptions WHERE enabled = 1`;
 const insertDeliveries = insertRows('deliveries', ['id', 'event_id', 'subscription_id', 'state', 'next_attempt_at', 'created_at', 'updated_at']);
 
 /**
@@ -18,7 +18,7 @@ const subscriptionsByTransaction = new WeakMap<Transaction<Database>, Promise<{ 
 function subscriptionsOf(trx: Transaction<Database>) {
   let subs = subscriptionsByTransaction.get(trx);
   if (!subs) {
-    subs = selectSubscriptions.all<{ id: string; filter: string }>(trx, []).then((rows) => rows.map((s) => ({ id: s.id, filter: JSON.parse(s.filter) as SubscriptionFilter })));
+    subs = selectSubscriptions.all<{ id: string; filter: string }>(trx, {}).then((rows) => rows.map((s) => ({ id: s.id, filter: JSON.parse(s.filter) as SubscriptionFilter })));
     subscriptionsByTransaction.set(trx, subs);
   }
   return subs;
@@ -38,11 +38,11 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
     },
     async enqueueAll(items) {
       const subs = await subscriptionsOf(trx);
-      const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => [newId('dlv'), event.id, s.id, 'pending', nowIso, nowIso, nowIso]));
+      const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => ({ id: newId('dlv'), event_id: event.id, subscription_id: s.id, state: 'pending', next_attempt_at: nowIso, created_at: nowIso, updated_at: nowIso })));
       // Only an event some subscription takes is stored (the worker delivers from it); the others
       // are rebuilt from the history when asked for (src/status/event-history.ts).
       const taken = items.filter((_, i) => deliveries[i]!.length > 0);
-      await insertEvents.run(trx, taken.map(({ event, messagePk }) => [event.id, messagePk, event.raw_id, event.type, JSON.stringify(event), nowIso]));
+      await insertEvents.run(trx, taken.map(({ event, messagePk }) => ({ id: event.id, message_pk: messagePk, raw_id: event.raw_id, type: event.type, payload: JSON.stringify(event), created_at: nowIso })));
       await insertDeliveries.run(trx, deliveries.flat());
       return deliveries.map((d) => d.length);
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AppContext } from '../context';
-import { insertRows, Statement } from '../db/sql';
+import { fixed, insertRows, type Values } from '../db/sql';
 import { newId } from '../util/ids';
 import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
@@ -26,18 +26,16 @@ export interface Worker {
   poke(): void;
 }
 
-interface AttemptRecord {
-  attempt: unknown[];
-  delivery: unknown[];
-  gone: unknown[] | null;
-}
-
 const insertAttempts = insertRows('delivery_attempts', ['id', 'delivery_id', 'attempt', 'trigger', 'started_at', 'duration_ms', 'status_code', 'error', 'response', 'next_attempt_at']);
-const finishDelivery = new Statement(
-  "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, next_trigger = 'scheduled', last_attempt_at = ?, last_status = ?, last_error = ?, " +
-    'claimed_by = NULL, claimed_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ?',
-);
-const disableGone = new Statement("UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ? WHERE id = ?");
+const finishDelivery = fixed('deliveries')`UPDATE deliveries SET state = ${'state'}, attempts = ${'attempts'}, next_attempt_at = ${'next_attempt_at'}, next_trigger = 'scheduled', last_attempt_at = ${'last_attempt_at'}, last_status = ${'last_status'}, last_error = ${'last_error'}, claimed_by = NULL, claimed_until = NULL, updated_at = ${'updated_at'} WHERE id = ${'id'} AND claimed_by = ${'claimed_by'}`;
+const disableGone = fixed('subscriptions')`UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+
+/** What one attempt writes, recorded with others in one transaction. */
+interface AttemptRecord {
+  attempt: Parameters<typeof insertAttempts.run>[1][number];
+  delivery: Parameters<typeof finishDelivery.run>[1];
+  gone: Values<'subscriptions', 'updated_at' | 'id'> | null;
+}
 
 function describeSendError(err: unknown): string {
   const e = err as { code?: string; message?: string };
@@ -139,9 +137,30 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     if (error === null && !isSuccess(outcome.statusCode)) error = `HTTP ${outcome.statusCode}`;
 
     await record({
-      attempt: [newId('att'), d.id, attemptNo, d.next_trigger, now.toISOString(), durationMs, outcome.statusCode, error, response, next],
-      delivery: [state, attemptNo, next ?? finished.toISOString(), now.toISOString(), outcome.statusCode, error, finished.toISOString(), d.id, workerId],
-      gone: decision.kind === 'gone' ? [finished.toISOString(), d.subscription_id] : null,
+      attempt: {
+        id: newId('att'),
+        delivery_id: d.id,
+        attempt: attemptNo,
+        trigger: d.next_trigger,
+        started_at: now.toISOString(),
+        duration_ms: durationMs,
+        status_code: outcome.statusCode,
+        error,
+        response,
+        next_attempt_at: next,
+      },
+      delivery: {
+        state,
+        attempts: attemptNo,
+        next_attempt_at: next ?? finished.toISOString(),
+        last_attempt_at: now.toISOString(),
+        last_status: outcome.statusCode,
+        last_error: error,
+        updated_at: finished.toISOString(),
+        id: d.id,
+        claimed_by: workerId,
+      },
+      gone: decision.kind === 'gone' ? { updated_at: finished.toISOString(), id: d.subscription_id } : null,
     });
     const result = decision.kind === 'succeeded' ? 'success' : decision.kind === 'gone' ? 'gone' : outcome.timedOut ? 'timeout' : 'failure';
     ctx.metrics.deliveryAttempts.inc({ result });

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { matching } from '../db/filters';
 import type { Database, RawRequestRow } from '../db/types';
 
 export interface RawFilter {
@@ -10,8 +11,6 @@ export interface RawFilter {
   /** A message id or recipient that one of the request's reports named (masked forms match too). */
   q?: string;
   ids?: string[];
-  cursor?: string;
-  limit: number;
 }
 
 /**
@@ -47,14 +46,17 @@ function messagesNamed(db: Kysely<Database>, term: string) {
 }
 
 /** The matching rows, nothing selected yet: a list selects the start of each body, replay and export the whole row. */
-export function filtered(db: Kysely<Database>, f: Omit<RawFilter, 'cursor' | 'limit'>) {
-  let q = db.selectFrom('raw_requests');
-  if (f.provider) q = q.where('provider', '=', f.provider);
-  if (f.account) q = q.where('account', '=', f.account);
-  if (f.verdict) q = q.where('verdict', '=', f.verdict);
-  if (f.since) q = q.where('received_at', '>=', f.since);
-  if (f.until) q = q.where('received_at', '<', f.until);
-  if (f.ids && f.ids.length > 0) q = q.where('id', 'in', f.ids);
+export function filtered(db: Kysely<Database>, f: RawFilter) {
+  let q = db.selectFrom('raw_requests').where((eb) =>
+    matching(eb, [
+      ['provider', '=', f.provider],
+      ['account', '=', f.account],
+      ['verdict', '=', f.verdict],
+      ['received_at', '>=', f.since],
+      ['received_at', '<', f.until],
+      ['id', 'in', f.ids],
+    ]),
+  );
   if (f.q) {
     const term = f.q;
     q = q.where('id', 'in', (eb) => eb.selectFrom('reports').select('raw_id').where('message_pk', 'in', messagesNamed(db, term)));
@@ -63,7 +65,7 @@ export function filtered(db: Kysely<Database>, f: Omit<RawFilter, 'cursor' | 'li
 }
 
 /** Matching raw requests, oldest first, a batch at a time (replay and export walk the log this way). */
-export async function* walkRaw(db: Kysely<Database>, f: Omit<RawFilter, 'cursor' | 'limit'>, max: number, batch = 200): AsyncGenerator<RawRequestRow> {
+export async function* walkRaw(db: Kysely<Database>, f: RawFilter, max: number, batch = 200): AsyncGenerator<RawRequestRow> {
   let after = '';
   let yielded = 0;
   while (yielded < max) {

@@ -1,7 +1,8 @@
 import { createInflateRaw } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
-import { encodeCursor } from '../db/paging';
+import { matching } from '../db/filters';
+import { encodeCursor, type Page } from '../db/paging';
 import type { Database } from '../db/types';
 import { NotFound } from '../errors';
 import { rebuildEvents } from '../status/event-history';
@@ -17,7 +18,7 @@ import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListVi
  * still reads each body's pages inside the query — for `substr`, and for the columns stored after
  * `body` — about 1 s for 500 bodies of 1 MiB; bodies in a table of their own would end that.)
  */
-export async function listRaw(db: Kysely<Database>, f: RawFilter) {
+export async function listRaw(db: Kysely<Database>, f: RawFilter & Page) {
   let q = filtered(db, f).select([
     'id',
     'provider',
@@ -34,8 +35,7 @@ export async function listRaw(db: Kysely<Database>, f: RawFilter) {
     // SQLite answers NULL for a part of an empty BLOB
     sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as('body_head'),
   ]);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  const rows: RawListRow[] = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows: RawListRow[] = await q.where((eb) => matching(eb, [['id', '<', f.cursor]])).orderBy('id', 'desc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
   return { items: page.map(rawListView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }

@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely, Transaction } from 'kysely';
-import { Statement } from '../db/sql';
+import { fixed, insertRows } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
 import { iso } from '../util/time';
 import type { RawCallback } from './types';
@@ -11,9 +11,15 @@ import type { RawCallback } from './types';
  * API read it back. Bodies are kept in a stored form (storedForm) and always handed back exact.
  */
 
-const insertRawRequest = new Statement(
-  'INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail, body_encoding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-);
+const RAW_COLUMNS = ['id', 'provider', 'account', 'method', 'url', 'headers', 'body', 'body_size', 'remote_addr', 'received_at', 'verdict', 'detail', 'body_encoding'] as const satisfies readonly (keyof RawRequestRow)[];
+const insertRawRows = insertRows('raw_requests', RAW_COLUMNS);
+const setVerdict = fixed('raw_requests')`UPDATE raw_requests SET verdict = ${'verdict'}, detail = ${'detail'} WHERE id = ${'id'}`;
+
+/** A stored body: its bytes as kept and how (null: as received). */
+export interface StoredForm {
+  bytes: Buffer;
+  encoding: 'deflate' | null;
+}
 
 /** Bodies shorter than this are stored as they are (deflating a few hundred bytes saves little). */
 const DEFLATE_MIN_BYTES = 256;
@@ -24,7 +30,7 @@ const DEFLATE_LEVEL = 1;
  * How a body is stored: raw-deflated when that saves a tenth or more (provider batches are
  * repetitive JSON or XML), else as received. Every reader gets the exact bytes back (storedBody).
  */
-export function storedForm(body: Buffer): { bytes: Buffer; encoding: 'deflate' | null } {
+export function storedForm(body: Buffer): StoredForm {
   if (body.length >= DEFLATE_MIN_BYTES) {
     const packed = deflateRawSync(body, { level: DEFLATE_LEVEL });
     if (packed.length <= body.length * 0.9) return { bytes: packed, encoding: 'deflate' };
@@ -38,35 +44,34 @@ export function storedBody(row: Pick<RawRequestRow, 'body' | 'body_encoding'>): 
 }
 
 /**
- * Writes a raw request with its verdict: every request that reached a known provider route.
- * `stored`: its body's stored form, made before a transaction is opened (deflating inside a grouped
- * SQLite commit would hold every request of the group).
+ * The row a request is stored as, with its verdict. `stored`: its body's stored form — ingest makes
+ * it before a transaction is opened (deflating inside a grouped SQLite commit would hold every
+ * request of the group). rawFromRow is the way back.
  */
-export async function insertRaw(
-  db: Kysely<Database> | Transaction<Database>,
-  raw: RawCallback,
-  verdict: string,
-  detail: string | null,
-  stored: { bytes: Buffer; encoding: 'deflate' | null } = storedForm(raw.body),
-): Promise<void> {
-  await insertRawRequest.run(db, [
-    raw.id,
-    raw.provider,
-    raw.account,
-    raw.method,
-    raw.url,
-    JSON.stringify(raw.headers),
-    stored.bytes,
-    raw.body.length,
-    raw.remoteAddr,
-    iso(raw.receivedAt),
+export function rowOf(raw: RawCallback, verdict: string, detail: string | null, stored: StoredForm = storedForm(raw.body)): RawRequestRow {
+  return {
+    id: raw.id,
+    provider: raw.provider,
+    account: raw.account,
+    method: raw.method,
+    url: raw.url,
+    headers: JSON.stringify(raw.headers),
+    body: stored.bytes,
+    body_size: raw.body.length,
+    remote_addr: raw.remoteAddr,
+    received_at: iso(raw.receivedAt),
     verdict,
     detail,
-    stored.encoding,
-  ]);
+    body_encoding: stored.encoding,
+  };
 }
 
-/** The stored request as the pipeline takes it. */
+/** Writes a raw request's row (rowOf): every request that reached a known provider route. */
+export async function insertRaw(db: Kysely<Database> | Transaction<Database>, row: RawRequestRow): Promise<void> {
+  await insertRawRows.run(db, [row]);
+}
+
+/** The stored request as the pipeline takes it (the inverse of rowOf). */
 export function rawFromRow(row: RawRequestRow): RawCallback {
   return {
     id: row.id,
@@ -81,8 +86,6 @@ export function rawFromRow(row: RawRequestRow): RawCallback {
   };
 }
 
-const setVerdict = new Statement('UPDATE raw_requests SET verdict = ?, detail = ? WHERE id = ?');
-
 export async function updateVerdict(db: Kysely<Database> | Transaction<Database>, id: string, verdict: string, detail: string | null): Promise<void> {
-  await setVerdict.run(db, [verdict, detail, id]);
+  await setVerdict.run(db, { verdict, detail, id });
 }

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types';
 import { newId } from '../util/ids';
-import { encodeCursor } from '../db/paging';
+import { matching } from '../db/filters';
+import { encodeCursor, type Page } from '../db/paging';
 
 export type AuditAction = 'replay' | 'import' | 'purge';
 
@@ -23,11 +24,17 @@ export async function audit(db: Kysely<Database>, actor: string, action: AuditAc
     .execute();
 }
 
-export async function listAudit(db: Kysely<Database>, f: { action?: string; cursor?: string; limit: number }) {
-  let q = db.selectFrom('audit_log').selectAll();
-  if (f.action) q = q.where('action', '=', f.action);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+export async function listAudit(db: Kysely<Database>, f: { action?: string } & Page) {
+  const rows = await db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where((eb) =>
+      matching(eb, [
+        ['action', '=', f.action],
+        ['id', '<', f.cursor],
+      ]),
+    )
+    .orderBy('id', 'desc').limit(f.limit + 1).execute();
   const page = rows.slice(0, f.limit);
   return {
     items: page.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, parameters: JSON.parse(r.parameters) as unknown, result: JSON.parse(r.result) as unknown })),

@@ -161,7 +161,7 @@ const REPLAY_WINDOW = 128;
 /** Replays every matching request, oldest first; `onProgress` hears about each one. */
 export async function replayMany(
   ctx: AppContext,
-  filter: Omit<RawFilter, 'cursor' | 'limit'>,
+  filter: RawFilter,
   opts: { dryRun: boolean; max: number; actor: string; keepResults?: boolean; onProgress?: (done: number, r: ReplayResult) => void },
 ): Promise<BulkReplaySummary> {
   const summary: BulkReplaySummary = { dry_run: opts.dryRun, replayed: 0, by_verdict: {}, changes: 0, results: [] };

@@ -2,29 +2,23 @@ import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
 import { redactHeaders, redactUrl } from '../util/mask';
 import { audit } from './audit';
-import { storedBody, storedForm } from '../raw/store';
+import { insertRaw, rawFromRow, rowOf } from '../raw/store';
 import { walkRaw, type RawFilter } from '../raw/filter';
 import { replayRow } from './replay';
 
-/** One line of `dlr raw export`: a raw request, the body in base64 (bytes exactly as received). */
-export interface ExportLine {
-  id: string;
-  provider: string;
-  account: string;
-  method: string;
-  url: string;
+/**
+ * One line of `dlr raw export`: a stored raw request's row, its headers as an object and its body
+ * in base64 (the bytes exactly as received).
+ */
+export type ExportLine = Omit<RawRequestRow, 'headers' | 'body' | 'body_size' | 'body_encoding'> & {
   headers: Record<string, string>;
   body_base64: string;
-  remote_addr: string;
-  received_at: string;
-  verdict: string;
-  detail: string | null;
   /**
    * Present (true) when the export redacted credentials of this request (`?token=`, Authorization,
    * Cookie, … as the raw log API does): an import cannot verify it again where they mattered.
    */
   redacted?: boolean;
-}
+};
 
 export interface ExportOptions {
   /** Keep `?token=`, Authorization, Cookie… in clear (`dlr raw export --include-credentials`). */
@@ -35,7 +29,7 @@ export interface ExportOptions {
 const REDACTED = '[redacted]';
 
 export function exportLine(row: RawRequestRow, opts: ExportOptions = {}): { text: string; redacted: boolean } {
-  const headers = JSON.parse(row.headers) as Record<string, string>;
+  const { headers, body } = rawFromRow(row);
   const line: ExportLine = {
     id: row.id,
     provider: row.provider,
@@ -43,7 +37,7 @@ export function exportLine(row: RawRequestRow, opts: ExportOptions = {}): { text
     method: row.method,
     url: row.url,
     headers,
-    body_base64: storedBody(row).toString('base64'),
+    body_base64: body.toString('base64'),
     remote_addr: row.remote_addr,
     received_at: row.received_at,
     verdict: row.verdict,
@@ -65,7 +59,7 @@ export function exportLine(row: RawRequestRow, opts: ExportOptions = {}): { text
 }
 
 /** The lines of an export, oldest first; `onRedacted` hears of each line whose credentials were redacted. */
-export async function* exportRaw(ctx: AppContext, filter: Omit<RawFilter, 'cursor' | 'limit'>, opts: ExportOptions = {}, onRedacted?: (id: string) => void): AsyncGenerator<string> {
+export async function* exportRaw(ctx: AppContext, filter: RawFilter, opts: ExportOptions = {}, onRedacted?: (id: string) => void): AsyncGenerator<string> {
   for await (const row of walkRaw(ctx.dbh.db, filter, Number.MAX_SAFE_INTEGER)) {
     const line = exportLine(row, opts);
     if (line.redacted) onRedacted?.(row.id);
@@ -147,26 +141,20 @@ export async function importRaw(
       summary.already_present += 1;
       continue;
     }
-    const body = Buffer.from(line.body_base64, 'base64');
     const claimed = new Date(line.received_at);
-    const importedAt = new Date();
-    const row: RawRequestRow = {
+    const raw = {
       id: line.id,
       provider: line.provider,
       account: line.account,
       method: line.method,
       url: line.url,
-      headers: JSON.stringify(line.headers ?? {}),
-      body,
-      body_size: body.length,
-      remote_addr: line.remote_addr,
-      received_at: (opts.trustReceivedAt ? claimed : importedAt).toISOString(),
-      verdict: line.verdict,
-      detail: line.detail ?? null,
-      body_encoding: null,
+      headers: line.headers ?? {},
+      body: Buffer.from(line.body_base64, 'base64'),
+      remoteAddr: line.remote_addr,
+      receivedAt: opts.trustReceivedAt ? claimed : new Date(),
     };
-    const stored = storedForm(body);
-    await ctx.dbh.db.insertInto('raw_requests').values({ ...row, body: stored.bytes, body_encoding: stored.encoding }).execute();
+    const row = rowOf(raw, line.verdict, line.detail ?? null);
+    await insertRaw(ctx.dbh.db, row);
     const r = await replayRow(ctx, row, false, {
       claimedReceivedAt: opts.trustReceivedAt ? undefined : claimed,
       refusalDetail: line.redacted ? redactedDetail : undefined,

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound } from '../errors';
-import { encodeCursor } from '../db/paging';
+import { matching } from '../db/filters';
+import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
@@ -86,21 +87,27 @@ export interface MessageFilter {
   recipient?: string;
   since?: string;
   until?: string;
-  cursor?: string;
-  limit: number;
 }
 
 /** Messages, newest first, filtered on their last change time (`updated_at`). */
-export async function listMessages(db: Kysely<Database>, f: MessageFilter) {
-  let q = db.selectFrom('messages').selectAll();
-  if (f.provider) q = q.where('provider', '=', f.provider);
-  if (f.account) q = q.where('account', '=', f.account);
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.recipient) q = q.where('recipient', '=', f.recipient);
-  if (f.since) q = q.where('updated_at', '>=', f.since);
-  if (f.until) q = q.where('updated_at', '<', f.until);
-  if (f.cursor) q = q.where('id', '<', f.cursor);
-  const rows = await q.orderBy('id', 'desc').limit(f.limit + 1).execute();
+export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page) {
+  const rows = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where((eb) =>
+      matching(eb, [
+        ['provider', '=', f.provider],
+        ['account', '=', f.account],
+        ['status', '=', f.status],
+        ['recipient', '=', f.recipient],
+        ['updated_at', '>=', f.since],
+        ['updated_at', '<', f.until],
+        ['id', '<', f.cursor],
+      ]),
+    )
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const page = rows.slice(0, f.limit);
   return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
 }

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
-import { Statement } from '../db/sql';
-import type { Database, RegistrationRow } from '../db/types';
+import { fixed } from '../db/sql';
+import type { Database } from '../db/types';
 
 export interface MessageKey {
   provider: string;
@@ -14,24 +14,24 @@ export interface Registration {
   metadata: Record<string, unknown> | null;
 }
 
-const selectRegistrations = new Statement('SELECT * FROM registrations WHERE provider = ? AND account = ? AND message_id = ? AND recipient IN (?, ?)');
+const selectRegistrations = fixed('registrations')`SELECT * FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient IN (${'recipient'}, '')`;
 
 /**
  * The registration of a message: one for its exact recipient, else one for every recipient of
  * its id (recipient ''). Registration is optional; a report never waits for one.
  */
 export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<Registration | null> {
-  const rows = await selectRegistrations.all<RegistrationRow>(db, [key.provider, key.account, key.messageId, key.recipient, '']);
+  const rows = await selectRegistrations.all(db, { provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient });
   const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
   if (!row) return null;
   return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };
 }
 
-const selectAnyRegistration = new Statement('SELECT 1 AS one FROM registrations WHERE provider = ? AND account = ? LIMIT 1');
+const selectAnyRegistration = fixed('registrations')`SELECT 1 AS one FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} LIMIT 1`;
 
 /** Whether an account has any registration at all (none: no report needs to look for one). */
 export async function hasRegistration(db: Kysely<Database> | Transaction<Database>, provider: string, account: string): Promise<boolean> {
-  return (await selectAnyRegistration.first(db, [provider, account])) !== undefined;
+  return (await selectAnyRegistration.first<{ one: number }>(db, { provider, account })) !== undefined;
 }
 
 const anyByTransaction = new WeakMap<Transaction<Database>, Map<string, Promise<boolean>>>();

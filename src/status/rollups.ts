@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { matching } from '../db/filters';
 import { insertRows, isPostgres } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 
@@ -49,7 +50,10 @@ export class RollupDeltas {
     const rows = [...this.deltas.entries()]
       .filter(([, e]) => e.n !== 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, e]) => [...e.key, e.n]);
+      .map(([, e]) => {
+        const [period, bucket, provider, account, channel, status, error_code] = e.key as [string, string, string, string, string, string, string];
+        return { period, bucket, provider, account, channel, status, error_code, n: e.n };
+      });
     this.deltas.clear();
     if (rows.length === 0) return;
     // SQLite has one writer: the rollup rows themselves. PostgreSQL: delta rows, folded later.
@@ -84,13 +88,17 @@ const isoOf = (t: number) => new Date(t).toISOString();
 
 /** Counted from the messages themselves: the edges of a window that do not fill a minute (and a full recount). */
 export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise<CountRow[]> {
-  let q = db.selectFrom('messages');
-  if (f.provider) q = q.where('provider', '=', f.provider);
-  if (f.account) q = q.where('account', '=', f.account);
-  if (f.channel) q = q.where('channel', '=', f.channel);
-  if (f.since) q = q.where('created_at', '>=', f.since);
-  if (f.until) q = q.where('created_at', '<', f.until);
-  const rows = await q
+  const rows = await db
+    .selectFrom('messages')
+    .where((eb) =>
+      matching(eb, [
+        ['provider', '=', f.provider],
+        ['account', '=', f.account],
+        ['channel', '=', f.channel],
+        ['created_at', '>=', f.since],
+        ['created_at', '<', f.until],
+      ]),
+    )
     .select((eb) => [
       'provider',
       eb.fn.coalesce('status', eb.val('')).as('status'),
@@ -104,14 +112,19 @@ export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise
 
 /** Summed from the rollups of one period, buckets from `from` up to `to` (either open), in `table`. */
 async function countByRollup(db: Kysely<Database>, f: CountFilter, period: Period, from?: number, to?: number, table: 'stats_rollup' | 'stats_rollup_delta' = 'stats_rollup'): Promise<CountRow[]> {
-  let q = db.selectFrom(table).where('period', '=', period);
-  const bucket = (t: number) => isoOf(t).slice(0, BUCKET_CHARS[period]);
-  if (from !== undefined) q = q.where('bucket', '>=', bucket(from));
-  if (to !== undefined) q = q.where('bucket', '<', bucket(to));
-  if (f.provider) q = q.where('provider', '=', f.provider);
-  if (f.account) q = q.where('account', '=', f.account);
-  if (f.channel) q = q.where('channel', '=', f.channel);
-  const rows = await q
+  const bucket = (t: number | undefined) => (t === undefined ? undefined : isoOf(t).slice(0, BUCKET_CHARS[period]));
+  const rows = await db
+    .selectFrom(table)
+    .where('period', '=', period)
+    .where((eb) =>
+      matching(eb, [
+        ['bucket', '>=', bucket(from)],
+        ['bucket', '<', bucket(to)],
+        ['provider', '=', f.provider],
+        ['account', '=', f.account],
+        ['channel', '=', f.channel],
+      ]),
+    )
     .select((eb) => ['provider', 'status', 'error_code', eb.fn.sum<string | number>('n').as('n')])
     .groupBy(['provider', 'status', 'error_code'])
     .execute();

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { insertRows, ROWS_PER_STATEMENT, Statement } from '../db/sql';
+import { fixed, insertRows, ROWS_PER_STATEMENT, type Values } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import { newId } from '../util/ids';
@@ -59,15 +59,15 @@ export function dedupeKey(report: ProviderReport): string {
   return `h:${hash('sha256', material, 'base64url').slice(0, 32)}`;
 }
 
-const MESSAGE_KEY = 'provider = ? AND account = ? AND message_id = ? AND recipient = ?';
-const MESSAGE_COLUMNS = ['id', 'provider', 'account', 'message_id', 'recipient', 'channel', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'created_at', 'updated_at'];
+const MESSAGE_COLUMNS = ['id', 'provider', 'account', 'message_id', 'recipient', 'channel', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'created_at', 'updated_at'] as const;
 // no RETURNING: it costs a quarter of the insert, and nearly always every row is new (see applyAll)
 const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
-const selectMessage = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY}`);
-const selectMessageForUpdate = new Statement(`SELECT * FROM messages WHERE ${MESSAGE_KEY} FOR UPDATE`);
-const selectSeen = new Statement('SELECT id FROM reports WHERE message_pk = ? AND dedupe_key = ?');
-const updateMessage = new Statement('UPDATE messages SET status = ?, error_code = ?, error_message = ?, occurred_at = ?, version = ?, attributes = ?, updated_at = ? WHERE id = ?');
-const insertReportRows = insertRows('reports', ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes']);
+const selectMessage = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'}`;
+const selectMessageForUpdate = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
+const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
+const updateMessage = fixed('messages')`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+const REPORT_COLUMNS = ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes'] as const;
+const insertReportRows = insertRows('reports', REPORT_COLUMNS);
 
 /**
  * A message row as a report makes it when it is the first the message has: in that report's state
@@ -94,17 +94,13 @@ function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): M
   };
 }
 
-function messageValues(m: MessageRow): unknown[] {
-  return [m.id, m.provider, m.account, m.message_id, m.recipient, m.channel, m.status, m.error_code, m.error_message, m.occurred_at, m.version, m.attributes, m.created_at, m.updated_at];
-}
-
 /** Inserts the row unless the message exists; true when this call created it. */
 async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise<boolean> {
-  return (await insertMessageRows.count(trx, [messageValues(row)])) > 0;
+  return (await insertMessageRows.count(trx, [row])) > 0;
 }
 
 async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
-  const row = await (ctx.lockRows ? selectMessageForUpdate : selectMessage).first<MessageRow>(trx, [ctx.provider, ctx.account, report.messageId, report.recipient]);
+  const row = await (ctx.lockRows ? selectMessageForUpdate : selectMessage).first(trx, { provider: ctx.provider, account: ctx.account, message_id: report.messageId, recipient: report.recipient });
   if (!row) throw new Error('message row vanished after insert');
   return row;
 }
@@ -199,7 +195,7 @@ async function firstReport(trx: Transaction<Database>, ctx: ApplyContext, messag
 
 /** A report to a message that existed: the state rules decide against its current state and history. */
 async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, message: MessageRow, report: ProviderReport, key: string): Promise<Outcome> {
-  const seen = await selectSeen.first<{ id: string }>(trx, [message.id, key]);
+  const seen = await selectSeen.first<{ id: string }>(trx, { message_pk: message.id, dedupe_key: key });
   if (report.type === 'message.engagement') return { decision: null, event: seen ? null : buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report)), seen };
   if (!hasStatus(report)) return { decision: { change: false, reason: seen ? 'duplicate' : 'unmapped' }, event: null, seen };
   const occurredAt = iso(report.occurredAt);
@@ -209,32 +205,41 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
   const event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
   const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
   const error = report.error;
-  await updateMessage.run(trx, [report.status, error?.code ?? null, error?.message ?? null, occurredAt, message.version + 1, attributes, iso(ctx.receivedAt), message.id]);
+  await updateMessage.run(trx, {
+    status: report.status,
+    error_code: error?.code ?? null,
+    error_message: error?.message ?? null,
+    occurred_at: occurredAt,
+    version: message.version + 1,
+    attributes,
+    updated_at: iso(ctx.receivedAt),
+    id: message.id,
+  });
   ctx.rollup.add(message, -1);
   ctx.rollup.add({ ...message, status: report.status, error_code: error?.code ?? null }, 1);
   return { decision, event, seen };
 }
 
-/** The history row of a report, in insertReportRows' column order. */
-function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, messagePk: string, key: string, o: Outcome): unknown[] {
+/** The history row of a report. */
+function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, messagePk: string, key: string, o: Outcome): Values<'reports', (typeof REPORT_COLUMNS)[number]> {
   const status = report.type === 'message.status';
-  return [
+  return {
     id,
-    messagePk,
-    ctx.rawId,
-    key,
-    report.type,
-    status ? report.status : null,
-    status ? null : report.action,
-    status ? (report.error?.code ?? null) : null,
-    status ? (report.error?.message ?? null) : null,
-    iso(report.occurredAt),
-    iso(ctx.receivedAt),
-    o.decision?.change ? 1 : 0,
-    o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
-    o.event?.id ?? null,
-    JSON.stringify(report.attributes),
-  ];
+    message_pk: messagePk,
+    raw_id: ctx.rawId,
+    dedupe_key: key,
+    type: report.type,
+    status: status ? report.status : null,
+    action: status ? null : report.action,
+    error_code: status ? (report.error?.code ?? null) : null,
+    error_message: status ? (report.error?.message ?? null) : null,
+    occurred_at: iso(report.occurredAt),
+    received_at: iso(ctx.receivedAt),
+    changed: o.decision?.change ? 1 : 0,
+    reason: o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
+    event_id: o.event?.id ?? null,
+    attributes: JSON.stringify(report.attributes),
+  };
 }
 
 function appliedOf(reportId: string, message: MessageRow, o: Outcome, queued: number, created: boolean): AppliedReport {
@@ -285,7 +290,7 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
     if (!firstOf.has(k)) firstOf.set(k, i);
   });
   const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]!) }));
-  const inserted = await insertMessageRows.count(trx, candidates.map((c) => messageValues(c.row)));
+  const inserted = await insertMessageRows.count(trx, candidates.map((c) => c.row));
   // The candidates' ids are new: when some messages existed, the ones now found are the ones inserted.
   const created = new Set(inserted === candidates.length ? candidates.map((c) => c.row.id) : await presentIds(trx, candidates.map((c) => c.row.id)));
 

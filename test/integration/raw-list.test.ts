@@ -4,7 +4,7 @@ import request from 'supertest';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
 import { downloadBody, postBytes } from '../helpers/callbacks';
 import { rawCallback } from '../helpers/raw';
-import { insertRaw } from '../../src/raw/store';
+import { insertRaw, rowOf } from '../../src/raw/store';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -137,7 +137,7 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
 
   it('cuts a long verdict detail in the list (rows stored before details were cut) and keeps it whole in GET /v1/raw/:id', async () => {
     const detail = `report[0]: "report_time" is not yyyy-MM-dd HH:mm:ss: "${'t'.repeat(20_000)}"`;
-    await insertRaw(app.running.ctx.dbh.db, rawCallback('aliyun', '[]', 'application/json', { receivedAt: new Date() }), 'payload_invalid', detail);
+    await insertRaw(app.running.ctx.dbh.db, rowOf(rawCallback('aliyun', '[]', 'application/json', { receivedAt: new Date() }), 'payload_invalid', detail));
     const [item] = (await request(app.url).get('/v1/raw?limit=1').set(admin).expect(200)).body.items as ListItem[];
     expect(item!.detail).toBe(`${detail.slice(0, 1024)}…`);
     const one = await request(app.url).get(`/v1/raw/${item!.id}`).set(admin).expect(200);

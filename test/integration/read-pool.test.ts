@@ -60,6 +60,9 @@ describe(`reads beside ingest, within a time budget (${testDialect})`, () => {
     expect(body.error).toBe('read_timeout');
     expect(body.detail).toMatch(/server\.readTimeoutSeconds/);
     await slow;
-    expect((await get('/v1/stats')).status).toBe(200);
+    // and serves again once its replacement thread is up (a loaded machine may take a few tries)
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i += 1) status = (await get('/v1/stats')).status;
+    expect(status).toBe(200);
   });
 });

@@ -12,7 +12,6 @@ import {
 } from '../../outbox/subscriptions';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
-import { decodeCursor, pageLimit } from '../../db/paging';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
 
@@ -65,8 +64,7 @@ export function adminRouter(ctx: AppContext): Router {
   });
   // Items without response bodies (those are in GET /v1/deliveries/:id): see MAX_PAGE.
   router.get('/subscriptions/:id/deliveries', async (req, res) => {
-    const q = deliveriesQuery(req.query);
-    res.json(await listDeliveries(ctx.dbh.read, id(req.params), { state: q.state || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
+    res.json(await listDeliveries(ctx.dbh.read, id(req.params), deliveriesQuery(req.query)));
   });
   router.post('/subscriptions/:id/retry-dead', async (req, res) => {
     noQuery(req.query);

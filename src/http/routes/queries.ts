@@ -4,7 +4,6 @@ import { Router } from 'express';
 import type { AppContext } from '../../context';
 import { getRaw, listRaw, openRawBody } from '../../raw/queries';
 import { getMessage, listMessages, stats } from '../../status/queries';
-import { decodeCursor, pageLimit, timeParam } from '../../db/paging';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
 
@@ -29,59 +28,21 @@ export function queriesRouter(ctx: AppContext): Router {
   router.get('/messages/:provider/:message_id', read, async (req, res) => {
     const q = messageQuery(req.query);
     res.json(
-      await getMessage(db, {
-        provider: req.params.provider as string,
-        messageId: req.params.message_id as string,
-        account: q.account,
-        recipient: q.recipient,
-      }),
+      await getMessage(db, { provider: req.params.provider as string, messageId: req.params.message_id as string, ...q }),
     );
   });
 
   router.get('/messages', read, async (req, res) => {
-    const q = messagesQuery(req.query);
-    res.json(
-      await listMessages(db, {
-        provider: q.provider,
-        account: q.account,
-        status: q.status || undefined,
-        recipient: q.recipient,
-        since: timeParam('since', q.since),
-        until: timeParam('until', q.until),
-        cursor: decodeCursor(q.cursor),
-        limit: pageLimit(q.limit),
-      }),
-    );
+    res.json(await listMessages(db, messagesQuery(req.query)));
   });
 
   router.get('/stats', read, async (req, res) => {
-    const q = statsQuery(req.query);
-    res.json(
-      await stats(db, {
-        provider: q.provider,
-        account: q.account,
-        channel: q.channel,
-        since: timeParam('since', q.since),
-        until: timeParam('until', q.until),
-      }),
-    );
+    res.json(await stats(db, statsQuery(req.query)));
   });
 
   // Items carry a preview of each body (listRaw): the answer stays small whatever the bodies' size.
   router.get('/raw', read, async (req, res) => {
-    const q = rawListQuery(req.query);
-    res.json(
-      await listRaw(db, {
-        provider: q.provider,
-        account: q.account,
-        verdict: q.verdict || undefined,
-        since: timeParam('since', q.since),
-        until: timeParam('until', q.until),
-        q: q.q || undefined,
-        cursor: decodeCursor(q.cursor),
-        limit: pageLimit(q.limit),
-      }),
-    );
+    res.json(await listRaw(db, rawListQuery(req.query)));
   });
 
   // One row, its whole body (at most server.bodyLimitBytes) in the JSON.

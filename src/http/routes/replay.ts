@@ -4,7 +4,6 @@ import { BadRequest } from '../../errors';
 import { listAudit } from '../../replay/audit';
 import type { RawFilter } from '../../raw/filter';
 import { replayMany, replayOne } from '../../replay/replay';
-import { decodeCursor, pageLimit } from '../../db/paging';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
@@ -12,7 +11,7 @@ import { queryParams } from '../query-params';
 interface ReplayBody {
   dry_run?: boolean;
   limit?: number;
-  filter?: Omit<RawFilter, 'cursor' | 'limit'>;
+  filter?: RawFilter;
 }
 
 const validateBody = schemaValidator<ReplayBody>('replay.schema.json');
@@ -51,8 +50,7 @@ export function replayRouter(ctx: AppContext): Router {
 
   // An entry's size: see MAX_PAGE in db/paging.ts.
   router.get('/audit', requireScope(ctx.config.tokens, 'read'), async (req, res) => {
-    const q = auditQuery(req.query);
-    res.json(await listAudit(ctx.dbh.read, { action: q.action || undefined, cursor: decodeCursor(q.cursor), limit: pageLimit(q.limit) }));
+    res.json(await listAudit(ctx.dbh.read, auditQuery(req.query)));
   });
 
   return router;
