@@ -5,7 +5,7 @@ export const CHECKPOINT_INTERVAL_MS = 100;
 /**
  * Past this size the -wal file is truncated (a TRUNCATE checkpoint after the PASSIVE one). With
  * a checkpoint every 100 ms the file stays near it: well under the 256 MB promised under sustained
- * load, where PASSIVE checkpoints alone let it grow without end (1.6 GB measured, issue #20).
+ * load, where PASSIVE checkpoints alone let it grow without end (docs/performance.md).
  */
 export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
 /**
@@ -69,8 +69,8 @@ export interface CheckpointerOptions {
 /**
  * Checkpoints a WAL database from a worker thread, so that the main thread's commits only append
  * to the log: with SQLite's automatic checkpoint, the commit that crosses 1,000 pages copies them
- * into the database file (and syncs it) while every request of its group waits — about half of what
- * commits cost under load (bench/). The caller turns the automatic checkpoint off; should the
+ * into the database file (and syncs it) while every request of its group waits (docs/performance.md
+ * measures it). The caller turns the automatic checkpoint off; should the
  * thread fail, `onFailure` is told, so that the caller can turn it back on.
  */
 export function startCheckpointer(file: string, onFailure: (reason: string) => void, options: CheckpointerOptions = {}): Checkpointer {

@@ -36,8 +36,8 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * kysely's SQLite driver prepares every statement anew; preparing costs about as much as running
- * a small one. The same SQL text gets the same prepared statement (better-sqlite3 statements are
+ * kysely's SQLite driver prepares every statement anew, which costs about as much as running a small
+ * one (docs/performance.md). The same SQL text gets the same prepared statement (better-sqlite3 statements are
  * reusable; this process runs one at a time).
  */
 function withStatementCache(sqlite: SqliteDatabase.Database) {
@@ -82,8 +82,8 @@ function openSqlite(file: string, options: OpenOptions): Db {
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  // Each grouped ingest runs in a savepoint, whose undo journal is a temp file by default: in
-  // memory, a savepoint's inserts cost a third (bench/). Durability is the WAL's, not this.
+  // Each grouped ingest runs in a savepoint, whose undo journal is a temp file by default; in
+  // memory it is far cheaper (docs/performance.md). Durability is the WAL's, not this.
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('foreign_keys = ON');
   const statements = withStatementCache(sqlite);

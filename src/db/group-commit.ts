@@ -20,7 +20,7 @@ interface Job {
 const MAX_GROUP = 256;
 /**
  * Work (reports) one commit takes at most, beyond its first caller: 100-report batches group ten at
- * a time, not 256 (whose commit took seconds while all of them waited), at about the same reports/s.
+ * a time, not 256, whose commit would keep all of them waiting (docs/performance.md).
  */
 const MAX_GROUP_WEIGHT = 1000;
 

@@ -17,7 +17,7 @@ import type { Database } from './types';
  * Read queries of the HTTP API on SQLite run on threads of their own, each with a read-only
  * connection to the database file (WAL lets readers and the writer go on side by side).
  * better-sqlite3 is synchronous: a read that takes 2 s on the main thread stops every callback for
- * 2 s (issue #20 measured 5,151 → 14 callbacks/s with one client polling a list). Here the main
+ * 2 s (docs/performance.md, "At two million messages"). Here the main
  * thread only builds the query (kysely, as anywhere else) and maps the rows; a thread runs it.
  *
  * The worker is plain JavaScript evaluated from a string, as the checkpointer's (no build step: it

@@ -155,7 +155,7 @@ export function insertRows<T extends Table, C extends Column<T>>(table: T, colum
     }
     return stmt;
   };
-  /** Each chunk's statement and parameters (Array.prototype.flat would cost more than the insert). */
+  /** Each chunk's statement and parameters, filled in place (docs/performance.md: no intermediate arrays). */
   function* chunks(rows: readonly Values<T, C>[]): Generator<[Statement, unknown[]]> {
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
       const end = Math.min(rows.length, i + ROWS_PER_STATEMENT);

@@ -18,7 +18,7 @@ function decode(part: string | undefined): string | undefined | null {
 
 /**
  * The HTTP server's request listener: provider callbacks are answered here, before express — the
- * ingest path's whole per-request budget is a fraction of what express's routing costs — and
+ * ingest path's whole per-request budget is smaller than express's routing (docs/performance.md) — and
  * everything else (the API, ops routes, any path or param this does not take) goes to `app`.
  * With a callback rate limit configured, express (which runs the limiter) takes callbacks too.
  */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { PG_QUERY_CANCELED } from '../db/connect';
 import { AppError, Conflict, MAX_DETAIL_CHARS, ReadTimeout } from '../errors';
+import type { Logger } from '../logger';
 import { truncateText } from '../util/mask';
 
 interface HttpishError {
@@ -10,8 +11,14 @@ interface HttpishError {
   message?: string;
 }
 
+/** An error's HTTP answer: status and `{ error, detail }` JSON body. */
+export interface ErrorAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
 /** `{ error, detail }`: the JSON body of every refusal. */
-export function errorBody(err: AppError): Record<string, unknown> {
+function errorBody(err: AppError): Record<string, unknown> {
   const body: Record<string, unknown> = { error: err.code };
   if (err.detail !== undefined) body.detail = err.detail;
   if (err instanceof Conflict) Object.assign(body, err.extra);
@@ -19,29 +26,33 @@ export function errorBody(err: AppError): Record<string, unknown> {
 }
 
 /**
- * The one mapping from errors to HTTP: `{ error, detail }` JSON for every failure. `readBudgetMs`
+ * The one mapping from errors to HTTP, for the callback path (src/http/routes/callbacks.ts) and
+ * express alike: an AppError answers its status and code; a parser's 4xx a `bad_request`; anything
+ * else is a bug, answered 500 with the request id to find it in the logs. What a 5xx is, is logged
+ * here, on `log` (which carries the request's id): a refusal at warn, a bug at error with its stack. `readBudgetMs`
  * (server.readTimeoutSeconds) is named in the answer to a read PostgreSQL cancelled.
  */
+export function answerError(err: unknown, requestId: string, readBudgetMs: number, log: Logger): ErrorAnswer {
+  // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout)
+  if ((err as HttpishError | null)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
+  if (err instanceof AppError) {
+    if (err.status >= 500) log.warn({ err_code: err.code, detail: err.message }, 'request failed');
+    return { status: err.status, body: errorBody(err) };
+  }
+  const h = err as HttpishError | null;
+  if (h?.type === 'entity.too.large') return { status: 413, body: { error: 'payload_too_large' } };
+  if (typeof h?.status === 'number' && h.status >= 400 && h.status < 500) {
+    // (a parser's message can quote the input: cut like every AppError's)
+    return { status: h.status, body: { error: 'bad_request', detail: truncateText(h.message ?? 'bad request', MAX_DETAIL_CHARS) } };
+  }
+  log.error({ err }, 'unhandled error');
+  return { status: 500, body: { error: 'internal', detail: `request ${requestId} failed; see the logs` } };
+}
+
+/** express's error middleware: answerError's answer as JSON. */
 export function errorHandler(readBudgetMs: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout)
-    if ((err as HttpishError)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
-    if (err instanceof AppError) {
-      if (err.status >= 500) req.log.warn({ err_code: err.code, detail: err.message }, 'request failed');
-      res.status(err.status).json(errorBody(err));
-      return;
-    }
-    const h = err as HttpishError;
-    if (h?.type === 'entity.too.large') {
-      res.status(413).json({ error: 'payload_too_large' });
-      return;
-    }
-    if (typeof h?.status === 'number' && h.status >= 400 && h.status < 500) {
-      // (a parser's message can quote the input: cut like every AppError's)
-      res.status(h.status).json({ error: 'bad_request', detail: truncateText(h.message ?? 'bad request', MAX_DETAIL_CHARS) });
-      return;
-    }
-    req.log.error({ err }, 'unhandled error');
-    res.status(500).json({ error: 'internal', detail: `request ${req.id} failed; see the logs` });
+    const answer = answerError(err, req.id, readBudgetMs, req.log);
+    res.status(answer.status).json(answer.body);
   };
 }

@@ -23,7 +23,7 @@ export interface StoredForm {
 
 /** Bodies shorter than this are stored as they are (deflating a few hundred bytes saves little). */
 const DEFLATE_MIN_BYTES = 256;
-/** zlib's fastest level: a 100-report JSON batch shrinks about fivefold in tens of microseconds. */
+/** zlib's fastest level: provider batches still shrink several times over (docs/performance.md). */
 const DEFLATE_LEVEL = 1;
 
 /**

@@ -6,8 +6,8 @@ import { TERMINAL_STATUSES, type Channel, type EventType, type Status, type Stat
 
 /**
  * An event is stored (table `events`) only when a subscription takes it: the outbox delivers from
- * that row. An event no subscription matched is not stored — at two million messages those payloads
- * were 1.4 GB of 2 GB (issue #20) — and is rebuilt here from what is kept anyway: its report (the
+ * that row. An event no subscription matched is not stored — those payloads were most of the disk
+ * (docs/performance.md) — and is rebuilt here from what is kept anyway: its report (the
  * history row names the event's id), its message, and the message's status changes before it
  * (version and previous status). Reference and metadata are the message's registration as it is now.
  */

@@ -5,8 +5,7 @@ import type { Database, MessageRow } from '../db/types';
 
 /**
  * Message counts kept with the data (table `stats_rollup`, migration 0003): GET /v1/stats sums a
- * few hundred rows instead of counting millions of messages (issue #20 measured 992 ms for the
- * whole range at 2 M messages, a full scan).
+ * few hundred rows instead of counting millions of messages (docs/performance.md).
  *
  * A message counts once, in the minute and the hour of its `created_at`, under its current status
  * and error code. The ingest transaction keeps the counts: +1 when a message is created, −1 for the

@@ -60,7 +60,7 @@ export function dedupeKey(report: ProviderReport): string {
 }
 
 const MESSAGE_COLUMNS = ['id', 'provider', 'account', 'message_id', 'recipient', 'channel', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'created_at', 'updated_at'] as const;
-// no RETURNING: it costs a quarter of the insert, and nearly always every row is new (see applyAll)
+// no RETURNING: it adds to every insert (docs/performance.md), and nearly always every row is new (see applyAll)
 const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
 const selectMessage = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'}`;
 const selectMessageForUpdate = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;

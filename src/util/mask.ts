@@ -91,7 +91,7 @@ function maskEmails(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
-// Cheap tests for what the patterns need (most log lines have neither): a third of their cost.
+// Cheap tests for what the patterns need (most log lines have neither), run first.
 const SEVEN_DIGITS = /\d{7}/;
 
 export function maskPersonalData(text: string): string {
@@ -109,7 +109,7 @@ const SECRET_MEMBER = /"([A-Za-z_-]*(?:secret|token|authorization|password|passw
 
 /**
  * Replaces the values of secret-named members of a serialized JSON log line with "[redacted]": one
- * pass over the line, whatever the depth (pino's path redaction cost several times more per line).
+ * pass over the line, whatever the depth (cheaper than pino's path redaction: docs/performance.md).
  */
 export function redactSecrets(line: string): string {
   return SECRET_NAME.test(line) ? line.replace(SECRET_MEMBER, '"$1":"[redacted]"') : line;

@@ -8,8 +8,8 @@ import { SCHEMAS_DIR } from '../paths';
  * The JSON Schemas of `schemas/`, each compiled once, on first use, by one of two Ajv instances:
  * what comes in (configuration, API bodies) with full format checks (a date-time must be a real
  * calendar date), and what this service produces itself — the status event, whose times come from
- * Date#toISOString — with format checks by shape only, which is most of what validating an event
- * costs, once per report (bench/).
+ * Date#toISOString — with format checks by shape only: full checks would be most of what validating
+ * an event costs, once per report (docs/performance.md).
  */
 interface Instance {
   ajv: Ajv;

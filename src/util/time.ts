@@ -22,8 +22,8 @@ export function parseLocalTime(value: string, format: string, zone: string): Dat
 
 /**
  * The zone's UTC offset (minutes) for a local half hour, null for an invalid date. Asking luxon
- * (Intl) costs microseconds, and reports come in bursts from the same hours: cached per local half
- * hour, the granularity of every zone's transitions (a time inside a DST gap, which does not exist,
+ * (Intl) is slow beside the rest of a report's parsing (docs/performance.md), and reports come in
+ * bursts from the same hours: cached per local half hour, the granularity of every zone's transitions (a time inside a DST gap, which does not exist,
  * may come out 30 minutes from where luxon would put it).
  */
 const offsets = new Map<string, number | null>();
@@ -61,8 +61,8 @@ const isoOfDate = new WeakMap<Date, string>();
 
 /**
  * ISO-8601 UTC with milliseconds, the one time format stored in the database (sorts as text),
- * formatted once per Date object: `toISOString` takes ~0.7 µs, and the ingest path writes a report's
- * time and the receive time several times each. (Dates are never changed after they are made.)
+ * formatted once per Date object: the ingest path writes a report's time and the receive time
+ * several times each (docs/performance.md). (Dates are never changed after they are made.)
  */
 export function iso(date: Date): string {
   let text = isoOfDate.get(date);

@@ -2,12 +2,12 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { Router, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
-import { AppError, BadRequest, BodyTimeout, Overloaded, PayloadTooLarge, UnknownProvider, type CallbackRefusal } from '../../errors';
+import { AppError, BadRequest, BodyTimeout, isCallbackRefusal, Overloaded, PayloadTooLarge, UnknownProvider } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
 import type { Ack } from '../../providers/types';
 import type { RawCallback } from '../../raw/types';
 import { bodyBudgetOf, type BodyBudget } from '../body-budget';
-import { errorBody } from '../error-handler';
+import { answerError } from '../error-handler';
 import type { LogLine } from '../request-context';
 import { newId } from '../../util/ids';
 
@@ -84,10 +84,6 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-function sendAck(res: ServerResponse, ack: Ack): void {
-  send(res, ack.status, ack.contentType ?? 'text/plain; charset=utf-8', ack.body);
-}
-
 export interface CallbackRequest {
   provider: string;
   account?: string;
@@ -101,92 +97,103 @@ export interface CallbackRequest {
   requestId: string;
 }
 
+/** The request as the raw log keeps it, its body still to be read; named by the target when there is one. */
+function rawOf(req: IncomingMessage, call: CallbackRequest, target: Target | null): RawCallback {
+  return {
+    id: newId('raw'),
+    provider: target?.provider.name ?? loggableName(call.provider),
+    account: target?.accountName ?? loggableName(call.account ?? 'default'),
+    method: req.method ?? 'POST',
+    url: call.url,
+    headers: flattenHeaders(req.headers),
+    body: Buffer.alloc(0),
+    remoteAddr: call.remoteAddr,
+    receivedAt: new Date(),
+  };
+}
+
+/** What became of a callback: the provider's acknowledgement, or the error to answer. */
+type Outcome = { ack: Ack; verdict: string; reports: number } | { error: unknown };
+
+/**
+ * Reads the body and runs ingest. A refusal is in the raw log before this returns it (ingest writes
+ * its own; the ones decided here — body too slow, too large, over the budget, unknown provider — are
+ * written here); only a bug comes back unrecorded.
+ */
+async function receive(ctx: AppContext, req: IncomingMessage, res: ServerResponse, raw: RawCallback, target: Target | UnknownProvider, budget: BodyBudget, holding: Holding): Promise<Outcome> {
+  const { bodyLimitBytes: limit, bodyTimeoutSeconds } = ctx.config.server;
+  try {
+    try {
+      raw.body = await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
+    } catch (err) {
+      const refusal = err instanceof BodyTimeout || err instanceof Overloaded ? err : (err as RawBodyError).type === 'entity.too.large' ? new PayloadTooLarge(limit) : null;
+      if (!refusal) return { error: new BadRequest(`could not read the request body: ${(err as Error).message}`) };
+      closeAfterAnswer(req, res);
+      if (refusal instanceof Overloaded) res.setHeader('retry-after', String(refusal.retryAfterSeconds));
+      await recordRefusal(ctx, raw, refusal);
+      return { error: refusal };
+    }
+    if (target instanceof UnknownProvider) {
+      await recordRefusal(ctx, raw, target);
+      return { error: target };
+    }
+    const outcome = await ingest(ctx, target, raw); // a refusal is in the raw log when this throws
+    return { ack: outcome.ack, verdict: outcome.verdict, reports: outcome.applied.length };
+  } catch (err) {
+    return { error: err };
+  }
+}
+
+/** The request's metrics and its one log line (a bug is logged where it is answered). */
+function observe(ctx: AppContext, call: CallbackRequest, raw: RawCallback, known: boolean, started: bigint, outcome: Outcome): void {
+  const verdict = 'error' in outcome ? (isCallbackRefusal(outcome.error) ? outcome.error.verdict : null) : outcome.verdict;
+  if (verdict === null) return;
+  // Metric labels only name configured providers: a scanner must not mint label values.
+  const label = known ? raw.provider : 'unknown';
+  ctx.metrics.callbacks.inc({ provider: label, verdict });
+  ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
+  const fields = { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict };
+  if ('error' in outcome) call.note({ msg: 'callback refused', fields: { ...fields, detail: (outcome.error as AppError).message } });
+  else call.note({ msg: 'callback', fields: { ...fields, reports: outcome.reports } });
+}
+
+/** The provider's acknowledgement, or the error's answer (src/http/error-handler.ts); a bug after the answer began drops the connection. */
+function answer(ctx: AppContext, res: ServerResponse, call: CallbackRequest, raw: RawCallback, outcome: Outcome): void {
+  if (!('error' in outcome)) {
+    send(res, outcome.ack.status, outcome.ack.contentType ?? 'text/plain; charset=utf-8', outcome.ack.body);
+    return;
+  }
+  const log = ctx.logger.child({ req_id: call.requestId, raw_id: raw.id });
+  const { status, body } = answerError(outcome.error, call.requestId, ctx.config.server.readTimeoutSeconds * 1000, log);
+  if (res.headersSent) res.destroy();
+  else send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+}
+
 /**
  * `POST /v1/callbacks/:provider[/:account]` on plain node objects, for the fast path of
  * src/http/callback-listener.ts and for express when callbacks are rate-limited. Translates HTTP to
- * the ingest domain and back: reads the raw bytes (size-limited), hands them to `ingest`, answers
- * with the provider's ack or a JSON refusal. It answers every outcome itself and never rejects.
+ * the ingest domain and back: resolve the target, read and record (receive), count and log
+ * (observe), answer with the provider's ack or a JSON refusal (answer). It answers every outcome
+ * itself and never rejects.
  */
 export function callbackHandler(ctx: AppContext) {
-  const limit = ctx.config.server.bodyLimitBytes;
-  const { bodyTimeoutSeconds } = ctx.config.server;
   const budget = bodyBudgetOf(ctx);
-
   return async (req: IncomingMessage, res: ServerResponse, call: CallbackRequest): Promise<void> => {
     const started = process.hrtime.bigint();
-    /** A bug, not a refusal: logged, answered 500 (or the connection dropped when an answer had begun). */
-    const failed = (err: unknown, rawId?: string) => {
-      ctx.logger.error({ err, req_id: call.requestId, raw_id: rawId }, 'unhandled error');
-      if (res.headersSent) res.destroy();
-      else send(res, 500, 'application/json; charset=utf-8', JSON.stringify({ error: 'internal', detail: `request ${call.requestId} failed; see the logs` }));
-    };
-    let target: Target | null = null;
-    let unknown: UnknownProvider | null = null;
+    let target: Target | UnknownProvider;
     try {
       target = resolveTarget(ctx, call.provider, call.account ?? 'default');
     } catch (err) {
-      if (!(err instanceof UnknownProvider)) return failed(err);
-      unknown = err; // still logged, so that it can be replayed once the provider or account is configured
+      // an unknown provider or account is still logged, so that it can be replayed once configured
+      if (!(err instanceof UnknownProvider)) return answer(ctx, res, call, rawOf(req, call, null), { error: err });
+      target = err;
     }
-    const raw: RawCallback = {
-      id: newId('raw'),
-      provider: target?.provider.name ?? loggableName(call.provider),
-      account: target?.accountName ?? loggableName(call.account ?? 'default'),
-      method: req.method ?? 'POST',
-      url: call.url,
-      headers: flattenHeaders(req.headers),
-      body: Buffer.alloc(0),
-      remoteAddr: call.remoteAddr,
-      receivedAt: new Date(),
-    };
-    // Metric labels only name configured providers: a scanner must not mint label values.
-    const label = target ? raw.provider : 'unknown';
-    const observe = (verdict: string) => {
-      ctx.metrics.callbacks.inc({ provider: label, verdict });
-      ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
-    };
-    const line = (msg: string, verdict: string, extra: Record<string, unknown>) =>
-      call.note({ msg, fields: { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict, ...extra } });
-    const refused = (err: AppError) => {
-      if (err.status >= 500) ctx.logger.warn({ req_id: call.requestId, err_code: err.code, detail: err.message }, 'request failed');
-      const verdict = (err as Partial<CallbackRefusal>).verdict;
-      if (verdict) {
-        observe(verdict);
-        line('callback refused', verdict, { detail: err.message });
-      }
-      send(res, err.status, 'application/json; charset=utf-8', JSON.stringify(errorBody(err)));
-    };
-
+    const raw = rawOf(req, call, target instanceof UnknownProvider ? null : target);
     const holding: Holding = { bytes: 0 };
     try {
-      try {
-        raw.body = await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
-      } catch (err) {
-        if (err instanceof BodyTimeout || err instanceof Overloaded) {
-          closeAfterAnswer(req, res);
-          if (err instanceof Overloaded) res.setHeader('retry-after', String(err.retryAfterSeconds));
-          await recordRefusal(ctx, raw, err);
-          return refused(err);
-        }
-        if ((err as RawBodyError).type === 'entity.too.large') {
-          closeAfterAnswer(req, res);
-          const tooLarge = new PayloadTooLarge(limit);
-          await recordRefusal(ctx, raw, tooLarge);
-          return refused(tooLarge);
-        }
-        return refused(new BadRequest(`could not read the request body: ${(err as Error).message}`));
-      }
-      if (!target) {
-        await recordRefusal(ctx, raw, unknown!);
-        return refused(unknown!);
-      }
-      const outcome = await ingest(ctx, target, raw); // a refusal is in the raw log when this throws
-      observe(outcome.verdict);
-      line('callback', outcome.verdict, { reports: outcome.applied.length });
-      sendAck(res, outcome.ack);
-    } catch (err) {
-      if (err instanceof AppError && !res.headersSent) return refused(err);
-      failed(err, raw.id);
+      const outcome = await receive(ctx, req, res, raw, target, budget, holding);
+      observe(ctx, call, raw, !(target instanceof UnknownProvider), started, outcome);
+      answer(ctx, res, call, raw, outcome);
     } finally {
       budget.give(holding.bytes);
     }

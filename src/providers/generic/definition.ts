@@ -1,5 +1,5 @@
 /**
- * The configuration language of `generic` providers (README, "Providers by configuration"): what
+ * The configuration language of `generic` providers (docs/providers.md, "Providers by configuration"): what
  * a user writes under `providers.<name>` in DLR_CONFIG, merged onto a preset, checked once at
  * start-up and compiled into the form the request path uses. Every refusal names its field.
  */

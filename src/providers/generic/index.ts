@@ -1,5 +1,5 @@
 /**
- * Generic providers: gateways described by configuration instead of code (README, "Providers by
+ * Generic providers: gateways described by configuration instead of code (docs/providers.md, "Providers by
  * configuration"; presets for Huawei Cloud SMS and Vonage in ./presets).
  *
  * Route:     POST /v1/callbacks/<name>[/:account], <name> being the key under `providers`.
