@@ -303,7 +303,10 @@ function* twilioPosts(count, seed) {
 function signedTwilio(params) {
   return {
     path: '/v1/callbacks/twilio',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/v1/callbacks/twilio`, params) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/v1/callbacks/twilio`, params),
+    },
     body: new URLSearchParams(params).toString(),
   };
 }
@@ -361,7 +364,7 @@ async function api(svc, method, p, body, token = ADMIN) {
     body: body !== undefined ? JSON.stringify(body) : undefined,
     timeoutMs: 120_000,
   });
-  if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p}: ${r.status} ${r.timeout ? 'timeout' : r.error ?? r.body?.toString().slice(0, 300)}`);
+  if (r.status < 200 || r.status > 299) throw new Error(`${method} ${p}: ${r.status} ${r.timeout ? 'timeout' : (r.error ?? r.body?.toString().slice(0, 300))}`);
   return r.body.length > 0 ? JSON.parse(r.body.toString()) : null;
 }
 
@@ -374,7 +377,7 @@ async function post(svc, { path: p, headers, body }, expect = 200) {
       await sleep(Number(r.headers?.['retry-after'] ?? 1) * 1000);
       continue;
     }
-    throw new Error(`POST ${p.replace(/token=[^&]+/, 'token=…')}: ${r.status} ${r.timeout ? 'timeout' : r.error ?? r.body?.toString().slice(0, 300)}`);
+    throw new Error(`POST ${p.replace(/token=[^&]+/, 'token=…')}: ${r.status} ${r.timeout ? 'timeout' : (r.error ?? r.body?.toString().slice(0, 300))}`);
   }
 }
 
@@ -476,7 +479,11 @@ function snapshot(dir) {
   };
   walk(path.join(snap, 'dist'));
   const migrations = fs.existsSync(path.join(snap, 'dist/db/migrations'))
-    ? fs.readdirSync(path.join(snap, 'dist/db/migrations')).filter((f) => f.endsWith('.js')).map((f) => f.replace(/\.js$/, '')).sort()
+    ? fs
+        .readdirSync(path.join(snap, 'dist/db/migrations'))
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => f.replace(/\.js$/, ''))
+        .sort()
     : [];
   return { main: path.join(snap, 'dist/main.js'), info: { root: SERVICE_ROOT, built_at: new Date(newest).toISOString(), migrations } };
 }
@@ -503,7 +510,8 @@ async function build(dir, dbFile, sub) {
   const wal = walWatcher(dbFile);
   try {
     const subscriptions = [
-      (await api(svc, 'POST', '/v1/subscriptions', { url: sub.url, filter: { statuses: ['failed', 'expired', 'rejected'] }, description: 'failure alerts' })).id,
+      (await api(svc, 'POST', '/v1/subscriptions', { url: sub.url, filter: { statuses: ['failed', 'expired', 'rejected'] }, description: 'failure alerts' }))
+        .id,
       (await api(svc, 'POST', '/v1/subscriptions', { url: sub.url, filter: { providers: ['twilio'] }, description: 'twilio events' })).id,
     ];
     const twilioCount = Math.round(MESSAGES * TWILIO_SHARE);
@@ -515,7 +523,9 @@ async function build(dir, dbFile, sub) {
     const progress = () => {
       const done = (traffic.aliyunNew + twilioDone / 2) / MESSAGES;
       if (done >= nextLog) {
-        log(`growth build: ${Math.round(done * 100)} % (${traffic.aliyunNew + Math.floor(twilioDone / 2)} messages, ${round((Date.now() - started) / 1000)} s, WAL peak ${round(wal.overall() / MB)} MB)`);
+        log(
+          `growth build: ${Math.round(done * 100)} % (${traffic.aliyunNew + Math.floor(twilioDone / 2)} messages, ${round((Date.now() - started) / 1000)} s, WAL peak ${round(wal.overall() / MB)} MB)`,
+        );
         nextLog = Math.floor(done * 10) / 10 + 0.1;
       }
     };
@@ -529,7 +539,15 @@ async function build(dir, dbFile, sub) {
         await post(svc, { path: b.path, headers: { 'content-type': 'application/json' }, body: b.body });
         if (requests % 200 === 0) {
           refused += 1; // a scanner, or a provider with yesterday's token
-          await post(svc, { path: '/v1/callbacks/aliyun/b?token=not-the-token', headers: { 'content-type': 'application/json' }, body: JSON.stringify(JSON.parse(b.body).slice(0, 1)) }, 401);
+          await post(
+            svc,
+            {
+              path: '/v1/callbacks/aliyun/b?token=not-the-token',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(JSON.parse(b.body).slice(0, 1)),
+            },
+            401,
+          );
         }
         progress();
       }
@@ -598,7 +616,12 @@ function inspect(dbFile) {
     const pages = { page_size: pragma('page_size'), page_count: pragma('page_count'), freelist_count: pragma('freelist_count') };
     let btrees = null;
     try {
-      const owner = new Map(db.prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')").all().map((r) => [r.name, r.tbl_name]));
+      const owner = new Map(
+        db
+          .prepare("SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')")
+          .all()
+          .map((r) => [r.name, r.tbl_name]),
+      );
       const rows = db.prepare('SELECT name, pageno AS pages, pgsize AS bytes FROM dbstat WHERE aggregate = TRUE ORDER BY pgsize DESC').all();
       btrees = {};
       const tables = {};
@@ -643,7 +666,10 @@ function inspect(dbFile) {
         messages: sample('messages', 'provider, account, message_id, recipient'),
         raw: sample('raw_requests', 'id', "verdict = 'accepted'").map((r) => r.id),
         deliveries: sample('deliveries', 'id, subscription_id'),
-        subscriptions: db.prepare('SELECT id FROM subscriptions').all().map((r) => r.id),
+        subscriptions: db
+          .prepare('SELECT id FROM subscriptions')
+          .all()
+          .map((r) => r.id),
         range,
       },
     };
@@ -668,10 +694,13 @@ function readRoutes(s) {
     ['messages_account', () => '/v1/messages?provider=aliyun&account=c'],
     ['messages_status', () => '/v1/messages?status=failed'],
     ['messages_recipient', () => `/v1/messages?recipient=${enc(m().recipient)}`],
-    ['message', () => {
-      const x = m();
-      return `/v1/messages/${x.provider}/${enc(x.message_id)}?account=${enc(x.account)}&recipient=${enc(x.recipient)}`;
-    }],
+    [
+      'message',
+      () => {
+        const x = m();
+        return `/v1/messages/${x.provider}/${enc(x.message_id)}?account=${enc(x.account)}&recipient=${enc(x.recipient)}`;
+      },
+    ],
     ['stats', () => '/v1/stats'],
     ['stats_1h', () => `/v1/stats?since=${new Date(Date.now() - 3600_000).toISOString()}&until=${new Date().toISOString()}`],
     ['stats_slice', () => `/v1/stats?since=${sliceStart}&until=${sliceEnd}`],
@@ -696,7 +725,8 @@ function readOnce(svc, route) {
 function summarizeReads(samples) {
   const ms = samples.map((r) => r.ms);
   const statuses = {};
-  for (const r of samples) if (r.status !== 200) statuses[r.timeout ? 'timeout' : r.status || 'error'] = (statuses[r.timeout ? 'timeout' : r.status || 'error'] ?? 0) + 1;
+  for (const r of samples)
+    if (r.status !== 200) statuses[r.timeout ? 'timeout' : r.status || 'error'] = (statuses[r.timeout ? 'timeout' : r.status || 'error'] ?? 0) + 1;
   return {
     n: samples.length,
     p50: round(percentile(ms, 50)),
@@ -715,9 +745,12 @@ async function readsFigure(svc, samples) {
     const warm = await readOnce(svc, route); // prepared statements, caches: not counted
     const taken = warm.timeout ? [warm] : [];
     const started = Date.now();
-    while (taken.length < SAMPLES && taken.filter((r) => r.timeout).length < 2 && Date.now() - started < ROUTE_BUDGET_MS) taken.push(await readOnce(svc, route));
+    while (taken.length < SAMPLES && taken.filter((r) => r.timeout).length < 2 && Date.now() - started < ROUTE_BUDGET_MS)
+      taken.push(await readOnce(svc, route));
     out[route.name] = summarizeReads(taken);
-    log(`growth reads: ${route.name.padEnd(18)} p50 ${out[route.name].p50} ms, p95 ${out[route.name].p95} ms${out[route.name].timeouts ? `, ${out[route.name].timeouts} timeouts` : ''}${out[route.name].non_200 ? `, ${out[route.name].non_200} non-200 ${JSON.stringify(out[route.name].statuses)}` : ''}`);
+    log(
+      `growth reads: ${route.name.padEnd(18)} p50 ${out[route.name].p50} ms, p95 ${out[route.name].p95} ms${out[route.name].timeouts ? `, ${out[route.name].timeouts} timeouts` : ''}${out[route.name].non_200 ? `, ${out[route.name].non_200} non-200 ${JSON.stringify(out[route.name].statuses)}` : ''}`,
+    );
   }
   return out;
 }
@@ -750,7 +783,12 @@ async function ingestFigure(full) {
     log(`growth ingest: run ${i + 1}/${RUNS}, full database…`);
     onFull.push(await fullIngest(full));
   }
-  const pick = (runs) => ({ runs, rps: round(median(runs.map((r) => r.rps))), p50: round(median(runs.map((r) => r.p50))), p99: round(median(runs.map((r) => r.p99))) });
+  const pick = (runs) => ({
+    runs,
+    rps: round(median(runs.map((r) => r.rps))),
+    p50: round(median(runs.map((r) => r.p50))),
+    p99: round(median(runs.map((r) => r.p99))),
+  });
   const e = pick(empty);
   const f = pick(onFull);
   return { empty: e, full: f, ratio_full_to_empty: round(f.rps / e.rps, 3) };
@@ -790,7 +828,14 @@ async function walFigure(svc, wal) {
   await load(svc.url, batches, { duration: 1 }).done;
   wal.reset();
   const r = await load(svc.url, batches, { duration: WAL_SECONDS }).done;
-  return { seconds: WAL_SECONDS, wal_peak_mb: round(wal.peak() / MB), reports_per_s: round(r.rps * 100), batch_p99: r.p99, non_2xx: r.non_2xx, timeouts: r.timeouts };
+  return {
+    seconds: WAL_SECONDS,
+    wal_peak_mb: round(wal.peak() / MB),
+    reports_per_s: round(r.rps * 100),
+    batch_p99: r.p99,
+    non_2xx: r.non_2xx,
+    timeouts: r.timeouts,
+  };
 }
 
 async function purgeFigure(dir, dbFile, wal) {
@@ -884,8 +929,28 @@ async function runGrowth(figures = FIGURES) {
   const snap = snapshot(dir);
   serviceMain = snap.main;
   const sub = await bench.startSubscriber();
-  const report = { date: started.toISOString(), messages_requested: MESSAGES, service: snap.info, settings: {}, build: null, database: null, results: {}, targets: TARGETS, checks: {} };
-  report.settings = { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, read_samples: SAMPLES, read_timeout_ms: READ_TIMEOUT_MS, readers: READERS, mixed_seconds: MIXED_SECONDS, wal_seconds: WAL_SECONDS, raw_days: RAW_DAYS };
+  const report = {
+    date: started.toISOString(),
+    messages_requested: MESSAGES,
+    service: snap.info,
+    settings: {},
+    build: null,
+    database: null,
+    results: {},
+    targets: TARGETS,
+    checks: {},
+  };
+  report.settings = {
+    runs: RUNS,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    read_samples: SAMPLES,
+    read_timeout_ms: READ_TIMEOUT_MS,
+    readers: READERS,
+    mixed_seconds: MIXED_SECONDS,
+    wal_seconds: WAL_SECONDS,
+    raw_days: RAW_DAYS,
+  };
   let svc = null;
   try {
     if (REUSE_DB) {
@@ -996,7 +1061,9 @@ function checks(results) {
   if (purge) {
     c.purge_ready_s = purge.ready_s <= TARGETS.purge_ready_s;
     // measured during the purge only if the purge was still running when the load began (else absent)
-    if (purge.purged_s === null || purge.load_during_purge_s > 0) c.purge_ingest_p99_ms = purge.purged_s !== null && purge.ingest.p99 <= TARGETS.purge_ingest_p99_ms && purge.ingest.timeouts === 0 && purge.ingest.non_2xx === 0;
+    if (purge.purged_s === null || purge.load_during_purge_s > 0)
+      c.purge_ingest_p99_ms =
+        purge.purged_s !== null && purge.ingest.p99 <= TARGETS.purge_ingest_p99_ms && purge.ingest.timeouts === 0 && purge.ingest.non_2xx === 0;
   }
   return c;
 }
@@ -1016,7 +1083,12 @@ function table(g) {
   if (b?.kept) rows.push(['database kept at', b.kept, '', '']);
   if (b?.reused) rows.push(['database', `reused ${b.reused} (first start, migrations included: ready in ${b.first_start_ready_s} s)`, '', '']);
   else if (b) rows.push(['build', `${b.seconds} s (${b.messages_per_s} messages/s posting, outbox drain ${b.outbox_drain_seconds} s)`, '', '']);
-  rows.push(['database', `${g.database.messages} messages, ${g.database.reports} reports, ${g.database.raw_requests} raw requests, ready in ${g.database.ready_s ?? '–'} s`, '', '']);
+  rows.push([
+    'database',
+    `${g.database.messages} messages, ${g.database.reports} reports, ${g.database.raw_requests} raw requests, ready in ${g.database.ready_s ?? '–'} s`,
+    '',
+    '',
+  ]);
   if (ingest) {
     rows.push(['ingest, empty database', `${ingest.empty.rps} req/s, p99 ${ingest.empty.p99} ms`, '', '']);
     rows.push(['ingest, full database', `${ingest.full.rps} req/s, p99 ${ingest.full.p99} ms (×${ingest.ratio_full_to_empty} of empty)`, '', '']);
@@ -1027,17 +1099,50 @@ function table(g) {
       const extra = `${r.timeouts ? `, ${r.timeouts} timeouts` : ''}${r.non_200 ? `, ${r.non_200} non-200` : ''}`;
       rows.push([`read ${n}`, `p50 ${r.p50} ms, p95 ${r.p95} ms (n ${r.n}${extra})`, target ? `p95 ≤ ${TARGETS[target[0]]} ms` : '', '']);
     }
-    for (const k of Object.keys(TARGET_ROUTES)) rows.push([k.replace(/_p95_ms$/, '').replace(/_/g, ' '), worst(TARGET_ROUTES[k]), `p95 ≤ ${TARGETS[k]} ms`, verdict(k)]);
+    for (const k of Object.keys(TARGET_ROUTES))
+      rows.push([k.replace(/_p95_ms$/, '').replace(/_/g, ' '), worst(TARGET_ROUTES[k]), `p95 ≤ ${TARGETS[k]} ms`, verdict(k)]);
   }
   if (mixed) {
-    rows.push([`ingest, ${READERS} polling readers`, `${mixed.ingest.rps} req/s = ×${mixed.ratio_to_unloaded} of ${mixed.unloaded_rps}`, `≥ ×${TARGETS.ingest_with_readers_ratio}`, verdict('ingest_with_readers_ratio')]);
-    rows.push(['  its ingest p99', `${mixed.ingest.p99} ms${mixed.ingest.timeouts ? `, ${mixed.ingest.timeouts} timeouts` : ''}`, `≤ ${TARGETS.ingest_with_readers_p99_ms} ms`, verdict('ingest_with_readers_p99_ms')]);
-    rows.push(['  readers', `p95 ${mixed.readers.p95} ms over ${mixed.readers.n} reads${mixed.readers.timeouts ? `, ${mixed.readers.timeouts} timeouts` : ''}`, '', '']);
+    rows.push([
+      `ingest, ${READERS} polling readers`,
+      `${mixed.ingest.rps} req/s = ×${mixed.ratio_to_unloaded} of ${mixed.unloaded_rps}`,
+      `≥ ×${TARGETS.ingest_with_readers_ratio}`,
+      verdict('ingest_with_readers_ratio'),
+    ]);
+    rows.push([
+      '  its ingest p99',
+      `${mixed.ingest.p99} ms${mixed.ingest.timeouts ? `, ${mixed.ingest.timeouts} timeouts` : ''}`,
+      `≤ ${TARGETS.ingest_with_readers_p99_ms} ms`,
+      verdict('ingest_with_readers_p99_ms'),
+    ]);
+    rows.push([
+      '  readers',
+      `p95 ${mixed.readers.p95} ms over ${mixed.readers.n} reads${mixed.readers.timeouts ? `, ${mixed.readers.timeouts} timeouts` : ''}`,
+      '',
+      '',
+    ]);
   }
-  if (disk) rows.push(['disk per million messages', `${round(disk.bytes_per_million_messages / 1e9, 2)} GB (${disk.db_mb} MB file + ${disk.wal_mb} MB WAL)`, '≤ 1 GB', verdict('disk_bytes_per_million_messages')]);
-  if (wal) rows.push([`WAL peak, ${wal.seconds} s of batches`, `${wal.wal_peak_mb} MB (${wal.reports_per_s} reports/s)`, `≤ ${TARGETS.wal_peak_mb} MB`, verdict('wal_peak_mb')]);
+  if (disk)
+    rows.push([
+      'disk per million messages',
+      `${round(disk.bytes_per_million_messages / 1e9, 2)} GB (${disk.db_mb} MB file + ${disk.wal_mb} MB WAL)`,
+      '≤ 1 GB',
+      verdict('disk_bytes_per_million_messages'),
+    ]);
+  if (wal)
+    rows.push([
+      `WAL peak, ${wal.seconds} s of batches`,
+      `${wal.wal_peak_mb} MB (${wal.reports_per_s} reports/s)`,
+      `≤ ${TARGETS.wal_peak_mb} MB`,
+      verdict('wal_peak_mb'),
+    ]);
   if (purge) {
-    rows.push([`purge of ${purge.raw_requests_moved} raw requests: ready`, `${purge.ready_s} s (${purge.without_purge.ready_s} s with nothing to purge)`, `≤ ${TARGETS.purge_ready_s} s`, verdict('purge_ready_s')]);
+    rows.push([
+      `purge of ${purge.raw_requests_moved} raw requests: ready`,
+      `${purge.ready_s} s (${purge.without_purge.ready_s} s with nothing to purge)`,
+      `≤ ${TARGETS.purge_ready_s} s`,
+      verdict('purge_ready_s'),
+    ]);
     rows.push(['  old raw log gone', purge.purged_s === null ? `not within ${PURGE_MAX_MS / 60_000} min` : `${purge.purged_s} s after start`, '', '']);
     rows.push([
       '  ingest p99 during the purge',
@@ -1047,7 +1152,14 @@ function table(g) {
     ]);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 module.exports = { FIGURES, TARGETS, runGrowth, table };

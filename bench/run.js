@@ -28,7 +28,9 @@ const twilio = require('twilio');
 const ROOT = path.resolve(__dirname, '..');
 const MAIN = path.join(ROOT, 'dist/main.js');
 /** The service is started as `npm start` starts it: the same node flags (package.json). */
-const NODE_FLAGS = require('../package.json').scripts.start.split(' ').filter((a) => a.startsWith('--'));
+const NODE_FLAGS = require('../package.json')
+  .scripts.start.split(' ')
+  .filter((a) => a.startsWith('--'));
 const BIN = path.join(ROOT, 'bin/dlr.js');
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
@@ -90,7 +92,15 @@ async function startService(dir, env = {}, cfg = config(), { readyTimeoutMs = 10
   fs.writeFileSync(file, JSON.stringify(cfg));
   const child = spawn(process.execPath, [...NODE_FLAGS, main], {
     cwd: dir,
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DLR_CONFIG: file, DLR_ADMIN_TOKEN: ADMIN, DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DLR_CONFIG: file,
+      DLR_ADMIN_TOKEN: ADMIN,
+      DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -99,7 +109,10 @@ async function startService(dir, env = {}, cfg = config(), { readyTimeoutMs = 10
   const spawned = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`service exited: ${stderr}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() - spawned > readyTimeoutMs) {
       child.kill('SIGKILL');
@@ -159,7 +172,14 @@ function aliyunBatch(n, tag = unique()) {
 }
 
 function twilioPost() {
-  const params = { AccountSid: 'ACbench', MessageSid: `SM${unique()}`, MessageStatus: 'delivered', To: '+14155550100', From: '+14155550199', ApiVersion: '2010-04-01' };
+  const params = {
+    AccountSid: 'ACbench',
+    MessageSid: `SM${unique()}`,
+    MessageStatus: 'delivered',
+    To: '+14155550100',
+    From: '+14155550199',
+    ApiVersion: '2010-04-01',
+  };
   const body = new URLSearchParams(params).toString();
   const signature = twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_URL}/v1/callbacks/twilio`, params);
   return { body, signature };
@@ -186,7 +206,7 @@ function cannon(url, { path: p, headers = {}, body, connections = CONNECTIONS, d
     };
     autocannon(opts, (err, r) => {
       if (err) return reject(err);
-      const good = expectStatus === 200 ? r['2xx'] : r.statusCodeStats?.[expectStatus]?.count ?? 0;
+      const good = expectStatus === 200 ? r['2xx'] : (r.statusCodeStats?.[expectStatus]?.count ?? 0);
       if (r.errors > 0 || r.timeouts > 0 || good !== r.requests.total) {
         return reject(new Error(`${p}: ${r.requests.total} requests, ${good} answered ${expectStatus}, ${r.errors} errors, ${r.timeouts} timeouts`));
       }
@@ -447,8 +467,20 @@ async function main() {
   const cpus = os.cpus();
   const report = {
     date: started.toISOString(),
-    machine: { cores: cpus.length, cpu: cpus[0]?.model ?? 'unknown', memory_gb: round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
-    settings: { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, database: 'sqlite (WAL, synchronous=NORMAL)', postgres: PG_URL ? 'yes' : 'not reachable (set DLR_BENCH_PG_URL)' },
+    machine: {
+      cores: cpus.length,
+      cpu: cpus[0]?.model ?? 'unknown',
+      memory_gb: round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+    settings: {
+      runs: RUNS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      database: 'sqlite (WAL, synchronous=NORMAL)',
+      postgres: PG_URL ? 'yes' : 'not reachable (set DLR_BENCH_PG_URL)',
+    },
     targets: TARGETS,
     checks,
     results,
@@ -458,21 +490,42 @@ async function main() {
 
   const rows = [
     ['ceiling (bare node:http)', `${results.ceiling.rps} req/s`, `p50 ${results.ceiling.p50} ms, p99 ${results.ceiling.p99} ms`, ''],
-    ['ingest, Aliyun (1 report)', `${results.ingest_aliyun.rps} req/s`, `p50 ${results.ingest_aliyun.p50} ms, p99 ${results.ingest_aliyun.p99} ms`, `${round(results.ingest_aliyun.ratio_to_ceiling * 100)} % of ceiling`],
-    ['ingest, Twilio (signed)', `${results.ingest_twilio.rps} req/s`, `p50 ${results.ingest_twilio.p50} ms, p99 ${results.ingest_twilio.p99} ms`, `${round(results.ingest_twilio.ratio_to_ceiling * 100)} % of ceiling`],
+    [
+      'ingest, Aliyun (1 report)',
+      `${results.ingest_aliyun.rps} req/s`,
+      `p50 ${results.ingest_aliyun.p50} ms, p99 ${results.ingest_aliyun.p99} ms`,
+      `${round(results.ingest_aliyun.ratio_to_ceiling * 100)} % of ceiling`,
+    ],
+    [
+      'ingest, Twilio (signed)',
+      `${results.ingest_twilio.rps} req/s`,
+      `p50 ${results.ingest_twilio.p50} ms, p99 ${results.ingest_twilio.p99} ms`,
+      `${round(results.ingest_twilio.ratio_to_ceiling * 100)} % of ceiling`,
+    ],
     ['batch ingest (100 reports)', `${results.batch_ingest.reports_per_s} reports/s`, `p99 ${results.batch_ingest.p99} ms`, ''],
     ['forwarding (10,000 events)', `${results.forwarding.per_s} deliveries/s`, '', ''],
     ['replay (10,000 requests)', `${results.replay.per_s} requests/s`, 'incl. CLI start', ''],
   ];
   if (PG_URL) {
     rows.push(['PostgreSQL ingest, 1 replica', `${results.postgres_1_replica.rps} req/s`, `p99 ${results.postgres_1_replica.p99} ms`, '']);
-    rows.push(['PostgreSQL ingest, 2 replicas', `${results.postgres_2_replicas.rps} req/s`, `p99 ${results.postgres_2_replicas.p99} ms`, `×${results.postgres_scaling}`]);
+    rows.push([
+      'PostgreSQL ingest, 2 replicas',
+      `${results.postgres_2_replicas.rps} req/s`,
+      `p99 ${results.postgres_2_replicas.p99} ms`,
+      `×${results.postgres_scaling}`,
+    ]);
   }
   rows.push(['peak RSS of the service', `${results.peak_rss_mb} MB`, '', '']);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  process.stdout.write(`\n${report.machine.cores} cores, ${report.machine.cpu}, Node ${report.machine.node}; median of ${RUNS} runs, ${CONNECTIONS} connections\n\n`);
+  process.stdout.write(
+    `\n${report.machine.cores} cores, ${report.machine.cpu}, Node ${report.machine.node}; median of ${RUNS} runs, ${CONNECTIONS} connections\n\n`,
+  );
   for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
-  process.stdout.write(`\ntargets: ${Object.entries(checks).map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`).join(', ')}\n`);
+  process.stdout.write(
+    `\ntargets: ${Object.entries(checks)
+      .map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`)
+      .join(', ')}\n`,
+  );
   process.stdout.write(`\ngrowth, ${growthReport.database.messages} messages:\n${growth.table(growthReport)}\nwritten: bench/report.json\n`);
 }
 

@@ -237,7 +237,9 @@ function configurationReference(schema) {
   const render = (section) =>
     table(
       ['key', 'type', 'default', 'description'],
-      rows.filter((r) => r.section === section && r.path).map((r) => [code(r.path), r.type, r.default === undefined ? '' : json(r.default), prose(r.description)]),
+      rows
+        .filter((r) => r.section === section && r.path)
+        .map((r) => [code(r.path), r.type, r.default === undefined ? '' : json(r.default), prose(r.description)]),
     );
   const out = [
     '## Reference',
@@ -303,7 +305,12 @@ function describeAck(provider) {
 
 /** Where a generic definition finds a value, in words. */
 function locationText(location) {
-  const [kind, name] = location.header !== undefined ? ['header', location.header] : location.query !== undefined ? ['query parameter', location.query] : ['field', location.field];
+  const [kind, name] =
+    location.header !== undefined
+      ? ['header', location.header]
+      : location.query !== undefined
+        ? ['query parameter', location.query]
+        : ['field', location.field];
   return `${kind} ${code(name)}${location.prefix ? ` after ${code(location.prefix)}` : ''}`;
 }
 
@@ -371,13 +378,11 @@ function providerMatrix({ registry, definition, schema, root, handWritten }) {
       verification = preset.def.signature ? describeSignature(preset.def.signature) : UNSIGNED;
       settings = preset.def.signature ? [`${code('secret')} (required)`] : [];
     } else {
-      verification = provider.unsigned ? UNSIGNED : 'the provider\'s signature, on the raw bytes (see its section)';
+      verification = provider.unsigned ? UNSIGNED : "the provider's signature, on the raw bytes (see its section)";
       settings = accountSettings(schema, name);
     }
     const counts = fixtureCounts(fixturesDir, name);
-    const reports = counts
-      ? `[${counts.min === counts.max ? counts.min : `${counts.min}–${counts.max}`}](../fixtures/${name}/)`
-      : 'no fixtures';
+    const reports = counts ? `[${counts.min === counts.max ? counts.min : `${counts.min}–${counts.max}`}](../fixtures/${name}/)` : 'no fixtures';
     return [
       `${label} ${id}`,
       provider.channel,
@@ -422,7 +427,7 @@ function builtModules(root) {
   try {
     return { registry: require(path.join(dist, 'registry')), definition: require(path.join(dist, 'generic/definition')) };
   } catch (err) {
-    throw new Error(`cannot load the built providers from ${dist} (run npm run build first; npm run docs does): ${err.message}`);
+    throw new Error(`cannot load the built providers from ${dist} (run npm run build first; npm run docs does): ${err.message}`, { cause: err });
   }
 }
 
@@ -456,11 +461,7 @@ function render(options = {}) {
   const providers = read(FILES.providers);
   return {
     [FILES.configuration]: splice(configuration, configurationReference(schema), FILES.configuration),
-    [FILES.providers]: splice(
-      providers,
-      providerMatrix({ ...modules, schema, root, handWritten: handWrittenPart(providers) }),
-      FILES.providers,
-    ),
+    [FILES.providers]: splice(providers, providerMatrix({ ...modules, schema, root, handWritten: handWrittenPart(providers) }), FILES.providers),
   };
 }
 

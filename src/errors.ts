@@ -98,7 +98,11 @@ export class Forbidden extends AppError {
 }
 
 export class Conflict extends AppError {
-  constructor(code: string, message: string, readonly extra: Record<string, unknown>) {
+  constructor(
+    code: string,
+    message: string,
+    readonly extra: Record<string, unknown>,
+  ) {
     super(409, code, message);
   }
 }

@@ -54,8 +54,16 @@ function answerClientErrors(server: Server, logger: Logger): void {
       lastLogged = now;
       unlogged = 0;
     } else unlogged += 1;
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    const body = JSON.stringify({ error: 'bad_request', detail: `the HTTP request could not be read (${status.slice(4)}); URL and headers together must stay under 16 KiB` });
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    const body = JSON.stringify({
+      error: 'bad_request',
+      detail: `the HTTP request could not be read (${status.slice(4)}); URL and headers together must stay under 16 KiB`,
+    });
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
 }
@@ -98,10 +106,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await listen(metricsServer, config.metrics.port, config.metrics.host ?? config.host);
     metricsPort = (metricsServer.address() as AddressInfo).port;
   }
-  logger.info({ port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null }, 'dlr-receiver listening');
+  logger.info(
+    { port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null },
+    'dlr-receiver listening',
+  );
   worker?.start();
-  const stopRetention = config.worker ? startRetention(ctx) : async () => undefined;
-  const stopFolding = config.worker && dbh.dialect === 'postgres' ? startRollupFolding(dbh.db, (err) => logger.warn({ err }, 'folding stats rollup deltas failed; retrying')) : async () => undefined;
+  const stopRetention = config.worker ? startRetention(ctx) : () => Promise.resolve();
+  const stopFolding =
+    config.worker && dbh.dialect === 'postgres'
+      ? startRollupFolding(dbh.db, (err) => logger.warn({ err }, 'folding stats rollup deltas failed; retrying'))
+      : () => Promise.resolve();
 
   let closing: Promise<void> | null = null;
   const close = () => {

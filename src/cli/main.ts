@@ -67,6 +67,7 @@ export function buildCli(): Command {
     .command('serve')
     .description('migrate the database and serve HTTP (what `npm start` runs)')
     // the HTTP stack (express and the routes) is loaded only by the commands that serve
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: a static import would load it for every command
     .action(() => (require('../main') as typeof import('../main')).main());
 
   program
@@ -92,6 +93,7 @@ export function buildCli(): Command {
       const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
       await migrateToLatest(dbh);
       const worker = createWorker({ config, dbh, logger, metrics: createMetrics(dbh) });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, as for serve: only this command needs the server module
       const { SHUTDOWN_GRACE_MS } = require('../server') as typeof import('../server');
       worker.start();
       const stop = () => {
@@ -165,7 +167,7 @@ export function buildCli(): Command {
 
   raw
     .command('import <file>')
-    .description('import an NDJSON export (- for stdin); a request already present is skipped, the others run through today\'s code')
+    .description("import an NDJSON export (- for stdin); a request already present is skipped, the others run through today's code")
     .option(
       '--trust-received-at',
       "keep the file's received_at and check signed timestamps against it, instead of the import time: only for files this service exported (whoever writes a file chooses its received_at)",
@@ -182,7 +184,9 @@ export function buildCli(): Command {
         }
         out(`read ${summary.read}, imported ${summary.imported}, already present ${summary.already_present}, status changes ${summary.changes}`);
         if (summary.unverifiable.length > 0) {
-          out(`${summary.unverifiable.length} request(s) cannot be verified again: credentials were redacted at export (export with --include-credentials to keep them): ${summary.unverifiable.join(', ')}`);
+          out(
+            `${summary.unverifiable.length} request(s) cannot be verified again: credentials were redacted at export (export with --include-credentials to keep them): ${summary.unverifiable.join(', ')}`,
+          );
         }
       });
     });
@@ -214,7 +218,11 @@ export function buildCli(): Command {
         const dryRun = o.dryRun ?? false;
         if (o.id) {
           const r = await replayOne(ctx, o.id, dryRun, cliActor());
-          out(o.json ? JSON.stringify(r) : `${r.raw_id}: ${r.previous_verdict} → ${r.verdict}${r.detail ? ` (${r.detail})` : ''}; ${r.changes.length} status change(s)${dryRun ? ' would be made' : ''}`);
+          out(
+            o.json
+              ? JSON.stringify(r)
+              : `${r.raw_id}: ${r.previous_verdict} → ${r.verdict}${r.detail ? ` (${r.detail})` : ''}; ${r.changes.length} status change(s)${dryRun ? ' would be made' : ''}`,
+          );
           return;
         }
         const summary = await replayMany(ctx, filter, {
@@ -230,7 +238,9 @@ export function buildCli(): Command {
           out(JSON.stringify(summary));
           return;
         }
-        out(`${dryRun ? 'dry run: ' : ''}replayed ${summary.replayed}; verdicts ${JSON.stringify(summary.by_verdict)}; ${summary.changes} status change(s)${dryRun ? ' would be made' : ''}`);
+        out(
+          `${dryRun ? 'dry run: ' : ''}replayed ${summary.replayed}; verdicts ${JSON.stringify(summary.by_verdict)}; ${summary.changes} status change(s)${dryRun ? ' would be made' : ''}`,
+        );
       });
     });
 

@@ -88,7 +88,7 @@ export const DEFAULTS = {
   databaseUrl: 'sqlite:./data/dlr.sqlite',
   configFile: './dlr.config.json',
   bodyTimeoutSeconds: 10,
-  apiRateLimit: { windowSeconds: 60, max: 600 } as RateLimit,
+  apiRateLimit: { windowSeconds: 60, max: 600 },
   timeZone: 'Asia/Shanghai',
   timestampToleranceSeconds: 300,
   rawDays: 30,
@@ -164,11 +164,11 @@ function checkAccounts(providers: NonNullable<RawConfig['providers']>): void {
       }
       for (const cidr of settings.allowIps ?? []) {
         const [address, bits] = cidr.split('/');
-        const type = address!.includes(':') ? 'ipv6' : 'ipv4';
+        const type = address.includes(':') ? 'ipv6' : 'ipv4';
         try {
           const list = new BlockList();
-          if (bits === undefined) list.addAddress(address!, type);
-          else list.addSubnet(address!, Number(bits), type);
+          if (bits === undefined) list.addAddress(address, type);
+          else list.addSubnet(address, Number(bits), type);
         } catch {
           throw new ConfigError(`config invalid: ${where}.allowIps: "${cidr}" is not an address or CIDR range`);
         }
@@ -208,9 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const unsigned = generic ? generic.signature === null : (UNSIGNED_PROVIDERS as readonly string[]).includes(name);
     providers[name] = generic ? { accounts: {}, generic } : { accounts: {} };
     for (const [account, settings] of Object.entries(provider.accounts)) {
-      providers[name]!.accounts[account] = withAccountDefaults(settings);
+      providers[name].accounts[account] = withAccountDefaults(settings);
       if (generic?.signature && !settings.secret) {
-        throw new ConfigError(`config invalid: providers.${name}.accounts.${account}.secret: required, since the provider's signature is ${generic.signature.algorithm}`);
+        throw new ConfigError(
+          `config invalid: providers.${name}.accounts.${account}.secret: required, since the provider's signature is ${generic.signature.algorithm}`,
+        );
       }
       if (source !== null && unsigned && !settings.token && !settings.allowIps) {
         warnings.push(`providers.${name}.accounts.${account} has neither token nor allowIps: anyone can post reports to it`);
@@ -226,7 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['on', 'off'].includes(worker)) throw new ConfigError(`config invalid: DLR_WORKER: must be "on" or "off", not "${env.DLR_WORKER}"`);
 
   const poolSize = env.DATABASE_POOL_SIZE ? Number(env.DATABASE_POOL_SIZE) : DEFAULT_POOL_SIZE;
-  if (!Number.isInteger(poolSize) || poolSize < 1) throw new ConfigError(`config invalid: DATABASE_POOL_SIZE: "${env.DATABASE_POOL_SIZE}" is not a positive integer`);
+  if (!Number.isInteger(poolSize) || poolSize < 1)
+    throw new ConfigError(`config invalid: DATABASE_POOL_SIZE: "${env.DATABASE_POOL_SIZE}" is not a positive integer`);
 
   const databaseUrl = env.DATABASE_URL || DEFAULTS.databaseUrl;
   const urlProblem = checkDatabaseUrl(databaseUrl);
@@ -234,10 +237,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const bodyLimitBytes = resolved.server?.bodyLimitBytes ?? DEFAULTS.bodyLimitBytes;
   const bodyBudgetBytes = resolved.server?.bodyBudgetBytes ?? Math.max(DEFAULTS.bodyBudgetBytes, bodyLimitBytes);
   if (bodyBudgetBytes < bodyLimitBytes) {
-    throw new ConfigError(`config invalid: server.bodyBudgetBytes: ${bodyBudgetBytes} is less than server.bodyLimitBytes (${bodyLimitBytes}), so the largest callback could never be read`);
+    throw new ConfigError(
+      `config invalid: server.bodyBudgetBytes: ${bodyBudgetBytes} is less than server.bodyLimitBytes (${bodyLimitBytes}), so the largest callback could never be read`,
+    );
   }
   const metricsPort = resolved.metrics?.port ?? null;
-  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port) throw new ConfigError(`config invalid: metrics.port: ${metricsPort} is the main PORT; leave it out to serve /metrics there`);
+  if (metricsPort !== null && metricsPort !== 0 && metricsPort === port)
+    throw new ConfigError(`config invalid: metrics.port: ${metricsPort} is the main PORT; leave it out to serve /metrics there`);
 
   return {
     source,

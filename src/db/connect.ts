@@ -43,7 +43,7 @@ const STATEMENT_CACHE_SIZE = 500;
 function withStatementCache(sqlite: SqliteDatabase.Database) {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
-    prepare(sql: string) {
+    prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (!stmt) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
@@ -100,7 +100,10 @@ function openSqlite(file: string, options: OpenOptions): Db {
     });
   }
   const reads = options.reads;
-  const pool = reads && reads.threads > 0 && file !== ':memory:' ? readOnlyKysely({ file: path.resolve(file), threads: reads.threads, budgetMs: reads.budgetMs, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) : null;
+  const pool =
+    reads && reads.threads > 0 && file !== ':memory:'
+      ? readOnlyKysely({ file: path.resolve(file), threads: reads.threads, budgetMs: reads.budgetMs, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS })
+      : null;
   const read = pool?.db ?? db;
   const close = async () => {
     await pool?.close();
@@ -146,11 +149,12 @@ const ACCEPTED_URLS = 'sqlite:./relative/path.sqlite, sqlite:/absolute/path.sqli
 export function checkDatabaseUrl(url: string): string | null {
   if (url.startsWith('sqlite:')) {
     const rest = url.slice('sqlite:'.length);
-    if (rest.startsWith('//') && !rest.startsWith('///')) return `"${url.slice(0, 200)}" names a host ("sqlite://…"), which a file has not; write ${ACCEPTED_URLS}`;
+    if (rest.startsWith('//') && !rest.startsWith('///'))
+      return `"${url.slice(0, 200)}" names a host ("sqlite://…"), which a file has not; write ${ACCEPTED_URLS}`;
     return null;
   }
   if (/^postgres(ql)?:\/\//.test(url)) return null;
-  return `"${url.split(':')[0]!.slice(0, 40)}:…" is not a database URL this service takes; write ${ACCEPTED_URLS}`;
+  return `"${url.split(':')[0].slice(0, 40)}:…" is not a database URL this service takes; write ${ACCEPTED_URLS}`;
 }
 
 /** The file of a `sqlite:` URL (`sqlite:///abs` is `/abs`). */

@@ -28,8 +28,8 @@ const MAX_GROUP_WEIGHT = 1000;
 function nextGroup(queue: Job[]): Job[] {
   let n = 0;
   let weight = 0;
-  while (n < queue.length && n < MAX_GROUP && (n === 0 || weight + queue[n]!.weight <= MAX_GROUP_WEIGHT)) {
-    weight += queue[n]!.weight;
+  while (n < queue.length && n < MAX_GROUP && (n === 0 || weight + queue[n].weight <= MAX_GROUP_WEIGHT)) {
+    weight += queue[n].weight;
     n += 1;
   }
   return queue.splice(0, n);
@@ -76,7 +76,10 @@ export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
       }
       await trx.commit().execute();
     } catch (err) {
-      await trx.rollback().execute().catch(() => undefined);
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined);
       for (const job of jobs) job.reject(err); // (a job already rejected stays so)
       return;
     }

@@ -4,24 +4,36 @@ import * as init from './migrations/0001-init';
 import * as nonceUsers from './migrations/0002-nonce-users';
 import * as readPaths from './migrations/0003-read-paths';
 import * as rollupDeltas from './migrations/0004-rollup-deltas';
+import * as search from './migrations/0005-search';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
-const MIGRATIONS = { '0001-init': init, '0002-nonce-users': nonceUsers, '0003-read-paths': readPaths, '0004-rollup-deltas': rollupDeltas } as const;
+const MIGRATIONS = {
+  '0001-init': init,
+  '0002-nonce-users': nonceUsers,
+  '0003-read-paths': readPaths,
+  '0004-rollup-deltas': rollupDeltas,
+  '0005-search': search,
+} as const;
 
 function provider(dbh: Db): MigrationProvider {
   return {
-    async getMigrations() {
+    getMigrations() {
       const out: Record<string, Migration> = {};
       for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (db) => m.up(db, dbh.dialect) };
-      return out;
+      return Promise.resolve(out);
     },
   };
+}
+
+/** What the migrator reports as its error (`unknown`: whatever a migration threw) as an Error. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 export async function migrateToLatest(dbh: Db): Promise<string[]> {
   const migrator = new Migrator({ db: dbh.db, provider: provider(dbh) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw asError(error);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
@@ -29,7 +41,7 @@ export async function migrateToLatest(dbh: Db): Promise<string[]> {
 export async function migrateTo(dbh: Db, name: keyof typeof MIGRATIONS): Promise<void> {
   const migrator = new Migrator({ db: dbh.db, provider: provider(dbh) });
   const { error } = await migrator.migrateTo(name);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw asError(error);
 }
 
 /** True when every known migration has been applied (readiness). */

@@ -96,12 +96,15 @@ export class ReadPool {
 
   private spawn(): Slot {
     const { file, busyTimeoutMs } = this.options;
-    const worker = new Worker(WORKER, { eval: true, workerData: { file, busyTimeoutMs, cacheSize: STATEMENT_CACHE_SIZE, driver: require.resolve('better-sqlite3') } });
+    const worker = new Worker(WORKER, {
+      eval: true,
+      workerData: { file, busyTimeoutMs, cacheSize: STATEMENT_CACHE_SIZE, driver: require.resolve('better-sqlite3') },
+    });
     worker.unref();
     const slot: Slot = { worker, job: null };
     worker.on('message', (answer: Answer) => {
       const job = slot.job;
-      if (!job || job.id !== answer.id) return;
+      if (job?.id !== answer.id) return;
       this.settle(slot);
       if (answer.error !== undefined) job.reject(Object.assign(new Error(answer.error), { code: answer.code }));
       else job.resolve(answer.rows ?? []);
@@ -194,7 +197,7 @@ class PoolConnection implements DatabaseConnection {
     return { rows: (await this.pool.run(query.sql, query.parameters)) as R[] };
   }
 
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('the read pool does not stream');
   }
 }
@@ -205,17 +208,22 @@ class PoolDriver implements Driver {
   constructor(pool: ReadPool) {
     this.connection = new PoolConnection(pool);
   }
-  async init() {}
-  async acquireConnection() {
-    return this.connection;
+  acquireConnection(): Promise<DatabaseConnection> {
+    return Promise.resolve(this.connection);
   }
-  async beginTransaction(): Promise<void> {
-    throw new Error('the read pool runs no transactions');
+  beginTransaction(): Promise<void> {
+    return Promise.reject(new Error('the read pool runs no transactions'));
   }
-  async commitTransaction() {}
-  async rollbackTransaction() {}
-  async releaseConnection() {}
-  async destroy() {} // the pool is closed by readOnlyKysely's close
+  // Nothing to set up, commit, roll back or release; the pool is closed by readOnlyKysely's close.
+  init = nothing;
+  commitTransaction = nothing;
+  rollbackTransaction = nothing;
+  releaseConnection = nothing;
+  destroy = nothing;
+}
+
+function nothing(): Promise<void> {
+  return Promise.resolve();
 }
 
 /**

@@ -162,7 +162,7 @@ export function insertRows<T extends Table, C extends Column<T>>(table: T, colum
       const params: unknown[] = new Array((end - i) * columns.length);
       let n = 0;
       for (let r = i; r < end; r += 1) {
-        const row = rows[r]!;
+        const row = rows[r];
         for (const column of columns) params[n++] = row[column];
       }
       yield [statement(end - i), params];

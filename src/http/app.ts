@@ -8,9 +8,11 @@ import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
 import { callbacksRouter } from './routes/callbacks';
+import { consoleRouter } from './routes/console';
 import { opsRouter } from './routes/ops';
 import { queriesRouter } from './routes/queries';
 import { replayRouter } from './routes/replay';
+import { supportRouter } from './routes/support';
 
 /** JSON bodies of the management API; callbacks read their own raw bytes and never see this. */
 const API_JSON_LIMIT = '256kb';
@@ -35,7 +37,11 @@ const API_JSON_DEPTH = 32;
 /** Too deep a JSON body, or NUL characters in a path, query or JSON body: 400 (PostgreSQL text cannot hold NUL). */
 const refuseNul: RequestHandler = (req, _res, next) => {
   if (nestingExceeds(req.body, API_JSON_DEPTH)) return next(new BadRequest(`the JSON body is nested deeper than ${API_JSON_DEPTH} levels`));
-  next(/%00|\u0000/i.test(req.url) || containsNul(req.body) ? new BadRequest('NUL characters are not allowed in paths, queries or bodies') : undefined);
+  next(
+    req.url.includes('%00') || req.url.includes('\u0000') || containsNul(req.body)
+      ? new BadRequest('NUL characters are not allowed in paths, queries or bodies')
+      : undefined,
+  );
 };
 
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {
@@ -46,9 +52,19 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.set('query parser', 'simple');
   app.use(requestContext(ctx.logger));
   app.use(opsRouter(ctx, isDraining));
+  app.use(consoleRouter());
   const { rateLimit: limits } = ctx.config.server;
   app.use('/v1/callbacks', ...limiter(limits.callbacks), callbacksRouter(ctx));
-  app.use('/v1', ...limiter(limits.api), express.json({ limit: API_JSON_LIMIT }), refuseNul, queriesRouter(ctx), replayRouter(ctx), adminRouter(ctx));
+  app.use(
+    '/v1',
+    ...limiter(limits.api),
+    express.json({ limit: API_JSON_LIMIT }),
+    refuseNul,
+    supportRouter(ctx),
+    queriesRouter(ctx),
+    replayRouter(ctx),
+    adminRouter(ctx),
+  );
   app.use(() => {
     throw new NotFound('route');
   });

@@ -12,16 +12,40 @@ export function bearerToken(header: string | undefined): string | null {
   return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? null;
 }
 
+/** Every scope, in the order answers list them: `admin` holds the others. */
+const ALL_SCOPES: readonly Scope[] = ['read', 'replay', 'admin'];
+
+/** The configured token the request's bearer header carries (401 when none does). */
+function tokenOf(req: Request, tokens: ApiToken[]): ApiToken {
+  const given = bearerToken(req.get('authorization'));
+  if (given === null) throw new Unauthorized();
+  let match: ApiToken | undefined;
+  for (const t of tokens) if (matchesSecret(given, t.token) && !match) match = t;
+  if (!match) throw new Unauthorized('the bearer token is not valid');
+  return match;
+}
+
+/** Marks the request with its token: the log's `token_name`, the actor audits name, the scopes it holds. */
+function identified(req: Request, token: ApiToken): void {
+  req.log = req.log.child({ token_name: token.name });
+  req.actor = token.name;
+  req.scopes = token.scopes.includes('admin') ? [...ALL_SCOPES] : ALL_SCOPES.filter((s) => token.scopes.includes(s));
+}
+
+/** Any valid token (GET /v1/whoami): 401 without one. */
+export function identify(tokens: ApiToken[]) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    identified(req, tokenOf(req, tokens));
+    next();
+  };
+}
+
+/** A token holding `scope` (or `admin`): 401 without a valid token, 403 without the scope. */
 export function requireScope(tokens: ApiToken[], scope: Scope) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const given = bearerToken(req.get('authorization'));
-    if (given === null) throw new Unauthorized();
-    let match: ApiToken | undefined;
-    for (const t of tokens) if (matchesSecret(given, t.token) && !match) match = t;
-    if (!match) throw new Unauthorized('the bearer token is not valid');
-    if (!match.scopes.includes(scope) && !match.scopes.includes('admin')) throw new Forbidden(scope);
-    req.log = req.log.child({ token_name: match.name });
-    req.actor = match.name;
+    const token = tokenOf(req, tokens);
+    if (!token.scopes.includes(scope) && !token.scopes.includes('admin')) throw new Forbidden(scope);
+    identified(req, token);
     next();
   };
 }

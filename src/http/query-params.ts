@@ -14,7 +14,7 @@ import { describeErrors, schemaValidator } from '../util/schemas';
  */
 const FILE = 'query-params.schema.json';
 
-export type QueryRoute = 'none' | 'message' | 'messages' | 'stats' | 'raw-list' | 'deliveries' | 'audit';
+export type QueryRoute = 'none' | 'message' | 'messages' | 'stats' | 'raw-list' | 'deliveries' | 'audit' | 'search' | 'timeseries';
 
 interface RouteSchema {
   properties: Record<string, { enum?: string[] }>;
@@ -23,7 +23,7 @@ interface RouteSchema {
 let definitions: Record<string, RouteSchema> | undefined;
 function routeSchema(route: QueryRoute): RouteSchema {
   definitions ??= (JSON.parse(fs.readFileSync(path.join(SCHEMAS_DIR, FILE), 'utf8')) as { definitions: Record<string, RouteSchema> }).definitions;
-  return definitions[route]!;
+  return definitions[route];
 }
 
 /** A name from the URL as a refusal repeats it: quoted, at most 64 characters. */
@@ -41,8 +41,8 @@ function explain(route: QueryRoute, query: Record<string, unknown>): string {
   }
   const repeated = names.find((k) => Array.isArray(query[k]));
   if (repeated !== undefined) return `query parameter "${repeated}" is given more than once; give it once`;
-  const outside = names.find((k) => properties[k]!.enum && query[k] !== undefined && !properties[k]!.enum!.includes(query[k] as string));
-  if (outside !== undefined) return `${outside} must be one of ${properties[outside]!.enum!.filter(Boolean).join(', ')}`;
+  const outside = names.find((k) => properties[k].enum && query[k] !== undefined && !properties[k].enum.includes(query[k] as string));
+  if (outside !== undefined) return `${outside} must be one of ${properties[outside].enum!.filter(Boolean).join(', ')}`;
   return `invalid query: ${describeErrors().join('; ')}`;
 }
 
@@ -63,7 +63,7 @@ export function timeParam(name: string, value: string | undefined): string | und
 }
 
 /** A route's query as its handler takes it: `limit` a number (when the route pages), the rest strings or absent. */
-export type Query<K extends string> = { [P in Exclude<K, 'limit'>]?: string } & ('limit' extends K ? { limit: number } : unknown);
+export type Query<K extends string> = Partial<Record<Exclude<K, 'limit'>, string>> & ('limit' extends K ? { limit: number } : unknown);
 
 /**
  * A checker of one route's query: a 400 `bad_request` naming the parameter, or the query typed by

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
+import type { Scope } from '../config/config';
 import type { Logger } from '../logger';
 import { newId } from '../util/ids';
 import { redactUrl, truncateText } from '../util/mask';
@@ -10,6 +11,8 @@ declare module 'express-serve-static-core' {
     log: Logger;
     /** Who is calling: the bearer token's name (set by requireScope). */
     actor?: string;
+    /** The scopes of that token (src/http/auth.ts; `admin` lists all three). */
+    scopes?: Scope[];
   }
 }
 
@@ -32,7 +35,7 @@ export interface TrackedRequest {
   /** A child logger with the request id, made on first use. */
   log: Logger;
   /** Sets the message and fields of the request's log line. */
-  note(line: LogLine): void;
+  note: (line: LogLine) => void;
 }
 
 /**
@@ -64,7 +67,7 @@ export function trackRequest(logger: Logger, req: IncomingMessage, res: ServerRe
     set log(value: Logger) {
       child = value; // auth narrows it to the token's name
     },
-    note(value) {
+    note: (value) => {
       line = value;
     },
   };

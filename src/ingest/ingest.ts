@@ -68,7 +68,12 @@ export function verifyContext(ctx: AppContext): VerifyContext {
  * default the request's receive time (replay passes another only to explain a refusal of an import,
  * src/replay/replay.ts).
  */
-export async function verifyAndParse(ctx: AppContext, target: Target, raw: RawCallback, verifyAt: Date = raw.receivedAt): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
+export async function verifyAndParse(
+  ctx: AppContext,
+  target: Target,
+  raw: RawCallback,
+  verifyAt: Date = raw.receivedAt,
+): Promise<{ reports: ProviderReport[]; nonces: Nonce[] }> {
   checkAccountProtection(raw, target.account);
   const verified = await target.provider.verify?.(verifyAt === raw.receivedAt ? raw : { ...raw, receivedAt: verifyAt }, target.account, verifyContext(ctx));
   const reports = target.provider.parse(raw, target.account);

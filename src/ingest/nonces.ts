@@ -52,7 +52,14 @@ export async function recordNonces(trx: Transaction<Database>, provider: string,
  * so it is taken as this request's own when this request was accepted (`ownsUnnamed`), and as
  * another's otherwise.
  */
-export async function claimNonces(trx: Transaction<Database>, provider: string, account: string, nonces: Nonce[], rawId: string, ownsUnnamed: boolean): Promise<void> {
+export async function claimNonces(
+  trx: Transaction<Database>,
+  provider: string,
+  account: string,
+  nonces: Nonce[],
+  rawId: string,
+  ownsUnnamed: boolean,
+): Promise<void> {
   for (const nonce of nonces) {
     if (await insertNonce(trx, provider, account, nonce, rawId)) continue;
     const row = await trx
@@ -63,8 +70,15 @@ export async function claimNonces(trx: Transaction<Database>, provider: string, 
       .where('value', '=', nonce.value)
       .executeTakeFirst();
     if (row?.raw_id === rawId) continue;
-    if (row && row.raw_id === null && ownsUnnamed) {
-      await trx.updateTable('nonces').set({ raw_id: rawId }).where('provider', '=', provider).where('account', '=', account).where('value', '=', nonce.value).where('raw_id', 'is', null).execute();
+    if (row?.raw_id === null && ownsUnnamed) {
+      await trx
+        .updateTable('nonces')
+        .set({ raw_id: rawId })
+        .where('provider', '=', provider)
+        .where('account', '=', account)
+        .where('value', '=', nonce.value)
+        .where('raw_id', 'is', null)
+        .execute();
       continue;
     }
     throw new SignatureInvalid(`this signature token was used by ${row?.raw_id ?? 'an earlier request'} (replayed request)`);

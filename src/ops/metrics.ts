@@ -44,6 +44,11 @@ export function createMetrics(dbh: Db): Metrics {
       labelNames: ['provider', 'from', 'to'],
       registers: [registry],
     }),
-    deliveryAttempts: new Counter({ name: 'dlr_delivery_attempts_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers: [registry] }),
+    deliveryAttempts: new Counter({
+      name: 'dlr_delivery_attempts_total',
+      help: 'Webhook delivery attempts by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
 }

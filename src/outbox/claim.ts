@@ -50,7 +50,11 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
     await trx
       .updateTable('deliveries')
       .set({ claimed_by: workerId, claimed_until: new Date(now.getTime() + leaseMs).toISOString() })
-      .where('id', 'in', rows.map((r) => r.id))
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
       .execute();
     return rows;
   });

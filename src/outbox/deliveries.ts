@@ -36,9 +36,11 @@ export async function listDeliveries(db: Kysely<Database>, subscriptionId: strin
         ['id', '<', f.cursor],
       ]),
     )
-    .orderBy('id', 'desc').limit(f.limit + 1).execute();
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const page = rows.slice(0, f.limit);
-  return { items: page.map(deliveryView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  return { items: page.map(deliveryView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
 
 /** One delivery with every attempt (status, duration, response start) and the event it carries. */

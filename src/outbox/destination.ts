@@ -37,7 +37,10 @@ function embedded(kind: string, v4: ipaddr.IPv4): string {
 
 /** ipaddr.js reads `::a.b.c.d` as `::ffff:a.b.c.d`; with the dotted tail in hex it reads it as written. */
 function hexTail(address: string): string {
-  return address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  return address.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
+  );
 }
 
 /**
@@ -100,7 +103,7 @@ export const publicOnlyLookup: LookupFunction = (hostname, options, callback) =>
     const bad = addresses.find((a) => isPrivateAddress(a.address));
     if (bad) return fail(new DestinationRefusedError(refusal(`${hostname} resolved to ${bad.address} when connecting`)));
     if (options.all) callback(null, addresses);
-    else callback(null, addresses[0]!.address, addresses[0]!.family);
+    else callback(null, addresses[0].address, addresses[0].family);
   });
 };
 

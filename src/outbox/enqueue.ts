@@ -18,7 +18,9 @@ const subscriptionsByTransaction = new WeakMap<Transaction<Database>, Promise<{ 
 function subscriptionsOf(trx: Transaction<Database>) {
   let subs = subscriptionsByTransaction.get(trx);
   if (!subs) {
-    subs = selectSubscriptions.all<{ id: string; filter: string }>(trx, {}).then((rows) => rows.map((s) => ({ id: s.id, filter: JSON.parse(s.filter) as SubscriptionFilter })));
+    subs = selectSubscriptions
+      .all<{ id: string; filter: string }>(trx, {})
+      .then((rows) => rows.map((s) => ({ id: s.id, filter: JSON.parse(s.filter) as SubscriptionFilter })));
     subscriptionsByTransaction.set(trx, subs);
   }
   return subs;
@@ -34,15 +36,37 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
   const nowIso = iso(now);
   const outbox: Outbox = {
     async enqueue(event, messagePk) {
-      return (await outbox.enqueueAll([{ event, messagePk }]))[0]!;
+      return (await outbox.enqueueAll([{ event, messagePk }]))[0];
     },
     async enqueueAll(items) {
       const subs = await subscriptionsOf(trx);
-      const deliveries = items.map(({ event }) => subs.filter((s) => matchesFilter(s.filter, event)).map((s) => ({ id: newId('dlv'), event_id: event.id, subscription_id: s.id, state: 'pending', next_attempt_at: nowIso, created_at: nowIso, updated_at: nowIso })));
+      const deliveries = items.map(({ event }) =>
+        subs
+          .filter((s) => matchesFilter(s.filter, event))
+          .map((s) => ({
+            id: newId('dlv'),
+            event_id: event.id,
+            subscription_id: s.id,
+            state: 'pending',
+            next_attempt_at: nowIso,
+            created_at: nowIso,
+            updated_at: nowIso,
+          })),
+      );
       // Only an event some subscription takes is stored (the worker delivers from it); the others
       // are rebuilt from the history when asked for (src/status/event-history.ts).
-      const taken = items.filter((_, i) => deliveries[i]!.length > 0);
-      await insertEvents.run(trx, taken.map(({ event, messagePk }) => ({ id: event.id, message_pk: messagePk, raw_id: event.raw_id, type: event.type, payload: JSON.stringify(event), created_at: nowIso })));
+      const taken = items.filter((_, i) => deliveries[i].length > 0);
+      await insertEvents.run(
+        trx,
+        taken.map(({ event, messagePk }) => ({
+          id: event.id,
+          message_pk: messagePk,
+          raw_id: event.raw_id,
+          type: event.type,
+          payload: JSON.stringify(event),
+          created_at: nowIso,
+        })),
+      );
       await insertDeliveries.run(trx, deliveries.flat());
       return deliveries.map((d) => d.length);
     },

@@ -63,7 +63,11 @@ export function postWebhook(
       });
       res.on('end', () => {
         const retryAfter = res.headers['retry-after'];
-        resolve({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, body: Buffer.concat(chunks).subarray(0, capture).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+          body: Buffer.concat(chunks).subarray(0, capture).toString('utf8'),
+        });
       });
       res.on('error', reject);
     });

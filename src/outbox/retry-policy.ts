@@ -37,8 +37,8 @@ export function decideRetry(schedule: readonly number[], attemptsMade: number, o
   if (outcome.statusCode === 410) return { kind: 'gone' };
   const step = attemptsMade - 1;
   if (step >= schedule.length) return { kind: 'dead' };
-  let base = schedule[step]!;
-  if (outcome.statusCode === 429 || outcome.timedOut) base = Math.max(base, schedule[Math.min(step + 1, schedule.length - 1)]!);
+  let base = schedule[step];
+  if (outcome.statusCode === 429 || outcome.timedOut) base = Math.max(base, schedule[Math.min(step + 1, schedule.length - 1)]);
   let delay = base * (1 + (random() * 2 - 1) * JITTER_FRACTION);
   if (outcome.retryAfterSeconds !== null) {
     const longest = Math.max(...schedule);

@@ -26,9 +26,24 @@ export interface Worker {
   poke(): void;
 }
 
-const insertAttempts = insertRows('delivery_attempts', ['id', 'delivery_id', 'attempt', 'trigger', 'started_at', 'duration_ms', 'status_code', 'error', 'response', 'next_attempt_at']);
-const finishDelivery = fixed('deliveries')`UPDATE deliveries SET state = ${'state'}, attempts = ${'attempts'}, next_attempt_at = ${'next_attempt_at'}, next_trigger = 'scheduled', last_attempt_at = ${'last_attempt_at'}, last_status = ${'last_status'}, last_error = ${'last_error'}, claimed_by = NULL, claimed_until = NULL, updated_at = ${'updated_at'} WHERE id = ${'id'} AND claimed_by = ${'claimed_by'}`;
-const disableGone = fixed('subscriptions')`UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+const insertAttempts = insertRows('delivery_attempts', [
+  'id',
+  'delivery_id',
+  'attempt',
+  'trigger',
+  'started_at',
+  'duration_ms',
+  'status_code',
+  'error',
+  'response',
+  'next_attempt_at',
+]);
+const finishDelivery = fixed(
+  'deliveries',
+)`UPDATE deliveries SET state = ${'state'}, attempts = ${'attempts'}, next_attempt_at = ${'next_attempt_at'}, next_trigger = 'scheduled', last_attempt_at = ${'last_attempt_at'}, last_status = ${'last_status'}, last_error = ${'last_error'}, claimed_by = NULL, claimed_until = NULL, updated_at = ${'updated_at'} WHERE id = ${'id'} AND claimed_by = ${'claimed_by'}`;
+const disableGone = fixed(
+  'subscriptions',
+)`UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ${'updated_at'} WHERE id = ${'id'}`;
 
 /** What one attempt writes, recorded with others in one transaction. */
 interface AttemptRecord {
@@ -78,7 +93,10 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     records = [];
     try {
       await ctx.dbh.db.transaction().execute(async (trx) => {
-        await insertAttempts.run(trx, batch.map((b) => b.rec.attempt));
+        await insertAttempts.run(
+          trx,
+          batch.map((b) => b.rec.attempt),
+        );
         for (const { rec } of batch) {
           await finishDelivery.run(trx, rec.delivery);
           if (rec.gone) await disableGone.run(trx, rec.gone);
@@ -127,7 +145,12 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
         await releaseClaim(ctx.dbh, d.id, workerId);
         return;
       }
-      error = err instanceof DestinationRefusedError ? `not sent: ${err.message}` : outcome.timedOut ? `no answer within ${timeoutSeconds} s` : describeSendError(err);
+      error =
+        err instanceof DestinationRefusedError
+          ? `not sent: ${err.message}`
+          : outcome.timedOut
+            ? `no answer within ${timeoutSeconds} s`
+            : describeSendError(err);
     }
     const durationMs = Date.now() - started;
     const decision = decideRetry(retryScheduleSeconds, attemptNo, outcome);

@@ -24,8 +24,9 @@ function decodeBytes(bytes: Buffer, charset: string, what: string): string {
       throw new PayloadInvalid(`${what} is not valid UTF-8 (declare charset=gbk if it is GBK)`);
     }
   }
-  if (!iconv.encodingExists(charset)) throw new PayloadInvalid(`unsupported charset "${charset}"`);
-  return iconv.decode(bytes, charset);
+  if (iconv.encodingExists(charset)) return iconv.decode(bytes, charset);
+  // (iconv-lite's Encoding type includes every string, so its guard leaves `never` here)
+  throw new PayloadInvalid(`unsupported charset "${charset as string}"`);
 }
 
 /** The body as text in the charset the request declares (else `fallbackCharset`; GBK and its kin decoded). */
@@ -163,6 +164,14 @@ export function stringField(obj: Record<string, unknown>, key: string, where: st
   }
   if (typeof value !== 'string') throw new PayloadInvalid(`${where}: "${key}" must be a string, got ${Array.isArray(value) ? 'array' : typeof value}`);
   return value;
+}
+
+/**
+ * A JSON field the provider sends as a string or a number (an error code, an address) as text. The
+ * value comes from a parsed body, so it is `unknown`: anything else is written as String() writes it.
+ */
+export function fieldText(value: unknown): string {
+  return String(value);
 }
 
 export function checkBatchSize(count: number): void {

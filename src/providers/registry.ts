@@ -18,7 +18,7 @@ const generic = new WeakMap<GenericDefinition, Provider>();
 export function findProvider(name: string, configured?: Readonly<Record<string, { generic?: GenericDefinition }>>): Provider | undefined {
   const builtIn = PROVIDERS.get(name);
   if (builtIn || !configured || !Object.hasOwn(configured, name)) return builtIn;
-  const def = configured[name]!.generic;
+  const def = configured[name].generic;
   if (!def) return undefined;
   let provider = generic.get(def);
   if (!provider) {

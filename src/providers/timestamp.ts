@@ -8,8 +8,10 @@ export function checkTimestamp(value: string | undefined, receivedAt: Date, tole
   if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value)) throw new SignatureInvalid(`${what} is missing or not Unix seconds`);
   const seconds = Number(value);
   const skew = seconds - receivedAt.getTime() / 1000;
-  if (skew < -toleranceSeconds) throw new SignatureInvalid(`${what} is ${Math.round(-skew)} s old, more than the ${toleranceSeconds} s tolerance (stale or replayed)`);
-  if (skew > toleranceSeconds) throw new SignatureInvalid(`${what} is ${Math.round(skew)} s in the future, more than the ${toleranceSeconds} s tolerance (check the clocks)`);
+  if (skew < -toleranceSeconds)
+    throw new SignatureInvalid(`${what} is ${Math.round(-skew)} s old, more than the ${toleranceSeconds} s tolerance (stale or replayed)`);
+  if (skew > toleranceSeconds)
+    throw new SignatureInvalid(`${what} is ${Math.round(skew)} s in the future, more than the ${toleranceSeconds} s tolerance (check the clocks)`);
   return seconds;
 }
 

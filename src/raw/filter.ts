@@ -78,6 +78,6 @@ export async function* walkRaw(db: Kysely<Database>, f: RawFilter, max: number, 
     if (rows.length === 0) return;
     for (const row of rows) yield row;
     yielded += rows.length;
-    after = rows[rows.length - 1]!.id;
+    after = rows[rows.length - 1].id;
   }
 }

@@ -19,7 +19,7 @@ import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListVi
  * `body` — about 1 s for 500 bodies of 1 MiB; bodies in a table of their own would end that.)
  */
 export async function listRaw(db: Kysely<Database>, f: RawFilter & Page) {
-  let q = filtered(db, f).select([
+  const q = filtered(db, f).select([
     'id',
     'provider',
     'account',
@@ -33,11 +33,17 @@ export async function listRaw(db: Kysely<Database>, f: RawFilter & Page) {
     sql<string | null>`substr(detail, 1, ${sql.lit(DETAIL_PREVIEW_CHARS + 1)})`.as('detail'),
     'body_encoding',
     // SQLite answers NULL for a part of an empty BLOB
-    sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as('body_head'),
+    sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as(
+      'body_head',
+    ),
   ]);
-  const rows: RawListRow[] = await q.where((eb) => matching(eb, [['id', '<', f.cursor]])).orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows: RawListRow[] = await q
+    .where((eb) => matching(eb, [['id', '<', f.cursor]]))
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const page = rows.slice(0, f.limit);
-  return { items: page.map(rawListView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  return { items: page.map(rawListView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
 
 /** One raw request with the events it produced. */
@@ -45,10 +51,18 @@ export async function getRaw(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('raw request');
   // events a subscription took are stored; the others are rebuilt from the history (event-history.ts)
-  const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({ id: e.id, event: JSON.parse(e.payload) as unknown }));
+  const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({
+    id: e.id,
+    event: JSON.parse(e.payload) as unknown,
+  }));
   const have = new Set(stored.map((e) => e.id));
   const reports = await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute();
-  const rebuilt = (await rebuildEvents(db, reports.filter((r) => !have.has(r.event_id ?? '')))).map((e) => ({ id: e.id, event: e as unknown }));
+  const rebuilt = (
+    await rebuildEvents(
+      db,
+      reports.filter((r) => !have.has(r.event_id ?? '')),
+    )
+  ).map((e) => ({ id: e.id, event: e }));
   const events = [...stored, ...rebuilt].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { ...rawView(row), events: events.map((e) => e.event) };
 }

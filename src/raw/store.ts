@@ -11,7 +11,21 @@ import type { RawCallback } from './types';
  * API read it back. Bodies are kept in a stored form (storedForm) and always handed back exact.
  */
 
-const RAW_COLUMNS = ['id', 'provider', 'account', 'method', 'url', 'headers', 'body', 'body_size', 'remote_addr', 'received_at', 'verdict', 'detail', 'body_encoding'] as const satisfies readonly (keyof RawRequestRow)[];
+const RAW_COLUMNS = [
+  'id',
+  'provider',
+  'account',
+  'method',
+  'url',
+  'headers',
+  'body',
+  'body_size',
+  'remote_addr',
+  'received_at',
+  'verdict',
+  'detail',
+  'body_encoding',
+] as const satisfies readonly (keyof RawRequestRow)[];
 const insertRawRows = insertRows('raw_requests', RAW_COLUMNS);
 const setVerdict = fixed('raw_requests')`UPDATE raw_requests SET verdict = ${'verdict'}, detail = ${'detail'} WHERE id = ${'id'}`;
 

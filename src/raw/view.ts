@@ -17,7 +17,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export function bodyView(body: Buffer, headers: Record<string, string>, partial = false): { encoding: 'text' | 'base64'; content: string } {
   const charset = charsetOf(headers['content-type']);
   try {
-    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset)) return { encoding: 'text', content: partial ? iconv.getDecoder(charset).write(body) : iconv.decode(body, charset) };
+    if (charset !== 'utf-8' && charset !== 'utf8' && iconv.encodingExists(charset))
+      return { encoding: 'text', content: partial ? iconv.getDecoder(charset).write(body) : iconv.decode(body, charset) };
     return { encoding: 'text', content: partial ? new TextDecoder('utf-8', { fatal: true }).decode(body, { stream: true }) : strictUtf8.decode(body) };
   } catch {
     return { encoding: 'base64', content: body.toString('base64') };
@@ -54,9 +55,8 @@ const INFLATE_STEP_BYTES = 256;
  */
 function previewHead(head: Buffer, encoding: string | null): Buffer {
   if (encoding !== 'deflate') return head;
-  let out = Buffer.alloc(0);
   for (let n = Math.min(INFLATE_STEP_BYTES, head.length); ; n = Math.min(n + INFLATE_STEP_BYTES, head.length)) {
-    out = inflateRawSync(head.subarray(0, n), { finishFlush: zlib.Z_SYNC_FLUSH });
+    const out = inflateRawSync(head.subarray(0, n), { finishFlush: zlib.Z_SYNC_FLUSH });
     if (out.length > RAW_PREVIEW_BYTES || n === head.length) return out.subarray(0, RAW_PREVIEW_BYTES + 1);
   }
 }

@@ -34,10 +34,19 @@ export async function listAudit(db: Kysely<Database>, f: { action?: string } & P
         ['id', '<', f.cursor],
       ]),
     )
-    .orderBy('id', 'desc').limit(f.limit + 1).execute();
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const page = rows.slice(0, f.limit);
   return {
-    items: page.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, parameters: JSON.parse(r.parameters) as unknown, result: JSON.parse(r.result) as unknown })),
-    next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null,
+    items: page.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      parameters: JSON.parse(r.parameters) as unknown,
+      result: JSON.parse(r.result) as unknown,
+    })),
+    next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null,
   };
 }

@@ -92,7 +92,8 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
     changes: [],
   };
   if (row.verdict === 'too_large') return { ...result, detail: 'the body of a too-large request is not kept: nothing to replay' };
-  if (row.verdict === 'overloaded') return { ...result, detail: 'the body of a request refused for the body budget was never read: nothing to replay (the provider retries)' };
+  if (row.verdict === 'overloaded')
+    return { ...result, detail: 'the body of a request refused for the body budget was never read: nothing to replay (the provider retries)' };
   const raw = rawFromRow(row);
   /** A refusal under today's code: stored with its reason (unless a dry run) and answered. */
   const refused = async (verdict: string, message: string): Promise<ReplayResult> => {
@@ -143,7 +144,13 @@ export async function replayOne(ctx: AppContext, id: string, dryRun: boolean, ac
   const row = await ctx.dbh.db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFound('raw request');
   const r = await replayRow(ctx, row, dryRun);
-  await audit(ctx.dbh.db, actor, 'replay', { filter: { ids: [id] }, dry_run: dryRun }, { replayed: 1, by_verdict: { [r.verdict]: 1 }, changes: r.changes.length });
+  await audit(
+    ctx.dbh.db,
+    actor,
+    'replay',
+    { filter: { ids: [id] }, dry_run: dryRun },
+    { replayed: 1, by_verdict: { [r.verdict]: 1 }, changes: r.changes.length },
+  );
   return r;
 }
 
@@ -184,6 +191,12 @@ export async function replayMany(
     if (inFlight.length >= window) await settleOldest();
   }
   while (inFlight.length > 0) await settleOldest();
-  await audit(ctx.dbh.db, opts.actor, 'replay', { filter, dry_run: opts.dryRun, max: opts.max }, { replayed: summary.replayed, by_verdict: summary.by_verdict, changes: summary.changes });
+  await audit(
+    ctx.dbh.db,
+    opts.actor,
+    'replay',
+    { filter, dry_run: opts.dryRun, max: opts.max },
+    { replayed: summary.replayed, by_verdict: summary.by_verdict, changes: summary.changes },
+  );
   return summary;
 }

@@ -20,7 +20,14 @@ export async function rebuildEvents(db: Kysely<Database>, reports: ReportRow[]):
   for (let i = 0; i < pks.length; i += ROWS_PER_STATEMENT) {
     const chunk = pks.slice(i, i + ROWS_PER_STATEMENT);
     for (const m of await db.selectFrom('messages').selectAll().where('id', 'in', chunk).execute()) messages.set(m.id, m);
-    const changed = await db.selectFrom('reports').select(['message_pk', 'id', 'status']).where('message_pk', 'in', chunk).where('changed', '=', 1).orderBy('message_pk').orderBy('id').execute();
+    const changed = await db
+      .selectFrom('reports')
+      .select(['message_pk', 'id', 'status'])
+      .where('message_pk', 'in', chunk)
+      .where('changed', '=', 1)
+      .orderBy('message_pk')
+      .orderBy('id')
+      .execute();
     for (const c of changed) {
       const list = changes.get(c.message_pk) ?? [];
       list.push({ id: c.id, status: c.status });
@@ -60,7 +67,9 @@ export async function rebuildEvents(db: Kysely<Database>, reports: ReportRow[]):
     } else {
       event.action = r.action ?? '';
     }
-    const registration = (await anyRegistered(m.provider, m.account)) && (await findRegistration(db, { provider: m.provider, account: m.account, messageId: m.message_id, recipient: m.recipient }));
+    const registration =
+      (await anyRegistered(m.provider, m.account)) &&
+      (await findRegistration(db, { provider: m.provider, account: m.account, messageId: m.message_id, recipient: m.recipient }));
     if (registration && registration.reference !== null) event.reference = registration.reference;
     if (registration && registration.metadata !== null) event.metadata = registration.metadata;
     events.push(event);

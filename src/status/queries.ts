@@ -70,11 +70,22 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
       accounts: [...new Set(rows.map((r) => r.account))],
     });
   }
-  const message = rows[0]!;
+  const message = rows[0];
   // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
-  const newest = await db.selectFrom('reports').selectAll().where('message_pk', '=', message.id).orderBy('id', 'desc').limit(MAX_HISTORY + 1).execute();
+  const newest = await db
+    .selectFrom('reports')
+    .selectAll()
+    .where('message_pk', '=', message.id)
+    .orderBy('id', 'desc')
+    .limit(MAX_HISTORY + 1)
+    .execute();
   const history = newest.slice(0, MAX_HISTORY).reverse();
-  const registration = await findRegistration(db, { provider: message.provider, account: message.account, messageId: message.message_id, recipient: message.recipient });
+  const registration = await findRegistration(db, {
+    provider: message.provider,
+    account: message.account,
+    messageId: message.message_id,
+    recipient: message.recipient,
+  });
   const answer: Record<string, unknown> = { message: messageView(message, registration), history: history.map(reportView) };
   if (newest.length > MAX_HISTORY) answer.history_truncated = true;
   return answer;
@@ -109,7 +120,7 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
     .limit(f.limit + 1)
     .execute();
   const page = rows.slice(0, f.limit);
-  return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1]!.id) : null };
+  return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
 
 export interface StatsFilter {
@@ -143,7 +154,9 @@ export async function stats(db: Kysely<Database>, f: StatsFilter) {
   }
   const delivered = counts.delivered ?? 0;
   const final = [...TERMINAL_STATUSES].reduce((sum, s) => sum + (counts[s] ?? 0), 0);
-  const top = [...errors.values()].sort((x, y) => y.count - x.count || (x.code < y.code ? -1 : x.code > y.code ? 1 : 0) || (x.provider < y.provider ? -1 : x.provider > y.provider ? 1 : 0));
+  const top = [...errors.values()].sort(
+    (x, y) => y.count - x.count || (x.code < y.code ? -1 : x.code > y.code ? 1 : 0) || (x.provider < y.provider ? -1 : x.provider > y.provider ? 1 : 0),
+  );
   return {
     window: { since: f.since ?? null, until: f.until ?? null },
     total,

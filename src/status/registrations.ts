@@ -14,7 +14,9 @@ export interface Registration {
   metadata: Record<string, unknown> | null;
 }
 
-const selectRegistrations = fixed('registrations')`SELECT * FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient IN (${'recipient'}, '')`;
+const selectRegistrations = fixed(
+  'registrations',
+)`SELECT * FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient IN (${'recipient'}, '')`;
 
 /**
  * The registration of a message: one for its exact recipient, else one for every recipient of
@@ -39,7 +41,7 @@ const anyByTransaction = new WeakMap<Transaction<Database>, Map<string, Promise<
 /** hasRegistration, asked once per transaction and account (one SQLite transaction holds a group of ingests; see enqueue.ts). */
 export function anyRegistration(trx: Transaction<Database>, provider: string, account: string): Promise<boolean> {
   let known = anyByTransaction.get(trx);
-  if (!known) anyByTransaction.set(trx, (known = new Map()));
+  if (!known) anyByTransaction.set(trx, (known = new Map<string, Promise<boolean>>()));
   const key = `${provider}\u0000${account}`;
   let answer = known.get(key);
   if (!answer) {

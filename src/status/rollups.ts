@@ -110,7 +110,14 @@ export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise
 }
 
 /** Summed from the rollups of one period, buckets from `from` up to `to` (either open), in `table`. */
-async function countByRollup(db: Kysely<Database>, f: CountFilter, period: Period, from?: number, to?: number, table: 'stats_rollup' | 'stats_rollup_delta' = 'stats_rollup'): Promise<CountRow[]> {
+async function countByRollup(
+  db: Kysely<Database>,
+  f: CountFilter,
+  period: Period,
+  from?: number,
+  to?: number,
+  table: 'stats_rollup' | 'stats_rollup_delta' = 'stats_rollup',
+): Promise<CountRow[]> {
   const bucket = (t: number | undefined) => (t === undefined ? undefined : isoOf(t).slice(0, BUCKET_CHARS[period]));
   const rows = await db
     .selectFrom(table)

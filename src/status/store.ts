@@ -59,14 +59,51 @@ export function dedupeKey(report: ProviderReport): string {
   return `h:${hash('sha256', material, 'base64url').slice(0, 32)}`;
 }
 
-const MESSAGE_COLUMNS = ['id', 'provider', 'account', 'message_id', 'recipient', 'channel', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'created_at', 'updated_at'] as const;
+const MESSAGE_COLUMNS = [
+  'id',
+  'provider',
+  'account',
+  'message_id',
+  'recipient',
+  'channel',
+  'status',
+  'error_code',
+  'error_message',
+  'occurred_at',
+  'version',
+  'attributes',
+  'created_at',
+  'updated_at',
+] as const;
 // no RETURNING: it adds to every insert (docs/performance.md), and nearly always every row is new (see applyAll)
 const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
-const selectMessage = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'}`;
-const selectMessageForUpdate = fixed('messages')`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
+const selectMessage = fixed(
+  'messages',
+)`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'}`;
+const selectMessageForUpdate = fixed(
+  'messages',
+)`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
 const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
-const updateMessage = fixed('messages')`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'} WHERE id = ${'id'}`;
-const REPORT_COLUMNS = ['id', 'message_pk', 'raw_id', 'dedupe_key', 'type', 'status', 'action', 'error_code', 'error_message', 'occurred_at', 'received_at', 'changed', 'reason', 'event_id', 'attributes'] as const;
+const updateMessage = fixed(
+  'messages',
+)`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+const REPORT_COLUMNS = [
+  'id',
+  'message_pk',
+  'raw_id',
+  'dedupe_key',
+  'type',
+  'status',
+  'action',
+  'error_code',
+  'error_message',
+  'occurred_at',
+  'received_at',
+  'changed',
+  'reason',
+  'event_id',
+  'attributes',
+] as const;
 const insertReportRows = insertRows('reports', REPORT_COLUMNS);
 
 /**
@@ -100,7 +137,12 @@ async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise
 }
 
 async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
-  const row = await (ctx.lockRows ? selectMessageForUpdate : selectMessage).first(trx, { provider: ctx.provider, account: ctx.account, message_id: report.messageId, recipient: report.recipient });
+  const row = await (ctx.lockRows ? selectMessageForUpdate : selectMessage).first(trx, {
+    provider: ctx.provider,
+    account: ctx.account,
+    message_id: report.messageId,
+    recipient: report.recipient,
+  });
   if (!row) throw new Error('message row vanished after insert');
   return row;
 }
@@ -109,7 +151,11 @@ async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, re
 async function presentIds(trx: Transaction<Database>, ids: string[]): Promise<string[]> {
   const found: string[] = [];
   for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
-    const rows = await trx.selectFrom('messages').select('id').where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    const rows = await trx
+      .selectFrom('messages')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT))
+      .execute();
     for (const r of rows) found.push(r.id);
   }
   return found;
@@ -144,7 +190,13 @@ function hasStatus(report: StatusReport): report is StatusChange {
   return report.status !== null;
 }
 
-function buildEvent(ctx: ApplyContext, message: MessageRow, report: StatusChange | EngagementReport, version: number, registration: Registration | null): StatusEvent {
+function buildEvent(
+  ctx: ApplyContext,
+  message: MessageRow,
+  report: StatusChange | EngagementReport,
+  version: number,
+  registration: Registration | null,
+): StatusEvent {
   const event: StatusEvent = {
     id: newId('evt'),
     type: report.type,
@@ -196,7 +248,8 @@ async function firstReport(trx: Transaction<Database>, ctx: ApplyContext, messag
 /** A report to a message that existed: the state rules decide against its current state and history. */
 async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, message: MessageRow, report: ProviderReport, key: string): Promise<Outcome> {
   const seen = await selectSeen.first<{ id: string }>(trx, { message_pk: message.id, dedupe_key: key });
-  if (report.type === 'message.engagement') return { decision: null, event: seen ? null : buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report)), seen };
+  if (report.type === 'message.engagement')
+    return { decision: null, event: seen ? null : buildEvent(ctx, message, report, message.version, await registrationOf(trx, ctx, report)), seen };
   if (!hasStatus(report)) return { decision: { change: false, reason: seen ? 'duplicate' : 'unmapped' }, event: null, seen };
   const occurredAt = iso(report.occurredAt);
   const current = message.status === null ? null : { status: message.status as Status, occurredAt: message.occurred_at ?? '', errorCode: message.error_code };
@@ -221,7 +274,14 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
 }
 
 /** The history row of a report. */
-function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, messagePk: string, key: string, o: Outcome): Values<'reports', (typeof REPORT_COLUMNS)[number]> {
+function reportValues(
+  ctx: ApplyContext,
+  report: ProviderReport,
+  id: string,
+  messagePk: string,
+  key: string,
+  o: Outcome,
+): Values<'reports', (typeof REPORT_COLUMNS)[number]> {
   const status = report.type === 'message.status';
   return {
     id,
@@ -243,7 +303,15 @@ function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, mes
 }
 
 function appliedOf(reportId: string, message: MessageRow, o: Outcome, queued: number, created: boolean): AppliedReport {
-  return { reportId, messagePk: message.id, decision: o.decision, duplicate: o.seen !== undefined, previousStatus: created ? null : ((message.status as Status | null) ?? null), event: o.event, queued };
+  return {
+    reportId,
+    messagePk: message.id,
+    decision: o.decision,
+    duplicate: o.seen !== undefined,
+    previousStatus: created ? null : ((message.status as Status | null) ?? null),
+    event: o.event,
+    queued,
+  };
 }
 
 /**
@@ -289,12 +357,22 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
     const k = messageKey(r);
     if (!firstOf.has(k)) firstOf.set(k, i);
   });
-  const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]!) }));
-  const inserted = await insertMessageRows.count(trx, candidates.map((c) => c.row));
+  const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]) }));
+  const inserted = await insertMessageRows.count(
+    trx,
+    candidates.map((c) => c.row),
+  );
   // The candidates' ids are new: when some messages existed, the ones now found are the ones inserted.
-  const created = new Set(inserted === candidates.length ? candidates.map((c) => c.row.id) : await presentIds(trx, candidates.map((c) => c.row.id)));
+  const created = new Set(
+    inserted === candidates.length
+      ? candidates.map((c) => c.row.id)
+      : await presentIds(
+          trx,
+          candidates.map((c) => c.row.id),
+        ),
+  );
 
-  const results: AppliedReport[] = new Array(reports.length);
+  const results = new Array<AppliedReport>(reports.length);
   const createdFirst = new Map(candidates.filter(({ row }) => created.has(row.id)).map(({ i, row }) => [i, row]));
   for (const row of createdFirst.values()) ctx.rollup.add(row, 1);
   // In report order (ids, and so the order of events and history, follow it): first reports of new
@@ -303,19 +381,22 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
   const flush = async () => {
     const withEvents = pending.filter((x) => x.o.event);
     const queued = await ctx.outbox.enqueueAll(withEvents.map((x) => ({ event: x.o.event!, messagePk: x.row.id })));
-    const queuedOf = new Map(withEvents.map((x, n) => [x.i, queued[n]!]));
-    await insertReportRows.run(trx, pending.map((x) => reportValues(ctx, reports[x.i]!, x.reportId, x.row.id, dedupeKey(reports[x.i]!), x.o)));
+    const queuedOf = new Map(withEvents.map((x, n) => [x.i, queued[n]]));
+    await insertReportRows.run(
+      trx,
+      pending.map((x) => reportValues(ctx, reports[x.i], x.reportId, x.row.id, dedupeKey(reports[x.i]), x.o)),
+    );
     for (const x of pending) results[x.i] = appliedOf(x.reportId, x.row, x.o, queuedOf.get(x.i) ?? 0, true);
     pending = [];
   };
   for (let i = 0; i < reports.length; i += 1) {
     const row = createdFirst.get(i);
     if (row) {
-      pending.push({ i, row, o: await firstReport(trx, ctx, row, reports[i]!), reportId: newId('rpt') });
+      pending.push({ i, row, o: await firstReport(trx, ctx, row, reports[i]), reportId: newId('rpt') });
     } else {
       // a message that existed, or a later report to a new one (whose first must be written by now)
       if (pending.length > 0) await flush();
-      results[i] = await applyReport(trx, ctx, reports[i]!, true);
+      results[i] = await applyReport(trx, ctx, reports[i], true);
     }
   }
   if (pending.length > 0) await flush();

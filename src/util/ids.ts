@@ -12,7 +12,7 @@ function prng(): number {
     randomFillSync(pool);
     used = 0;
   }
-  return pool[used++]! / 256;
+  return pool[used++] / 256;
 }
 
 const next = monotonicFactory(prng);

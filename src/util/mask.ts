@@ -35,7 +35,7 @@ for (let c = 0; c < 128; c += 1) {
 /** True when the character at `i` is in `cls` (false past either end: charCodeAt gives NaN). */
 function isIn(text: string, i: number, cls: number): boolean {
   const c = text.charCodeAt(i);
-  return c < 128 && (CLASSES[c]! & cls) !== 0;
+  return c < 128 && (CLASSES[c] & cls) !== 0;
 }
 
 /**
@@ -122,7 +122,22 @@ export function redactSecrets(line: string): string {
  * names are shown as `[redacted]`. Signatures (`X-Twilio-Signature`, `sig`) and digests
  * (`bodySHA256`) are not credentials and stay: they prove one request, and replay needs them visible.
  */
-const CREDENTIAL_ENDINGS = ['token', 'secret', 'password', 'passwd', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'signingkey', 'authorization', 'cookie', 'credential', 'credentials', 'sessionid'];
+const CREDENTIAL_ENDINGS = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'privatekey',
+  'signingkey',
+  'authorization',
+  'cookie',
+  'credential',
+  'credentials',
+  'sessionid',
+];
 const CREDENTIAL_NAMES = new Set(['key', 'auth', 'pwd', 'pass', 'session']);
 
 export function isCredentialName(name: string): boolean {
@@ -234,8 +249,7 @@ export function containsNul(value: unknown): boolean {
   while (stack.length > 0) {
     const here = stack.pop()!;
     if (Array.isArray(here)) {
-      for (let i = 0; i < here.length; i += 1) {
-        const item: unknown = here[i];
+      for (const item of here as unknown[]) {
         if (typeof item === 'string') {
           if (item.includes('\u0000')) return true;
         } else if (item !== null && typeof item === 'object') stack.push(item);
@@ -270,14 +284,20 @@ export function nestingExceeds(root: unknown, max: number): boolean {
     if (depth > max) return true;
     if (Array.isArray(value)) {
       for (const item of value as unknown[]) {
-        if (item !== null && typeof item === 'object') values.push(item), depths.push(depth + 1);
+        if (item !== null && typeof item === 'object') {
+          values.push(item);
+          depths.push(depth + 1);
+        }
       }
     } else {
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) continue;
       for (const key in value) {
         const item = (value as Record<string, unknown>)[key];
-        if (item !== null && typeof item === 'object') values.push(item), depths.push(depth + 1);
+        if (item !== null && typeof item === 'object') {
+          values.push(item);
+          depths.push(depth + 1);
+        }
       }
     }
   }

@@ -31,7 +31,7 @@ export function schemaValidator<T>(ref: string, ownOutput = false): (value: unkn
   let fn: ValidateFunction | undefined; // compiled on first use: a command that never validates never pays
   const check = (value: unknown): value is T => {
     fn ??= compile(ref, ownOutput ? produced : inputs);
-    const ok = fn(value) as boolean;
+    const ok = fn(value);
     lastErrors = ok ? [] : [...(fn.errors ?? [])];
     return ok;
   };

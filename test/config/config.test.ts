@@ -15,7 +15,7 @@ const load = (config: unknown, env: NodeJS.ProcessEnv = {}) => loadConfig({ DLR_
 describe('config', () => {
   it('resolves "env:NAME" references', () => {
     const c = load({ providers: { aliyun: { accounts: { default: { token: 'env:ALI_TOKEN' } } } } }, { ALI_TOKEN: 'sekret-token-1' });
-    expect(c.providers.aliyun!.accounts.default!.token).toBe('sekret-token-1');
+    expect(c.providers.aliyun.accounts.default.token).toBe('sekret-token-1');
   });
 
   it('names the field whose environment variable is missing', () => {
@@ -26,11 +26,23 @@ describe('config', () => {
 
   it.each([
     [{ providers: { aliyun: { accounts: { default: { tokne: 'x' } } } } }, /providers\.aliyun\.accounts\.default\.tokne: is not a known setting/],
-    [{ providers: { aliyun: { accounts: { default: { token: 'short' } } } } }, /providers\.aliyun\.accounts\.default\.token: must NOT have fewer than 8 characters/],
-    [{ providers: { nosuch: { accounts: {} } } }, /providers\.nosuch: is not a known provider \(aliyun, .*\); a provider defined by configuration needs "kind": "generic"/],
+    [
+      { providers: { aliyun: { accounts: { default: { token: 'short' } } } } },
+      /providers\.aliyun\.accounts\.default\.token: must NOT have fewer than 8 characters/,
+    ],
+    [
+      { providers: { nosuch: { accounts: {} } } },
+      /providers\.nosuch: is not a known provider \(aliyun, .*\); a provider defined by configuration needs "kind": "generic"/,
+    ],
     [{ tokens: [{ token: 'long-enough-token-123', scopes: ['root'] }] }, /tokens\.0\.scopes\.0: must be equal to one of the allowed values/],
-    [{ providers: { tencent: { accounts: { default: { timeZone: 'Mars/Olympus' } } } } }, /providers\.tencent\.accounts\.default\.timeZone: "Mars\/Olympus" is not an IANA time zone/],
-    [{ providers: { tencent: { accounts: { default: { allowIps: ['300.1.1.1/8'] } } } } }, /providers\.tencent\.accounts\.default\.allowIps: "300\.1\.1\.1\/8"/],
+    [
+      { providers: { tencent: { accounts: { default: { timeZone: 'Mars/Olympus' } } } } },
+      /providers\.tencent\.accounts\.default\.timeZone: "Mars\/Olympus" is not an IANA time zone/,
+    ],
+    [
+      { providers: { tencent: { accounts: { default: { allowIps: ['300.1.1.1/8'] } } } } },
+      /providers\.tencent\.accounts\.default\.allowIps: "300\.1\.1\.1\/8"/,
+    ],
     ['{ not json', /is not valid JSON/],
   ])('refuses an invalid config, naming the bad field (%#)', (config, message) => {
     expect(() => load(config)).toThrow(ConfigError);
@@ -38,7 +50,10 @@ describe('config', () => {
   });
 
   it.each([
-    ['sqlite://./data/dlr.sqlite', /DATABASE_URL: "sqlite:\/\/\.\/data\/dlr\.sqlite" names a host .*write sqlite:\.\/relative\/path\.sqlite, sqlite:\/absolute\/path\.sqlite, sqlite:\/\/\/absolute/],
+    [
+      'sqlite://./data/dlr.sqlite',
+      /DATABASE_URL: "sqlite:\/\/\.\/data\/dlr\.sqlite" names a host .*write sqlite:\.\/relative\/path\.sqlite, sqlite:\/absolute\/path\.sqlite, sqlite:\/\/\/absolute/,
+    ],
     ['sqlite://localhost/x.db', /names a host/],
     ['mysql://u@h/db', /DATABASE_URL: "mysql:…" is not a database URL this service takes; write sqlite:/],
     ['./data/dlr.sqlite', /is not a database URL/],
@@ -46,12 +61,17 @@ describe('config', () => {
     expect(() => load({}, { DATABASE_URL: url })).toThrow(message);
   });
 
-  it.each(['sqlite:./data/x.sqlite', 'sqlite:/tmp/x.sqlite', 'sqlite:///tmp/x.sqlite', 'postgres://u@127.0.0.1:5432/db', 'postgresql://u@127.0.0.1/db'])('takes DATABASE_URL %s', (url) => {
-    expect(load({}, { DATABASE_URL: url }).databaseUrl).toBe(url);
-  });
+  it.each(['sqlite:./data/x.sqlite', 'sqlite:/tmp/x.sqlite', 'sqlite:///tmp/x.sqlite', 'postgres://u@127.0.0.1:5432/db', 'postgresql://u@127.0.0.1/db'])(
+    'takes DATABASE_URL %s',
+    (url) => {
+      expect(load({}, { DATABASE_URL: url }).databaseUrl).toBe(url);
+    },
+  );
 
   it('refuses a body budget smaller than one body, and metrics on the main port', () => {
-    expect(() => load({ server: { bodyLimitBytes: 4096, bodyBudgetBytes: 2048 } })).toThrow(/server\.bodyBudgetBytes: 2048 is less than server\.bodyLimitBytes \(4096\)/);
+    expect(() => load({ server: { bodyLimitBytes: 4096, bodyBudgetBytes: 2048 } })).toThrow(
+      /server\.bodyBudgetBytes: 2048 is less than server\.bodyLimitBytes \(4096\)/,
+    );
     expect(() => load({ metrics: { port: 9090 } }, { PORT: '9090' })).toThrow(/metrics\.port: 9090 is the main PORT/);
     expect(load({ server: { bodyLimitBytes: 128 * 1024 * 1024 } }).server.bodyBudgetBytes).toBe(128 * 1024 * 1024);
   });
@@ -66,7 +86,7 @@ describe('config', () => {
     try {
       const c = loadConfig({});
       expect(Object.keys(c.providers).sort()).toEqual(['aliyun', 'ronglian', 'tencent']);
-      expect(c.providers.aliyun!.accounts.default).toEqual({ timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300 });
+      expect(c.providers.aliyun.accounts.default).toEqual({ timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300 });
       expect(c.warnings.join()).toMatch(/no config file/);
     } finally {
       process.chdir(cwd);

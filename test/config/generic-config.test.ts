@@ -27,21 +27,38 @@ describe('generic providers in the config', () => {
     const c = load(
       {
         huawei: { kind: 'generic', preset: 'huawei-sms', accounts: { default: { token: 'huawei-url-token' } } },
-        vonage: { kind: 'generic', preset: 'vonage', signature: { algorithm: 'hmac-sha512', signed: '{params}' }, accounts: { default: { secret: 'env:VONAGE_SECRET' } } },
+        vonage: {
+          kind: 'generic',
+          preset: 'vonage',
+          signature: { algorithm: 'hmac-sha512', signed: '{params}' },
+          accounts: { default: { secret: 'env:VONAGE_SECRET' } },
+        },
         ...gw({}),
       },
       { VONAGE_SECRET: 'vonage-signature-secret' },
     );
-    expect(c.providers.huawei!.generic).toMatchObject({ name: 'huawei', channel: 'sms', signature: null, format: { type: 'auto', reports: ['statusReportList'] } });
+    expect(c.providers.huawei.generic).toMatchObject({
+      name: 'huawei',
+      channel: 'sms',
+      signature: null,
+      format: { type: 'auto', reports: ['statusReportList'] },
+    });
     // the override replaced the algorithm and what is signed, the rest is the preset's
-    expect(c.providers.vonage!.generic!.signature).toMatchObject({ algorithm: 'hmac-sha512', template: [{ kind: 'params' }], location: { field: 'sig' }, timestamp: { field: 'timestamp' } });
-    expect(c.providers.vonage!.accounts.default!.secret).toBe('vonage-signature-secret');
+    expect(c.providers.vonage.generic!.signature).toMatchObject({
+      algorithm: 'hmac-sha512',
+      template: [{ kind: 'params' }],
+      location: { field: 'sig' },
+      timestamp: { field: 'timestamp' },
+    });
+    expect(c.providers.vonage.accounts.default.secret).toBe('vonage-signature-secret');
     expect(c.warnings).toEqual([]);
   });
 
   it('merges the status table of a preset code by code', () => {
-    const c = load({ huawei: { kind: 'generic', preset: 'huawei-sms', statuses: { map: { UNKNOWN: 'failed' } }, accounts: { default: { token: 'huawei-url-token' } } } });
-    const map = c.providers.huawei!.generic!.statuses.map;
+    const c = load({
+      huawei: { kind: 'generic', preset: 'huawei-sms', statuses: { map: { UNKNOWN: 'failed' } }, accounts: { default: { token: 'huawei-url-token' } } },
+    });
+    const map = c.providers.huawei.generic!.statuses.map;
     expect(map.get('UNKNOWN')).toBe('failed');
     expect(map.get('DELIVRD')).toBe('delivered');
   });
@@ -58,15 +75,36 @@ describe('generic providers in the config', () => {
     [gw({ format: { type: 'yaml' } }), /providers\.gw\.format\.type: must be equal to one of the allowed values/],
     [gw({ time: { format: 'yesterday' } }), /providers\.gw\.time\.format: "yesterday" is not unix, unix_ms, iso or a date pattern/],
     [gw({ time: { zone: 'Mars/Olympus' } }), /providers\.gw\.time\.zone: "Mars\/Olympus" is not an IANA time zone/],
-    [gw({ signature: { algorithm: 'md5', signed: 'sorted-params', location: { field: 'sign' } } }), /providers\.gw\.signature\.signed: a plain md5 signature proves nothing unless \{secret\} is part/],
-    [gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}{date}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: unknown placeholder \{date\}/],
-    [gw({ signature: { algorithm: 'hmac-sha1', signed: 'body', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: "body" signs no part of the request/],
-    [gw({ signature: { algorithm: 'hmac-sha1', signed: '{timestamp}{body}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: \{timestamp\} is used but signature\.timestamp/],
-    [gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}', location: { header: 'X-Sign' }, nonce: { header: 'X-Nonce' } } }), /providers\.gw\.signature\.nonce: a nonce needs signature\.timestamp/],
+    [
+      gw({ signature: { algorithm: 'md5', signed: 'sorted-params', location: { field: 'sign' } } }),
+      /providers\.gw\.signature\.signed: a plain md5 signature proves nothing unless \{secret\} is part/,
+    ],
+    [
+      gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}{date}', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature\.signed: unknown placeholder \{date\}/,
+    ],
+    [
+      gw({ signature: { algorithm: 'hmac-sha1', signed: 'body', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature\.signed: "body" signs no part of the request/,
+    ],
+    [
+      gw({ signature: { algorithm: 'hmac-sha1', signed: '{timestamp}{body}', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature\.signed: \{timestamp\} is used but signature\.timestamp/,
+    ],
+    [
+      gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}', location: { header: 'X-Sign' }, nonce: { header: 'X-Nonce' } } }),
+      /providers\.gw\.signature\.nonce: a nonce needs signature\.timestamp/,
+    ],
     [gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}' } }), /providers\.gw\.signature\.location: where the signature is is required/],
     [gw({ signature: { algorithm: 'hmac-sha1', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: what hmac-sha1 signs is required/],
-    [gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}', location: { header: 'X-Sign', field: 'sig' } } }), /providers\.gw\.signature\.location: must match exactly one schema/],
-    [gw({ signature: { algorithm: 'hmac-sha3', signed: '{body}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.algorithm: must be equal to one of the allowed values/],
+    [
+      gw({ signature: { algorithm: 'hmac-sha1', signed: '{body}', location: { header: 'X-Sign', field: 'sig' } } }),
+      /providers\.gw\.signature\.location: must match exactly one schema/,
+    ],
+    [
+      gw({ signature: { algorithm: 'hmac-sha3', signed: '{body}', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature\.algorithm: must be equal to one of the allowed values/,
+    ],
     [gw({}, {}), /providers\.gw\.accounts\.default\.secret: required, since the provider's signature is hmac-sha256/],
     [gw({ preset: 'nexmo' }), /providers\.gw\.preset: must be equal to one of the allowed values/],
     [gw({ kind: 'custom' }), /providers\.gw\.kind: must be equal to constant/],
@@ -81,14 +119,31 @@ describe('generic providers in the config', () => {
   const withSecret = { default: { secret: 'gw-secret-123' } };
   it.each([
     // signs none of the body
-    [gw({ signature: { algorithm: 'md5', signed: '{secret}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature\.signed: the signature covers none of the body \("\{secret\}"\)/],
     [
-      gw({ signature: { algorithm: 'hmac-sha256', signed: '{timestamp}{nonce}{header:X-Request-Id}', location: { header: 'X-Sign' }, timestamp: { header: 'X-Ts' }, nonce: { header: 'X-Nonce' } } }),
+      gw({ signature: { algorithm: 'md5', signed: '{secret}', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature\.signed: the signature covers none of the body \("\{secret\}"\)/,
+    ],
+    [
+      gw({
+        signature: {
+          algorithm: 'hmac-sha256',
+          signed: '{timestamp}{nonce}{header:X-Request-Id}',
+          location: { header: 'X-Sign' },
+          timestamp: { header: 'X-Ts' },
+          nonce: { header: 'X-Nonce' },
+        },
+      }),
       /providers\.gw\.signature\.signed: the signature covers none of the body \("\{timestamp\}\{nonce\}\{header:X-Request-Id\}"\)/,
     ],
-    [gw({ signature: { algorithm: 'sha256', signed: 'key={secret}&ts={timestamp}', location: { query: 'sign' }, timestamp: { query: 'ts' } } }), /providers\.gw\.signature\.signed: the signature covers none of the body/],
+    [
+      gw({ signature: { algorithm: 'sha256', signed: 'key={secret}&ts={timestamp}', location: { query: 'sign' }, timestamp: { query: 'ts' } } }),
+      /providers\.gw\.signature\.signed: the signature covers none of the body/,
+    ],
     // the list of reports is under a top-level member: {params} does not sign it
-    [gw({ format: { type: 'json', reports: 'reports' }, signature: params({ signed: 'sorted-params' }) }), /providers\.gw\.signature: format\.reports reads "reports", which the signed parameters do not cover \(\{params\} signs top-level single values only/],
+    [
+      gw({ format: { type: 'json', reports: 'reports' }, signature: params({ signed: 'sorted-params' }) }),
+      /providers\.gw\.signature: format\.reports reads "reports", which the signed parameters do not cover \(\{params\} signs top-level single values only/,
+    ],
     [
       { huawei: { kind: 'generic', preset: 'huawei-sms', signature: params(), accounts: withSecret } },
       /providers\.huawei\.signature: format\.reports reads "statusReportList", which the signed parameters do not cover/,
@@ -98,38 +153,82 @@ describe('generic providers in the config', () => {
       gw({ mapping: { messageId: 'id', status: 'data.status' }, signature: params() }),
       /providers\.gw\.signature: mapping\.status reads "data\.status", which the signed parameters do not cover \(nested JSON under \{params\} is not signed; sign "raw-body" or "\{body\}"\)/,
     ],
-    [gw({ mapping: { messageId: '/reports/0/id', status: 'status' }, signature: params() }), /providers\.gw\.signature: mapping\.messageId reads "\/reports\/0\/id", which the signed parameters do not cover \(nested JSON/],
-    [gw({ mapping: { messageId: 'id', status: 'status', attributes: { price: 'cost.amount' } }, signature: params() }), /providers\.gw\.signature: mapping\.attributes\.price reads "cost\.amount", which the signed parameters do not cover/],
+    [
+      gw({ mapping: { messageId: '/reports/0/id', status: 'status' }, signature: params() }),
+      /providers\.gw\.signature: mapping\.messageId reads "\/reports\/0\/id", which the signed parameters do not cover \(nested JSON/,
+    ],
+    [
+      gw({ mapping: { messageId: 'id', status: 'status', attributes: { price: 'cost.amount' } }, signature: params() }),
+      /providers\.gw\.signature: mapping\.attributes\.price reads "cost\.amount", which the signed parameters do not cover/,
+    ],
     [
       gw({ mapping: { messageId: 'msg.id', status: 'msg.status', errorMessage: 'desc' }, signature: params() }),
       /providers\.gw\.signature: mapping\.messageId reads "msg\.id", which .*; mapping\.status reads "msg\.status", which /,
     ],
     // fields left out of {params}
-    [gw({ signature: params({ params: { exclude: ['status'] } }) }), /providers\.gw\.signature: mapping\.status reads "status", which the signed parameters do not cover \("status" is in signature\.params\.exclude\)/],
+    [
+      gw({ signature: params({ params: { exclude: ['status'] } }) }),
+      /providers\.gw\.signature: mapping\.status reads "status", which the signed parameters do not cover \("status" is in signature\.params\.exclude\)/,
+    ],
     [
       gw({ mapping: { messageId: 'id', status: 'status', eventId: 'sign' }, signature: params({ location: { field: 'sign' } }) }),
       /providers\.gw\.signature: mapping\.eventId reads "sign", which the signed parameters do not cover \("sign" is where the signature is/,
     ],
     // {field:…} covers that field only
-    [gw({ signature: { algorithm: 'md5', signed: '{field:id}{secret}', location: { header: 'X-Sign' } } }), /providers\.gw\.signature: mapping\.status reads "status", which the signed fields do not cover \(only \{field:id\} is signed/],
-    [gw({ mapping: { messageId: 'id', status: 'data.status' }, signature: { algorithm: 'md5', signed: '{field:id}{field:data}{secret}', location: { header: 'X-Sign' } } }), /mapping\.status reads "data\.status", which the signed fields do not cover \(nested JSON under \{field:NAME\} is not signed/],
+    [
+      gw({ signature: { algorithm: 'md5', signed: '{field:id}{secret}', location: { header: 'X-Sign' } } }),
+      /providers\.gw\.signature: mapping\.status reads "status", which the signed fields do not cover \(only \{field:id\} is signed/,
+    ],
+    [
+      gw({
+        mapping: { messageId: 'id', status: 'data.status' },
+        signature: { algorithm: 'md5', signed: '{field:id}{field:data}{secret}', location: { header: 'X-Sign' } },
+      }),
+      /mapping\.status reads "data\.status", which the signed fields do not cover \(nested JSON under \{field:NAME\} is not signed/,
+    ],
     // values without names: a value can be moved to another field
-    [gw({ signature: params({ signed: 'sorted-params', location: { field: 'sign' }, params: { separator: '|', valuesOnly: true } }) }), /providers\.gw\.signature\.params\.valuesOnly: values without their names/],
+    [
+      gw({ signature: params({ signed: 'sorted-params', location: { field: 'sign' }, params: { separator: '|', valuesOnly: true } }) }),
+      /providers\.gw\.signature\.params\.valuesOnly: values without their names/,
+    ],
     // a replacement that two status codes could be told apart by
-    [gw({ statuses: { map: { OK_1: 'delivered' } }, signature: params({ params: { replaceInValues: { '&': '_' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: "&" and "_" sign alike, and the status code "OK_1" \(statuses\.map\) contains one/],
-    [gw({ statuses: { prefixes: { 'MK:': 'failed' } }, signature: params({ params: { replaceInValues: { ':': '-' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: ":" and "-" sign alike, and the status code "MK:" \(statuses\.prefixes\)/],
-    [gw({ signature: params({ params: { replaceInValues: { ' ': '' } } }) }), /providers\.gw\.signature\.params\.replaceInValues: " " and "" sign alike, and the status code "OK"/],
+    [
+      gw({ statuses: { map: { OK_1: 'delivered' } }, signature: params({ params: { replaceInValues: { '&': '_' } } }) }),
+      /providers\.gw\.signature\.params\.replaceInValues: "&" and "_" sign alike, and the status code "OK_1" \(statuses\.map\) contains one/,
+    ],
+    [
+      gw({ statuses: { prefixes: { 'MK:': 'failed' } }, signature: params({ params: { replaceInValues: { ':': '-' } } }) }),
+      /providers\.gw\.signature\.params\.replaceInValues: ":" and "-" sign alike, and the status code "MK:" \(statuses\.prefixes\)/,
+    ],
+    [
+      gw({ signature: params({ params: { replaceInValues: { ' ': '' } } }) }),
+      /providers\.gw\.signature\.params\.replaceInValues: " " and "" sign alike, and the status code "OK"/,
+    ],
     [
       { vonage: { kind: 'generic', preset: 'vonage', statuses: { map: { 'delivered=late': 'delivered' } }, accounts: withSecret } },
       /providers\.vonage\.signature\.params\.replaceInValues: "=" and "_" sign alike, and the status code "delivered=late"/,
     ],
     // a timestamp or nonce the signature does not cover proves nothing
-    [gw({ signature: { algorithm: 'hmac-sha256', signed: 'raw-body', location: { header: 'X-Sign' }, timestamp: { header: 'X-Timestamp' } } }), /providers\.gw\.signature\.timestamp: the timestamp \(header X-Timestamp\) is not signed/],
     [
-      gw({ signature: { algorithm: 'hmac-sha256', signed: '{timestamp}{body}', location: { header: 'X-Sign' }, timestamp: { header: 'X-Ts' }, nonce: { query: 'nonce' } } }),
+      gw({ signature: { algorithm: 'hmac-sha256', signed: 'raw-body', location: { header: 'X-Sign' }, timestamp: { header: 'X-Timestamp' } } }),
+      /providers\.gw\.signature\.timestamp: the timestamp \(header X-Timestamp\) is not signed/,
+    ],
+    [
+      gw({
+        signature: {
+          algorithm: 'hmac-sha256',
+          signed: '{timestamp}{body}',
+          location: { header: 'X-Sign' },
+          timestamp: { header: 'X-Ts' },
+          nonce: { query: 'nonce' },
+        },
+      }),
       /providers\.gw\.signature\.nonce: the nonce \(query parameter nonce\) is not signed/,
     ],
-    [gw({ signature: params({ timestamp: { field: 'ts' }, params: { exclude: ['ts'] } }) }), /providers\.gw\.signature\.timestamp: the timestamp \(field ts\) is not signed/],
+    [
+      gw({ signature: params({ timestamp: { field: 'ts' }, params: { exclude: ['ts'] } }) }),
+      /providers\.gw\.signature\.timestamp: the timestamp \(field ts\) is not signed/,
+    ],
   ])('refuses a signature that does not cover what the mapping reads, naming what (%#)', (providers, message) => {
     expect(() => load(providers)).toThrow(ConfigError);
     expect(() => load(providers)).toThrow(message);

@@ -15,7 +15,8 @@ describe('background checkpoint (SQLite)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const autocheckpoint = async (db: Kysely<Database>) => (await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint;
+  const autocheckpoint = async (db: Kysely<Database>) =>
+    (await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db)).rows[0]?.wal_autocheckpoint;
 
   const until = async (what: () => boolean, ms = 5000) => {
     const end = Date.now() + ms;
@@ -34,7 +35,10 @@ describe('background checkpoint (SQLite)', () => {
     // ~4 MB in one commit: with SQLite's automatic checkpoint this commit would copy it itself
     await dbh.transact(async (trx) => {
       for (let i = 0; i < 2000; i += 1) {
-        await trx.insertInto('audit_log').values({ id: `a-${i}`, at: new Date().toISOString(), actor: 't', action: 'x', parameters: 'p'.repeat(2000), result: '{}' }).execute();
+        await trx
+          .insertInto('audit_log')
+          .values({ id: `a-${i}`, at: new Date().toISOString(), actor: 't', action: 'x', parameters: 'p'.repeat(2000), result: '{}' })
+          .execute();
       }
     });
     expect(await autocheckpoint(dbh.db)).toBe(0);

@@ -30,8 +30,14 @@ describe('group commit on SQLite (dbh.transact)', () => {
       Array.from({ length: 40 }, (_, i) =>
         dbh
           .transact(async (trx) => {
-            await trx.insertInto('audit_log').values(row(`a-${i}`)).execute();
-            await trx.insertInto('audit_log').values(row(`b-${i}`)).execute();
+            await trx
+              .insertInto('audit_log')
+              .values(row(`a-${i}`))
+              .execute();
+            await trx
+              .insertInto('audit_log')
+              .values(row(`b-${i}`))
+              .execute();
             if (i === 7) throw new Error('job 7 fails after writing');
             return i;
           })
@@ -57,7 +63,7 @@ describe('group commit on SQLite (dbh.transact)', () => {
       return groupOf.get(trx)!;
     };
     const weights = [5000, ...Array.from({ length: 12 }, () => 300), 1, 1];
-    const groups = await Promise.all(weights.map((w) => dbh.transact(async (trx) => group(trx), w)));
+    const groups = await Promise.all(weights.map((w) => dbh.transact((trx) => Promise.resolve(group(trx)), w)));
     // 5000 alone; then three 300s (900) a commit; the last 300 with the two light ones
     expect(groups).toEqual([0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4]);
   });

@@ -25,6 +25,7 @@ interface Docs {
 }
 
 // Plain CommonJS, so that it runs without a build; here it gets the TypeScript sources instead of dist/.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a JS module without types: require() and the Docs interface above
 const docs = require('../../scripts/docs.js') as Docs;
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -47,7 +48,7 @@ function links(markdown: string): string[] {
     .withoutFences(markdown)
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/(`+)[\s\S]*?\1/g, '');
-  return [...text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!);
+  return [...text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]);
 }
 
 /** Lines inside fenced code blocks. */

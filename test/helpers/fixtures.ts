@@ -26,7 +26,10 @@ export function loadFixtures(provider?: string): Fixture[] {
   const out: Fixture[] = [];
   for (const p of providers) {
     const dir = path.join(FIXTURES_DIR, p);
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.expected.json')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.expected.json'))
+      .sort()) {
       const name = file.slice(0, -'.expected.json'.length);
       const bodyFile = fs.readdirSync(dir).find((f) => f !== file && f.startsWith(`${name}.`) && !f.endsWith('.expected.json'));
       if (!bodyFile) throw new Error(`fixture ${p}/${name} has no body file`);

@@ -16,5 +16,10 @@ export const reportArbitrary = fc
     const base = { messageId: message, recipient: '+8613800000000', occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute } };
     if (kind === 'engagement') return { ...base, type: 'message.engagement', action: 'clicked' };
     const st = kind === 'unmapped' ? null : status;
-    return { ...base, type: 'message.status', status: st, error: st === 'delivered' || st === 'sent' || st === 'queued' ? null : { code: `E${minute}`, message: minute % 2 ? 'why' : null } };
+    return {
+      ...base,
+      type: 'message.status',
+      status: st,
+      error: st === 'delivered' || st === 'sent' || st === 'queued' ? null : { code: `E${minute}`, message: minute % 2 ? 'why' : null },
+    };
   });

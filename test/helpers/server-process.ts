@@ -22,8 +22,8 @@ export async function startServerProcess(env: Record<string, string>, cwd: strin
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DLR_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const port = await waitFor(() => /"port":(\d+)/.exec(out)?.[1], 'the server process to listen', 20_000);
   return {
     child,

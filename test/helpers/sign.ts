@@ -33,7 +33,13 @@ export function mailgunSigned(body: Buffer | string, signingKey: string, opts: {
   const doc = JSON.parse(body.toString()) as { signature: Record<string, string> };
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const token = opts.token ?? randomBytes(25).toString('hex');
-  doc.signature = { timestamp, token, signature: createHmac('sha256', signingKey).update(timestamp + token).digest('hex') };
+  doc.signature = {
+    timestamp,
+    token,
+    signature: createHmac('sha256', signingKey)
+      .update(timestamp + token)
+      .digest('hex'),
+  };
   return JSON.stringify(doc);
 }
 
@@ -49,7 +55,12 @@ export function snsSigned(body: Buffer | string, over: Record<string, string> = 
     msg.Type === 'Notification'
       ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
       : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  const text = keys.filter((k) => msg[k] !== undefined).map((k) => `${k}\n${msg[k]}\n`).join('');
-  msg.Signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(text).sign(SNS_KEY, 'base64');
+  const text = keys
+    .filter((k) => msg[k] !== undefined)
+    .map((k) => `${k}\n${msg[k]}\n`)
+    .join('');
+  msg.Signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256')
+    .update(text)
+    .sign(SNS_KEY, 'base64');
   return JSON.stringify(msg);
 }

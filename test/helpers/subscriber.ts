@@ -19,7 +19,7 @@ export interface Subscriber {
 export async function startSubscriber(respond: Subscriber['respond'] = () => 200, port = 0): Promise<Subscriber> {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
-  const sub: Subscriber = { url: '', received, respond, close: async () => undefined };
+  const sub: Subscriber = { url: '', received, respond, close: () => Promise.resolve() };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));

@@ -39,13 +39,13 @@ describe('access to the API routes', () => {
   afterAll(() => app.close());
 
   const call = (method: string, path: string, token?: string) => {
-    const r = (request(app.url) as unknown as Record<string, (p: string) => request.Test>)[method]!(path);
+    const r = (request(app.url) as unknown as Record<string, (p: string) => request.Test>)[method](path);
     if (token) r.set('authorization', `Bearer ${token}`);
     return method === 'get' || method === 'delete' ? r : r.send({});
   };
 
   it.each(ROUTES)('%s %s: 401 without a token or with an unknown one, 403 without scope %s', async (method, path, scope) => {
-    for (const token of [undefined, 'not-a-token-at-all-0123', `${TOKENS[0]!.token}x`]) {
+    for (const token of [undefined, 'not-a-token-at-all-0123', `${TOKENS[0].token}x`]) {
       const res = await call(method, path, token);
       expect({ token, status: res.status, body: res.body.error }).toEqual({ token, status: 401, body: 'unauthorized' });
     }
@@ -58,7 +58,7 @@ describe('access to the API routes', () => {
   });
 
   it('never logs a token', async () => {
-    await call('get', '/v1/messages', TOKENS[0]!.token);
+    await call('get', '/v1/messages', TOKENS[0].token);
     await call('get', '/v1/messages', 'a-wrong-token-0123456789');
     const all = app.logs.join('\n');
     for (const t of [...TOKENS.map((x) => x.token), 'a-wrong-token-0123456789']) expect(all).not.toContain(t);
@@ -71,7 +71,7 @@ describe('access to the API routes', () => {
       .set({ 'content-type': 'application/json', authorization: 'Basic c2VjcmV0OnNlY3JldA==', cookie: 'session=abc' })
       .send(body)
       .expect(200);
-    const res = await call('get', '/v1/raw?provider=aliyun&limit=1', TOKENS[0]!.token).expect(200);
+    const res = await call('get', '/v1/raw?provider=aliyun&limit=1', TOKENS[0].token).expect(200);
     const raw = res.body.items[0];
     expect(raw.url).toBe('/v1/callbacks/aliyun?token=[redacted]&x=1');
     expect(raw.headers).toMatchObject({ authorization: '[redacted]', cookie: '[redacted]', 'content-type': 'application/json' });

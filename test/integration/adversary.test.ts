@@ -59,14 +59,15 @@ function rawRequest(port: number, head: string, chunks: (Buffer | string)[], pau
     socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
     socket.on('error', () => undefined);
     socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0), body: data.slice(data.indexOf('\r\n\r\n') + 4, 2000) }));
-    socket.once('connect', async () => {
+    const send = async () => {
       socket.write(head);
       for (const c of chunks) {
         if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
         if (!socket.destroyed) socket.write(c);
       }
       socket.end();
-    });
+    };
+    socket.once('connect', () => void send());
   });
 }
 
@@ -82,7 +83,8 @@ const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
 
 function attacks(): Attack[] {
   const big = MiB - 4096;
-  const tencent = (field: Record<string, string>) => JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'SUCCESS', sid: 's', ...field }]);
+  const tencent = (field: Record<string, string>) =>
+    JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'SUCCESS', sid: 's', ...field }]);
   let mailgunToken = 0;
   return [
     // masking-pattern bait: word characters before "@", digit runs, secret-looking members
@@ -92,28 +94,70 @@ function attacks(): Attack[] {
     post('/v1/callbacks/tencent', 'application/json', tencent({ report_status: '%40'.repeat(big / 3) })),
     post('/v1/callbacks/ronglian', 'application/xml', `<Request><action>${words(big)}@a</action></Request>`),
     post('/v1/callbacks/ronglian', 'application/xml', '<a>'.repeat(big / 3)),
-    post('/v1/callbacks/ses', 'application/json', JSON.stringify({ Type: words(big / 2) + '@a', TopicArn: digits(big / 2), SigningCertURL: 'x@' + words(1000) })),
+    post(
+      '/v1/callbacks/ses',
+      'application/json',
+      JSON.stringify({ Type: words(big / 2) + '@a', TopicArn: digits(big / 2), SigningCertURL: 'x@' + words(1000) }),
+    ),
     post(`/v1/callbacks/aliyun/guarded?x=${words(15_000)}@a`, 'application/json', '[]'),
     post(`/v1/callbacks/aliyun/guarded?x=${digits(15_000)}`, 'application/json', '[]'),
     // URLs past node's 16 KiB header limit: answered by the parser (431), before any route
-    { name: '64 KiB URL', logged: false, send: (port) => httpRequest(port, 'POST', `/v1/callbacks/aliyun?x=${words(64 * 1024)}@a`, { 'content-type': 'application/json' }, '[]') },
+    {
+      name: '64 KiB URL',
+      logged: false,
+      send: (port) => httpRequest(port, 'POST', `/v1/callbacks/aliyun?x=${words(64 * 1024)}@a`, { 'content-type': 'application/json' }, '[]'),
+    },
     // credentials in other spellings, forged and replayed signatures
     post(`/v1/callbacks/aliyun/guarded?%74oken=${GUARD_TOKEN}x`, 'application/json', '[]'),
-    post('/v1/callbacks/twilio?src=smsMessageSidSM1MessageStatusfailed', 'application/json', JSON.stringify({ MessageSid: 'SM1', MessageStatus: 'delivered' }), true, { 'x-twilio-signature': 'AAAA' }),
+    post(
+      '/v1/callbacks/twilio?src=smsMessageSidSM1MessageStatusfailed',
+      'application/json',
+      JSON.stringify({ MessageSid: 'SM1', MessageStatus: 'delivered' }),
+      true,
+      { 'x-twilio-signature': 'AAAA' },
+    ),
     {
       name: 'mailgun replayed token',
       logged: true,
       send: async (port) => {
-        const body = JSON.stringify({ 'event-data': { event: 'delivered', id: `ev-${mailgunToken}`, timestamp: Date.now() / 1000, recipient: 'a@example.com', message: { headers: { 'message-id': 'm@x' } } } });
-        return httpRequest(port, 'POST', '/v1/callbacks/mailgun', { 'content-type': 'application/json' }, mailgunSigned(body, MAILGUN_KEY, { token: `tok-${mailgunToken++ % 3}` }));
+        const body = JSON.stringify({
+          'event-data': {
+            event: 'delivered',
+            id: `ev-${mailgunToken}`,
+            timestamp: Date.now() / 1000,
+            recipient: 'a@example.com',
+            message: { headers: { 'message-id': 'm@x' } },
+          },
+        });
+        return httpRequest(
+          port,
+          'POST',
+          '/v1/callbacks/mailgun',
+          { 'content-type': 'application/json' },
+          mailgunSigned(body, MAILGUN_KEY, { token: `tok-${mailgunToken++ % 3}` }),
+        );
       },
     },
     // deep nesting everywhere a body is parsed
     post('/v1/callbacks/aliyun', 'application/json', nested(big / 2)),
     post('/v1/messages', 'application/json', nested(big / 2), false, admin),
     // oversize, chunked past the limit, and slow bodies
-    { name: 'chunked past the limit', logged: true, send: (port) => rawRequest(port, 'POST /v1/callbacks/aliyun HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n', [`${(MiB + 10).toString(16)}\r\n`, Buffer.alloc(MiB + 10, 0x20), '\r\n0\r\n\r\n']) },
-    { name: 'slow body', logged: true, send: (port) => rawRequest(port, 'POST /v1/callbacks/aliyun HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\ncontent-type: application/json\r\n\r\n', ['[', ' '], 2500) },
+    {
+      name: 'chunked past the limit',
+      logged: true,
+      send: (port) =>
+        rawRequest(port, 'POST /v1/callbacks/aliyun HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n', [
+          `${(MiB + 10).toString(16)}\r\n`,
+          Buffer.alloc(MiB + 10, 0x20),
+          '\r\n0\r\n\r\n',
+        ]),
+    },
+    {
+      name: 'slow body',
+      logged: true,
+      send: (port) =>
+        rawRequest(port, 'POST /v1/callbacks/aliyun HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\ncontent-type: application/json\r\n\r\n', ['[', ' '], 2500),
+    },
     // reads that used to build huge answers, and parameters that used to be ignored
     { name: 'raw list of 500', logged: false, send: (port) => httpRequest(port, 'GET', '/v1/raw?limit=500', admin) },
     { name: 'unknown parameter', logged: false, send: (port) => httpRequest(port, 'GET', '/v1/messages?reference=x', admin) },
@@ -137,7 +181,10 @@ function attacks(): Attack[] {
       server: { bodyTimeoutSeconds: 2, rateLimit: { api: false } },
     };
     fs.writeFileSync(path.join(dir, 'dlr.config.json'), JSON.stringify(config));
-    server = await startServerProcess({ DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, DLR_CONFIG: path.join(dir, 'dlr.config.json'), DLR_WORKER: 'off' }, dir);
+    server = await startServerProcess(
+      { DATABASE_URL: `sqlite:${path.join(dir, 'dlr.sqlite')}`, DLR_CONFIG: path.join(dir, 'dlr.config.json'), DLR_WORKER: 'off' },
+      dir,
+    );
   });
   afterAll(async () => {
     await server?.stop();
@@ -153,7 +200,7 @@ function attacks(): Attack[] {
     const deadline = Date.now() + RUN_MS;
     const sender = async (offset: number) => {
       for (let i = offset; Date.now() < deadline; i += 1) {
-        const attack = list[i % list.length]!;
+        const attack = list[i % list.length];
         const answer = await attack.send(port).catch(() => ({ status: -1, body: '' }));
         (statuses[attack.name] ??= []).push(answer.status);
         if (attack.logged && answer.status > 0 && answer.status !== 431) logged += 1;
@@ -170,11 +217,13 @@ function attacks(): Attack[] {
     };
     await Promise.all([...Array.from({ length: SENDERS }, (_, k) => sender(k * 3)), poll()]);
 
-    const full = await new Promise<string>((resolve) => http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve(text));
-    }));
+    const full = await new Promise<string>((resolve) =>
+      http.get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      }),
+    );
     const p99 = Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(full)?.[1]);
     const rssPeakMb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))![1]) / 1024;
 
@@ -182,7 +231,9 @@ function attacks(): Attack[] {
     const failures = all.flatMap(([name, s]) => s.filter((x) => x >= 500 || x <= 0).map((x) => `${name}: ${x}`));
     expect(failures).toEqual([]);
     // every hostile input was refused (the list and the first use of each Mailgun token are fine)
-    const neverRefused = all.filter(([name, s]) => !['raw list of 500', 'mailgun replayed token'].includes(name) && !s.every((x) => x >= 400 && x < 500)).map(([name]) => name);
+    const neverRefused = all
+      .filter(([name, s]) => !['raw list of 500', 'mailgun replayed token'].includes(name) && !s.every((x) => x >= 400 && x < 500))
+      .map(([name]) => name);
     expect(neverRefused).toEqual([]);
     expect(health.length).toBeGreaterThan(10);
     expect(health.every((ms) => ms < 1000)).toBe(true);

@@ -12,7 +12,13 @@ describe('bounded answers', () => {
   afterAll(() => app.close());
 
   it("a message's history carries the newest 1,000 reports and says it was cut", async () => {
-    const report = (i: number) => ({ phone_number: '13800138000', biz_id: 'many-1', success: false, err_code: `E${i}`, report_time: `2024-05-06 10:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}` });
+    const report = (i: number) => ({
+      phone_number: '13800138000',
+      biz_id: 'many-1',
+      success: false,
+      err_code: `E${i}`,
+      report_time: `2024-05-06 10:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`,
+    });
     for (const start of [0, 600]) {
       const batch = Array.from({ length: 600 }, (_, k) => report(start + k));
       await request(app.url).post('/v1/callbacks/aliyun').set('content-type', 'application/json').send(JSON.stringify(batch)).expect(200);

@@ -37,12 +37,12 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
       expect(typeof fx.ack.body === 'string' ? res.text : res.body).toEqual(fx.ack.body);
 
       const [raw] = await rawLog(app, `&provider=${fx.provider}`);
-      expect(raw!.verdict).toBe('accepted');
-      const stored = await request(app.url).get(`/v1/raw/${raw!.id}`).set(auth).expect(200);
+      expect(raw.verdict).toBe('accepted');
+      const stored = await request(app.url).get(`/v1/raw/${raw.id}`).set(auth).expect(200);
       expect(stored.body.body_size).toBe(fx.body.length);
       expect(stored.body.events).toHaveLength(fx.events.length);
       fx.events.forEach((expected, i) => {
-        expect(stored.body.events[i]).toMatchObject({ ...expected, provider: fx.provider, account: 'default', channel: 'sms', raw_id: raw!.id });
+        expect(stored.body.events[i]).toMatchObject({ ...expected, provider: fx.provider, account: 'default', channel: 'sms', raw_id: raw.id });
       });
 
       for (const e of fx.events) {
@@ -52,7 +52,7 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
           .set(auth)
           .expect(200);
         expect(msg.body.message).toMatchObject({ status: e.status, version: 1, error: e.error, occurred_at: e.occurred_at });
-        expect(msg.body.history).toEqual([expect.objectContaining({ raw_id: raw!.id, changed: true, reason: null })]);
+        expect(msg.body.history).toEqual([expect.objectContaining({ raw_id: raw.id, changed: true, reason: null })]);
       }
     });
   });
@@ -61,8 +61,11 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
     const fx = fixture('tencent', 'status-array');
     await post(app, 'tencent', fx.body, fx.contentType).expect(200, { result: 0, errmsg: 'OK' });
     const [raw] = await rawLog(app, '&provider=tencent');
-    expect(raw!.verdict).toBe('duplicate');
-    const msg = await request(app.url).get(`/v1/messages/tencent/${encodeURIComponent(fx.events[0]!.message_id)}`).set(auth).expect(200);
+    expect(raw.verdict).toBe('duplicate');
+    const msg = await request(app.url)
+      .get(`/v1/messages/tencent/${encodeURIComponent(fx.events[0].message_id)}`)
+      .set(auth)
+      .expect(200);
     expect(msg.body.message.version).toBe(1);
     expect(msg.body.history.map((h: { changed: boolean; reason: string | null }) => [h.changed, h.reason])).toEqual([
       [true, null],
@@ -121,8 +124,23 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
   it('writes an outbox delivery for each matching subscription in the same transaction', async () => {
     const db = app.running.ctx.dbh.db;
     const now = new Date().toISOString();
-    const sub = (id: string, filter: object) => ({ id, url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', filter: JSON.stringify(filter), enabled: 1, disabled_reason: null, created_at: now, updated_at: now, description: null, previous_secret: null, previous_secret_until: null });
-    await db.insertInto('subscriptions').values([sub('sub_all', {}), sub('sub_failed', { statuses: ['failed'] }), sub('sub_email', { channels: ['email'] })]).execute();
+    const sub = (id: string, filter: object) => ({
+      id,
+      url: 'http://127.0.0.1:9/hook',
+      secret: 'whsec_x',
+      filter: JSON.stringify(filter),
+      enabled: 1,
+      disabled_reason: null,
+      created_at: now,
+      updated_at: now,
+      description: null,
+      previous_secret: null,
+      previous_secret_until: null,
+    });
+    await db
+      .insertInto('subscriptions')
+      .values([sub('sub_all', {}), sub('sub_failed', { statuses: ['failed'] }), sub('sub_email', { channels: ['email'] })])
+      .execute();
     await post(app, 'aliyun', aliyunReport({ biz_id: 'outbox-1' })).expect(200);
     const rows = await db
       .selectFrom('deliveries')
@@ -139,14 +157,14 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
       const res = await post(app, 'aliyun', '[{"phone_number":').expect(400);
       expect(res.body).toEqual({ error: 'payload_invalid', detail: expect.stringMatching(/not valid JSON/) });
       const [raw] = await rawLog(app, '&verdict=payload_invalid');
-      expect(raw!.detail).toMatch(/not valid JSON/);
+      expect(raw.detail).toMatch(/not valid JSON/);
     });
 
     it('answers 413 for a body over 1 MiB and logs it as too_large', async () => {
       const res = await post(app, 'aliyun', Buffer.alloc(1024 * 1024 + 1, 0x20)).expect(413);
       expect(res.body).toEqual({ error: 'payload_too_large' });
       const [raw] = await rawLog(app, '&verdict=too_large');
-      expect(raw!.body_size).toBe(0);
+      expect(raw.body_size).toBe(0);
     });
 
     it('answers 404 unknown_provider for an unknown provider or account, and logs it for a replay once configured', async () => {
@@ -190,7 +208,7 @@ describe('account protections of unsigned providers', () => {
     });
     const raws = await rawLog(app, '&verdict=signature_invalid');
     expect(raws).toHaveLength(2);
-    expect(raws[0]!.url).toBe('/v1/callbacks/aliyun?token=[redacted]');
+    expect(raws[0].url).toBe('/v1/callbacks/aliyun?token=[redacted]');
   });
 
   it('accepts the callback with the right token', async () => {

@@ -9,7 +9,6 @@ import { databaseUrlFor, dropDatabaseFor } from '../helpers/db';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
-
 /** Runs the built `dlr` binary against the database in `dir`. */
 async function messageStates(app: TestApp) {
   const items: { provider: string; message_id: string; recipient: string; status: string; version: number; error: unknown }[] = [];
@@ -19,7 +18,7 @@ async function messageStates(app: TestApp) {
       .get(`/v1/messages?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
       .set(admin)
       .expect(200);
-    items.push(...res.body.items);
+    items.push(...(res.body.items as typeof items));
     cursor = res.body.next_cursor;
   } while (cursor);
   return items
@@ -41,7 +40,11 @@ describe('the dlr CLI (bin/dlr.js)', () => {
           request(app.url)
             .post('/v1/callbacks/aliyun?token=the-right-token')
             .set('content-type', 'application/json')
-            .send(JSON.stringify([{ phone_number: '13800138000', biz_id: `bulk-${i + j}`, success: (i + j) % 3 !== 0, err_code: 'UNDELIV', report_time: '2024-05-06 10:15:09' }]))
+            .send(
+              JSON.stringify([
+                { phone_number: '13800138000', biz_id: `bulk-${i + j}`, success: (i + j) % 3 !== 0, err_code: 'UNDELIV', report_time: '2024-05-06 10:15:09' },
+              ]),
+            )
             .expect(401),
         ),
       );
@@ -65,14 +68,23 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     fs.rmSync(dirB, { recursive: true, force: true });
   });
 
-  it.each([[[]], [['raw']], [['raw', 'list']], [['raw', 'show']], [['raw', 'export']], [['raw', 'import']], [['raw', 'purge']], [['replay']], [['migrate']], [['worker']], [['serve']]])(
-    'has --help for `dlr %s`',
-    async (args) => {
-      const r = await dlr(dirA, [...args, '--help']);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Usage: dlr/);
-    },
-  );
+  it.each([
+    [[]],
+    [['raw']],
+    [['raw', 'list']],
+    [['raw', 'show']],
+    [['raw', 'export']],
+    [['raw', 'import']],
+    [['raw', 'purge']],
+    [['replay']],
+    [['migrate']],
+    [['worker']],
+    [['serve']],
+  ])('has --help for `dlr %s`', async (args) => {
+    const r = await dlr(dirA, [...args, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: dlr/);
+  });
 
   it('exits 2 on bad usage and 3 for an unknown id', async () => {
     expect((await dlr(dirA, ['replay', '--since', 'yesterday'])).code).toBe(2);
@@ -85,9 +97,12 @@ describe('the dlr CLI (bin/dlr.js)', () => {
   it('lists and shows raw requests', async () => {
     const list = await dlr(dirA, ['raw', 'list', '--verdict', 'accepted', '--json', '--limit', '5']);
     expect(list.code).toBe(0);
-    const items = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { provider: string; verdict: string });
+    const items = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { provider: string; verdict: string });
     expect(items.map((i) => i.provider).sort()).toEqual(['aliyun', 'ronglian', 'tencent']);
-    const show = await dlr(dirA, ['raw', 'show', refusedIds[0]!]);
+    const show = await dlr(dirA, ['raw', 'show', refusedIds[0]]);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/verdict: signature_invalid — the \?token= of the callback URL does not match/);
     expect(show.stdout).toContain('bulk-');

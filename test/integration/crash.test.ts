@@ -34,8 +34,14 @@ describe('kill -9 in the middle of load', () => {
     const sender = async () => {
       while (!dead) {
         const id = `crash-${(n += 1)}`;
-        const body = JSON.stringify([{ phone_number: '13800138000', biz_id: id, success: n % 3 !== 0, err_code: 'UNDELIV', report_time: '2026-11-26 10:15:09' }]);
-        const status = await fetch(`${first.url}/v1/callbacks/aliyun?token=crash-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+        const body = JSON.stringify([
+          { phone_number: '13800138000', biz_id: id, success: n % 3 !== 0, err_code: 'UNDELIV', report_time: '2026-11-26 10:15:09' },
+        ]);
+        const status = await fetch(`${first.url}/v1/callbacks/aliyun?token=crash-token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }).then(
           (r) => r.status,
           () => 0,
         );

@@ -10,7 +10,12 @@ const GW_SECRET = 'gateway-hmac-secret-1';
 const HUAWEI_TOKEN = 'huawei-url-token-1';
 
 async function message(app: TestApp, provider: string, id: string) {
-  return (await request(app.url).get(`/v1/messages/${provider}/${encodeURIComponent(id)}`).set(admin).expect(200)).body as {
+  return (
+    await request(app.url)
+      .get(`/v1/messages/${provider}/${encodeURIComponent(id)}`)
+      .set(admin)
+      .expect(200)
+  ).body as {
     message: { status: string | null; version: number };
     history: { status: string | null; changed: boolean; reason: string | null; error: { code: string } | null }[];
   };
@@ -22,13 +27,26 @@ function vonageReceipt(fields: Record<string, string>, method: 'md5hash' | 'sha2
   const params: Record<string, string> = { timestamp: String(at), nonce: `nonce-${++nonceCounter}-${at}`, ...fields };
   const base = Object.keys(params)
     .sort()
-    .map((k) => `&${k}=${params[k]!.replace(/[&=]/g, '_')}`)
+    .map((k) => `&${k}=${params[k].replace(/[&=]/g, '_')}`)
     .join('');
-  params.sig = method === 'md5hash' ? createHash('md5').update(base + VONAGE_SECRET).digest('hex') : createHmac('sha256', VONAGE_SECRET).update(base).digest('hex').toUpperCase();
+  params.sig =
+    method === 'md5hash'
+      ? createHash('md5')
+          .update(base + VONAGE_SECRET)
+          .digest('hex')
+      : createHmac('sha256', VONAGE_SECRET).update(base).digest('hex').toUpperCase();
   return params;
 }
 
-const delivered = { msisdn: '447700900000', to: 'AcmeInc', messageId: 'V-1', status: 'delivered', 'err-code': '0', 'message-timestamp': '2024-05-06 10:15:09', price: '0.03330000' };
+const delivered = {
+  msisdn: '447700900000',
+  to: 'AcmeInc',
+  messageId: 'V-1',
+  status: 'delivered',
+  'err-code': '0',
+  'message-timestamp': '2024-05-06 10:15:09',
+  price: '0.03330000',
+};
 
 describe('generic providers over HTTP', () => {
   let app: TestApp;
@@ -37,7 +55,12 @@ describe('generic providers over HTTP', () => {
       providers: {
         huawei: { kind: 'generic', preset: 'huawei-sms', accounts: { default: { token: HUAWEI_TOKEN } } },
         vonage: { kind: 'generic', preset: 'vonage', accounts: { default: { secret: VONAGE_SECRET } } },
-        nexmo: { kind: 'generic', preset: 'vonage', signature: { algorithm: 'hmac-sha256', signed: '{params}' }, accounts: { default: { secret: VONAGE_SECRET } } },
+        nexmo: {
+          kind: 'generic',
+          preset: 'vonage',
+          signature: { algorithm: 'hmac-sha256', signed: '{params}' },
+          accounts: { default: { secret: VONAGE_SECRET } },
+        },
         gw: {
           kind: 'generic',
           format: { type: 'json', reports: '/data' },
@@ -71,7 +94,9 @@ describe('generic providers over HTTP', () => {
     });
 
     it('needs the account token (Huawei signs nothing), and logs the refusal', async () => {
-      const res = await post(app, '/v1/callbacks/huawei', fixture('huawei-sms', 'form-delivered').body, { 'content-type': 'application/x-www-form-urlencoded' }).expect(401);
+      const res = await post(app, '/v1/callbacks/huawei', fixture('huawei-sms', 'form-delivered').body, {
+        'content-type': 'application/x-www-form-urlencoded',
+      }).expect(401);
       expect(res.body).toEqual({ error: 'signature_invalid', detail: 'this account requires ?token= in the callback URL' });
       expect((await lastRaw(app, 'huawei')).verdict).toBe('signature_invalid');
     });
@@ -81,15 +106,19 @@ describe('generic providers over HTTP', () => {
     it('accepts a freshly signed md5hash receipt posted as JSON', async () => {
       await post(app, '/v1/callbacks/vonage', JSON.stringify(vonageReceipt(delivered)), { 'content-type': 'application/json' }).expect(200, '');
       const raw = await lastRaw(app, 'vonage');
-      expect(raw.events).toEqual([expect.objectContaining({ message_id: 'V-1', recipient: '+447700900000', status: 'delivered', occurred_at: '2024-05-06T10:15:09.000Z' })]);
+      expect(raw.events).toEqual([
+        expect.objectContaining({ message_id: 'V-1', recipient: '+447700900000', status: 'delivered', occurred_at: '2024-05-06T10:15:09.000Z' }),
+      ]);
     });
 
     it('accepts an HMAC-SHA256 (upper hex) receipt posted as a form, values with & and = included', async () => {
-      const form = new URLSearchParams(vonageReceipt({ ...delivered, messageId: 'V-2', status: 'failed', 'err-code': '6', 'client-ref': 'a=b&c' }, 'sha256')).toString();
+      const form = new URLSearchParams(
+        vonageReceipt({ ...delivered, messageId: 'V-2', status: 'failed', 'err-code': '6', 'client-ref': 'a=b&c' }, 'sha256'),
+      ).toString();
       await post(app, '/v1/callbacks/nexmo', form, { 'content-type': 'application/x-www-form-urlencoded' }).expect(200);
       const msg = await message(app, 'nexmo', 'V-2');
       expect(msg.message).toMatchObject({ status: 'failed', version: 1 });
-      expect(msg.history[0]!.error).toEqual({ code: '6', message: null });
+      expect(msg.history[0].error).toEqual({ code: '6', message: null });
     });
 
     it('refuses a replayed nonce, a stale timestamp and a tampered body, logging each', async () => {
@@ -101,15 +130,21 @@ describe('generic providers over HTTP', () => {
       expect((await message(app, 'vonage', 'V-3')).history).toHaveLength(1);
 
       const stale = JSON.stringify(vonageReceipt({ ...delivered, messageId: 'V-4' }, 'md5hash', Math.floor(Date.now() / 1000) - 3600));
-      expect((await post(app, '/v1/callbacks/vonage', stale, { 'content-type': 'application/json' }).expect(401)).body.detail).toMatch(/old, more than the 300 s tolerance/);
+      expect((await post(app, '/v1/callbacks/vonage', stale, { 'content-type': 'application/json' }).expect(401)).body.detail).toMatch(
+        /old, more than the 300 s tolerance/,
+      );
       const tampered = body.replace('"delivered"', '"rejected"');
       expect((await post(app, '/v1/callbacks/vonage', tampered, { 'content-type': 'application/json' }).expect(401)).body.detail).toMatch(/does not match/);
       await request(app.url).get('/v1/messages/vonage/V-4').set(admin).expect(404);
     });
 
     it('records an "unknown" receipt in the history without touching the status', async () => {
-      await post(app, '/v1/callbacks/vonage', JSON.stringify(vonageReceipt({ ...delivered, messageId: 'V-5' })), { 'content-type': 'application/json' }).expect(200);
-      await post(app, '/v1/callbacks/vonage', JSON.stringify(vonageReceipt({ ...delivered, messageId: 'V-5', status: 'unknown', 'err-code': '1' })), { 'content-type': 'application/json' }).expect(200);
+      await post(app, '/v1/callbacks/vonage', JSON.stringify(vonageReceipt({ ...delivered, messageId: 'V-5' })), { 'content-type': 'application/json' }).expect(
+        200,
+      );
+      await post(app, '/v1/callbacks/vonage', JSON.stringify(vonageReceipt({ ...delivered, messageId: 'V-5', status: 'unknown', 'err-code': '1' })), {
+        'content-type': 'application/json',
+      }).expect(200);
       const msg = await message(app, 'vonage', 'V-5');
       expect(msg.message).toMatchObject({ status: 'delivered', version: 1 });
       expect(msg.history.map((h) => [h.status, h.changed, h.reason])).toEqual([

@@ -25,30 +25,137 @@ interface Case {
 }
 
 const snsEnvelope = (message: string) =>
-  snsSigned(JSON.stringify({ Type: 'Notification', MessageId: 'm-deep', TopicArn: SNS_TOPIC, Message: message, Timestamp: new Date().toISOString(), SigningCertURL: SNS_CERT_URL }));
+  snsSigned(
+    JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'm-deep',
+      TopicArn: SNS_TOPIC,
+      Message: message,
+      Timestamp: new Date().toISOString(),
+      SigningCertURL: SNS_CERT_URL,
+    }),
+  );
 
 const CASES: Case[] = [
   // callbacks (1 MiB body limit): refused by the depth check, before anything recurses over them
   { name: 'aliyun: 1 MiB of nested arrays', path: '/v1/callbacks/aliyun', body: arrays(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
   { name: 'aliyun: 1 MiB of nested objects', path: '/v1/callbacks/aliyun', body: objects(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
   { name: 'aliyun: 1 MiB of "[" never closed', path: '/v1/callbacks/aliyun', body: '['.repeat(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
-  { name: 'tencent: nested arrays inside callbackData', path: '/v1/callbacks/tencent', body: JSON.stringify({ callbackData: Buffer.from(arrays(700_000)).toString('base64') }), headers: json, status: 400, error: 'payload_invalid' },
-  { name: 'cloopen: 1 MiB of nested JSON', path: '/v1/callbacks/ronglian', body: `{"Request":${objects(MiB - 64)}}`, headers: json, status: 400, error: 'payload_invalid' },
+  {
+    name: 'tencent: nested arrays inside callbackData',
+    path: '/v1/callbacks/tencent',
+    body: JSON.stringify({ callbackData: Buffer.from(arrays(700_000)).toString('base64') }),
+    headers: json,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'cloopen: 1 MiB of nested JSON',
+    path: '/v1/callbacks/ronglian',
+    body: `{"Request":${objects(MiB - 64)}}`,
+    headers: json,
+    status: 400,
+    error: 'payload_invalid',
+  },
   { name: 'cloopen: 1 MiB of nested XML', path: '/v1/callbacks/ronglian', body: elements(MiB - 64), headers: xml, status: 400, error: 'payload_invalid' },
-  { name: 'cloopen: 60 KB of nested XML (parsed)', path: '/v1/callbacks/ronglian', body: `<Request>${elements(60_000)}</Request>`, headers: xml, status: 400, error: 'payload_invalid' },
-  { name: 'cloopen: 1 MiB of "<a>" never closed', path: '/v1/callbacks/ronglian', body: '<a>'.repeat((MiB - 64) / 3), headers: xml, status: 400, error: 'payload_invalid' },
-  { name: 'generic JSON (lossless-json): 1 MiB of nested arrays', path: '/v1/callbacks/gj', body: arrays(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
-  { name: 'generic JSON (lossless-json): 1 MiB of nested objects', path: '/v1/callbacks/gj', body: objects(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
-  { name: 'generic JSON (lossless-json): nesting hidden in strings is no nesting', path: '/v1/callbacks/gj', body: JSON.stringify({ data: [{ id: 'x', stat: '[[[{{{'.repeat(100_000) }] }), headers: json, status: 200, error: '' },
-  { name: 'generic XML: 60 KB of nested XML', path: '/v1/callbacks/gx', body: `<r>${elements(60_000)}</r>`, headers: xml, status: 400, error: 'payload_invalid' },
-  { name: 'mailgun: 1 MiB of nested objects (read before the signature)', path: '/v1/callbacks/mailgun', body: objects(MiB - 64), headers: json, status: 400, error: 'payload_invalid' },
-  { name: 'ses: a signed SNS message whose Message nests 900 KB deep', path: '/v1/callbacks/ses', body: snsEnvelope(arrays(900_000)), headers: { 'content-type': 'text/plain' }, status: 400, error: 'payload_invalid' },
+  {
+    name: 'cloopen: 60 KB of nested XML (parsed)',
+    path: '/v1/callbacks/ronglian',
+    body: `<Request>${elements(60_000)}</Request>`,
+    headers: xml,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'cloopen: 1 MiB of "<a>" never closed',
+    path: '/v1/callbacks/ronglian',
+    body: '<a>'.repeat((MiB - 64) / 3),
+    headers: xml,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'generic JSON (lossless-json): 1 MiB of nested arrays',
+    path: '/v1/callbacks/gj',
+    body: arrays(MiB - 64),
+    headers: json,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'generic JSON (lossless-json): 1 MiB of nested objects',
+    path: '/v1/callbacks/gj',
+    body: objects(MiB - 64),
+    headers: json,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'generic JSON (lossless-json): nesting hidden in strings is no nesting',
+    path: '/v1/callbacks/gj',
+    body: JSON.stringify({ data: [{ id: 'x', stat: '[[[{{{'.repeat(100_000) }] }),
+    headers: json,
+    status: 200,
+    error: '',
+  },
+  {
+    name: 'generic XML: 60 KB of nested XML',
+    path: '/v1/callbacks/gx',
+    body: `<r>${elements(60_000)}</r>`,
+    headers: xml,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'mailgun: 1 MiB of nested objects (read before the signature)',
+    path: '/v1/callbacks/mailgun',
+    body: objects(MiB - 64),
+    headers: json,
+    status: 400,
+    error: 'payload_invalid',
+  },
+  {
+    name: 'ses: a signed SNS message whose Message nests 900 KB deep',
+    path: '/v1/callbacks/ses',
+    body: snsEnvelope(arrays(900_000)),
+    headers: { 'content-type': 'text/plain' },
+    status: 400,
+    error: 'payload_invalid',
+  },
   // the API (256 KB JSON limit)
-  { name: 'API: 1 MiB of nested arrays', path: '/v1/messages', body: arrays(MiB - 64), headers: { ...json, ...admin }, status: 413, error: 'payload_too_large' },
+  {
+    name: 'API: 1 MiB of nested arrays',
+    path: '/v1/messages',
+    body: arrays(MiB - 64),
+    headers: { ...json, ...admin },
+    status: 413,
+    error: 'payload_too_large',
+  },
   { name: 'API: 250 KB of nested arrays', path: '/v1/messages', body: arrays(250_000), headers: { ...json, ...admin }, status: 400, error: 'bad_request' },
-  { name: 'API: 250 KB of nested objects as a registration\'s metadata', path: '/v1/messages', body: `{"provider":"aliyun","message_id":"deep","metadata":${objects(250_000)}}`, headers: { ...json, ...admin }, status: 400, error: 'bad_request' },
-  { name: 'API: 250 KB of nested objects as a subscription filter', path: '/v1/subscriptions', body: `{"url":"https://93.184.216.34/h","filter":${objects(250_000)}}`, headers: { ...json, ...admin }, status: 400, error: 'bad_request' },
-  { name: 'API: 250 KB of nested objects in a replay request', path: '/v1/replay', body: `{"provider":${objects(250_000)}}`, headers: { ...json, ...admin }, status: 400, error: 'bad_request' },
+  {
+    name: "API: 250 KB of nested objects as a registration's metadata",
+    path: '/v1/messages',
+    body: `{"provider":"aliyun","message_id":"deep","metadata":${objects(250_000)}}`,
+    headers: { ...json, ...admin },
+    status: 400,
+    error: 'bad_request',
+  },
+  {
+    name: 'API: 250 KB of nested objects as a subscription filter',
+    path: '/v1/subscriptions',
+    body: `{"url":"https://93.184.216.34/h","filter":${objects(250_000)}}`,
+    headers: { ...json, ...admin },
+    status: 400,
+    error: 'bad_request',
+  },
+  {
+    name: 'API: 250 KB of nested objects in a replay request',
+    path: '/v1/replay',
+    body: `{"provider":${objects(250_000)}}`,
+    headers: { ...json, ...admin },
+    status: 400,
+    error: 'bad_request',
+  },
 ];
 
 describe('deeply nested bodies: 4xx, never a 500, and the process stays up', () => {
@@ -77,7 +184,8 @@ describe('deeply nested bodies: 4xx, never a 500, and the process stays up', () 
     expect({ status: res.status, error: res.body.error as unknown }).toEqual({ status: c.status, error: c.status < 300 ? undefined : c.error });
     // refused by a depth check, not by a parser that ran out of stack
     expect(res.text).not.toMatch(/call stack/i);
-    if (c.status === 400 && c.path.startsWith('/v1/callbacks')) expect(res.body.detail).toMatch(/nested deeper than|not well-formed|not valid JSON|XML body has/);
+    if (c.status === 400 && c.path.startsWith('/v1/callbacks'))
+      expect(res.body.detail).toMatch(/nested deeper than|not well-formed|not valid JSON|XML body has/);
     await request(app.url).get('/healthz').expect(200);
   });
 

@@ -38,10 +38,10 @@ const LANES = { body: 1, url: 2 };
 async function sendAll(app: TestApp, jobs: Job[]): Promise<Answer[]> {
   const answers: Answer[] = new Array(jobs.length);
   const lanes = async (kind: Job['kind']) => {
-    const mine = jobs.map((_job, i) => i).filter((i) => jobs[i]!.kind === kind);
+    const mine = jobs.map((_job, i) => i).filter((i) => jobs[i].kind === kind);
     const lane = async () => {
       for (let i = mine.shift(); i !== undefined; i = mine.shift()) {
-        const { method, path, body, headers } = jobs[i]!;
+        const { method, path, body, headers } = jobs[i];
         answers[i] = await send(app, method, path, body, headers);
       }
     };
@@ -55,11 +55,14 @@ async function sendAll(app: TestApp, jobs: Job[]): Promise<Answer[]> {
 function send(app: TestApp, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   const port = Number(new URL(app.url).port);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent: false, headers: body ? { ...headers, 'content-length': String(body.length) } : headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: body ? { ...headers, 'content-length': String(body.length) } : headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -94,7 +97,17 @@ const SHAPES: [string, (size: number) => string][] = [
 const TENCENT = (status: string) => Buffer.from(JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: status, sid: 's-1' }]));
 const SES = (over: Record<string, string>) =>
   Buffer.from(
-    JSON.stringify({ Type: 'Notification', MessageId: 'm-1', TopicArn: SNS_TOPIC, Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: SNS_CERT_URL, ...over }),
+    JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'm-1',
+      TopicArn: SNS_TOPIC,
+      Message: '{}',
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: '1',
+      Signature: 'AAAA',
+      SigningCertURL: SNS_CERT_URL,
+      ...over,
+    }),
   );
 
 describe('hostile text on its way to the logs', () => {
@@ -102,7 +115,7 @@ describe('hostile text on its way to the logs', () => {
   beforeAll(async () => {
     app = await startTestApp(
       {
-        ...(seedConfig() as object),
+        ...seedConfig(),
         providers: {
           ...(seedConfig() as { providers: object }).providers,
           ses: { accounts: { default: { topicArns: [SNS_TOPIC], certificates: { [SNS_CERT_URL]: SNS_CERT } } } },
@@ -118,7 +131,14 @@ describe('hostile text on its way to the logs', () => {
     const json = { 'content-type': 'application/json' };
     const xml = { 'content-type': 'application/xml' };
     const text = { 'content-type': 'text/plain' };
-    const post = (name: string, path: string, bytes: Buffer, headers: Record<string, string>): Job => ({ name, kind: 'body', method: 'POST', path, headers, body: bytes });
+    const post = (name: string, path: string, bytes: Buffer, headers: Record<string, string>): Job => ({
+      name,
+      kind: 'body',
+      method: 'POST',
+      path,
+      headers,
+      body: bytes,
+    });
     const get = (name: string, path: string): Job => ({ name, kind: 'url', method: 'GET', path, headers: {} });
     const jobs: Job[] = [];
     // Every shape in Tencent's report_status (the case the issue measured) and in the URLs; each
@@ -132,7 +152,12 @@ describe('hostile text on its way to the logs', () => {
       );
       const others: Job[] = [
         post(`cloopen JSON action: ${name}`, '/v1/callbacks/ronglian', Buffer.from(JSON.stringify({ Request: { action: shape(body - 40) } })), json),
-        post(`cloopen XML action (60 KB): ${name}`, '/v1/callbacks/ronglian', Buffer.from(`<Request><action>${shape(Math.min(body, 60_000)).replace(/[<&"]/g, 'x')}</action></Request>`), xml),
+        post(
+          `cloopen XML action (60 KB): ${name}`,
+          '/v1/callbacks/ronglian',
+          Buffer.from(`<Request><action>${shape(Math.min(body, 60_000)).replace(/[<&"]/g, 'x')}</action></Request>`),
+          xml,
+        ),
         post(`ses Type: ${name}`, '/v1/callbacks/ses', SES({ Type: shape(body - 400) }), text),
         post(`ses TopicArn: ${name}`, '/v1/callbacks/ses', SES({ TopicArn: shape(body - 400) }), text),
         post(`ses SigningCertURL: ${name}`, '/v1/callbacks/ses', SES({ SigningCertURL: `https://${shape(body - 400)}` }), text),
@@ -141,10 +166,23 @@ describe('hostile text on its way to the logs', () => {
     });
     jobs.push(
       post('cloopen XML action of 1 MiB', '/v1/callbacks/ronglian', Buffer.from(fill('<Request><action>', 'a', '@a</action></Request>', body)), xml),
-      { ...post('16 KB URL of query parameters named %74oken', `/v1/callbacks/tencent?${fill('', '%74oken=a&', '', url)}`, Buffer.from('{}'), json), kind: 'url' },
+      {
+        ...post('16 KB URL of query parameters named %74oken', `/v1/callbacks/tencent?${fill('', '%74oken=a&', '', url)}`, Buffer.from('{}'), json),
+        kind: 'url',
+      },
       // over the API's 256 KB JSON limit (413), and under it but refused (400: message_id is at most 512)
-      post('1 MiB JSON body to an API route', '/v1/messages', Buffer.from(JSON.stringify({ provider: 'aliyun', message_id: 'm', metadata: { note: fill('', 'a', '@a', Math.max(body - 100, 300_000)) } })), { ...json, ...admin }),
-      post('250 KB JSON body to an API route', '/v1/messages', Buffer.from(JSON.stringify({ provider: 'aliyun', message_id: fill('', 'a', '@a', Math.min(body, 250_000)) })), { ...json, ...admin }),
+      post(
+        '1 MiB JSON body to an API route',
+        '/v1/messages',
+        Buffer.from(JSON.stringify({ provider: 'aliyun', message_id: 'm', metadata: { note: fill('', 'a', '@a', Math.max(body - 100, 300_000)) } })),
+        { ...json, ...admin },
+      ),
+      post(
+        '250 KB JSON body to an API route',
+        '/v1/messages',
+        Buffer.from(JSON.stringify({ provider: 'aliyun', message_id: fill('', 'a', '@a', Math.min(body, 250_000)) })),
+        { ...json, ...admin },
+      ),
     );
     return jobs;
   }
@@ -173,7 +211,7 @@ describe('hostile text on its way to the logs', () => {
       const answers = await sendAll(app, jobs);
       await settle();
       histogram.disable();
-      const results = jobs.map(({ name }, i) => ({ name, status: answers[i]!.status, chars: answers[i]!.body.length }));
+      const results = jobs.map(({ name }, i) => ({ name, status: answers[i].status, chars: answers[i].body.length }));
       runs.push({
         delay: { maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6 },
         notClientErrors: results.filter((r) => r.status < 400 || r.status >= 500),
@@ -238,16 +276,24 @@ describe('secrets in other spellings of a query parameter', () => {
     const report = (id: string) => JSON.stringify([{ phone_number: '13800138000', biz_id: id, success: true, report_time: '2024-05-06 10:15:09' }]);
     // both spellings authenticate (src/ingest/access.ts reads the query as URLSearchParams does)
     await request(app.url).post(`/v1/callbacks/aliyun/guarded?%74oken=${SECRET}`).set('content-type', 'application/json').send(report('spelled-1')).expect(200);
-    await request(app.url).post(`/v1/callbacks/aliyun/guarded?x=1&to%6Ben=${SECRET}`).set('content-type', 'application/json').send(report('spelled-2')).expect(200);
+    await request(app.url)
+      .post(`/v1/callbacks/aliyun/guarded?x=1&to%6Ben=${SECRET}`)
+      .set('content-type', 'application/json')
+      .send(report('spelled-2'))
+      .expect(200);
     for (const spelling of ['access_token', 'Access%5FToken', 'client_secret', 'api_key', 'x-api-key', 'password']) {
-      await request(app.url).post(`/v1/callbacks/aliyun/guarded?${spelling}=${SECRET}-${spelling}`).set('content-type', 'application/json').send(report('spelled-3')).expect(401);
+      await request(app.url)
+        .post(`/v1/callbacks/aliyun/guarded?${spelling}=${SECRET}-${spelling}`)
+        .set('content-type', 'application/json')
+        .send(report('spelled-3'))
+        .expect(401);
     }
     const raws = await request(app.url).get('/v1/raw?provider=aliyun&limit=20').set(admin).expect(200);
     const items = raws.body.items as { id: string; url: string; verdict: string }[];
     expect(items).toHaveLength(8);
     expect(items.map((i) => i.verdict).sort()).toEqual([...Array(6).fill('signature_invalid'), 'accepted', 'accepted'].sort());
     for (const item of items) expect(item.url).toMatch(/=\[redacted\]$/);
-    const one = await request(app.url).get(`/v1/raw/${items[0]!.id}`).set(admin).expect(200);
+    const one = await request(app.url).get(`/v1/raw/${items[0].id}`).set(admin).expect(200);
     expect(one.body.url).toMatch(/=\[redacted\]$/);
     const everything = JSON.stringify(raws.body) + JSON.stringify(one.body) + app.logs.join('\n');
     expect(everything).not.toContain(SECRET);

@@ -18,7 +18,8 @@ interface Case {
   verdict?: string;
 }
 
-const aliyunReport = (over: Record<string, unknown> = {}) => JSON.stringify([{ phone_number: '13800138000', biz_id: 'h-1', success: true, report_time: '2024-05-06 10:15:09', ...over }]);
+const aliyunReport = (over: Record<string, unknown> = {}) =>
+  JSON.stringify([{ phone_number: '13800138000', biz_id: 'h-1', success: true, report_time: '2024-05-06 10:15:09', ...over }]);
 const tencentCallback = (data: string) => JSON.stringify({ callbackData: data });
 const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
@@ -30,55 +31,282 @@ const CASES: Case[] = [
   { name: 'aliyun: null', path: '/v1/callbacks/aliyun', body: 'null', status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: an array of numbers', path: '/v1/callbacks/aliyun', body: '[1,2,3]', status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: number where the id belongs', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: 12345 }), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: object where the phone belongs', path: '/v1/callbacks/aliyun', body: aliyunReport({ phone_number: { $ne: 1 } }), status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'aliyun: object where the phone belongs',
+    path: '/v1/callbacks/aliyun',
+    body: aliyunReport({ phone_number: { $ne: 1 } }),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   { name: 'aliyun: success is a string', path: '/v1/callbacks/aliyun', body: aliyunReport({ success: 'yes' }), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: impossible report time', path: '/v1/callbacks/aliyun', body: aliyunReport({ report_time: '2024-13-45 99:99:99' }), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: missing biz_id', path: '/v1/callbacks/aliyun', body: JSON.stringify([{ phone_number: '1', success: true }]), status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'aliyun: impossible report time',
+    path: '/v1/callbacks/aliyun',
+    body: aliyunReport({ report_time: '2024-13-45 99:99:99' }),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'aliyun: missing biz_id',
+    path: '/v1/callbacks/aliyun',
+    body: JSON.stringify([{ phone_number: '1', success: true }]),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   { name: 'aliyun: empty biz_id', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: '' }), status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: deeply nested JSON', path: '/v1/callbacks/aliyun', body: nested(5000), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: 10,000-element batch', path: '/v1/callbacks/aliyun', body: JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ phone_number: '1', biz_id: `b-${i}`, success: true }))), status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'aliyun: 10,000-element batch',
+    path: '/v1/callbacks/aliyun',
+    body: JSON.stringify(Array.from({ length: 10_000 }, (_, i) => ({ phone_number: '1', biz_id: `b-${i}`, success: true }))),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   { name: 'aliyun: body over the limit', path: '/v1/callbacks/aliyun', body: Buffer.alloc(1024 * 1024 + 10, 0x20), status: 413, verdict: 'too_large' },
-  { name: 'aliyun: invalid UTF-8', path: '/v1/callbacks/aliyun', body: Buffer.from([0x5b, 0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x5d]), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: GBK bytes declared as UTF-8', path: '/v1/callbacks/aliyun', body: Buffer.from([0x5b, 0x22, 0xc4, 0xe3, 0xba, 0xc3, 0x22, 0x5d]), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: unknown charset', path: '/v1/callbacks/aliyun', body: aliyunReport(), headers: { 'content-type': 'application/json; charset=klingon' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: wrong content type (XML)', path: '/v1/callbacks/aliyun', body: '<a/>', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'aliyun: invalid UTF-8',
+    path: '/v1/callbacks/aliyun',
+    body: Buffer.from([0x5b, 0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x5d]),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'aliyun: GBK bytes declared as UTF-8',
+    path: '/v1/callbacks/aliyun',
+    body: Buffer.from([0x5b, 0x22, 0xc4, 0xe3, 0xba, 0xc3, 0x22, 0x5d]),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'aliyun: unknown charset',
+    path: '/v1/callbacks/aliyun',
+    body: aliyunReport(),
+    headers: { 'content-type': 'application/json; charset=klingon' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'aliyun: wrong content type (XML)',
+    path: '/v1/callbacks/aliyun',
+    body: '<a/>',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   { name: 'aliyun: NUL bytes', path: '/v1/callbacks/aliyun', body: Buffer.from('[\u0000\u0000]'), status: 400, verdict: 'payload_invalid' },
   { name: 'aliyun: NUL inside an id', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: 'a\u0000b' }), status: 400, verdict: 'payload_invalid' },
-  { name: 'aliyun: SQL metacharacters in ids, as data', path: '/v1/callbacks/aliyun', body: aliyunReport({ biz_id: "x'; DROP TABLE messages; --" }), status: 200 },
+  {
+    name: 'aliyun: SQL metacharacters in ids, as data',
+    path: '/v1/callbacks/aliyun',
+    body: aliyunReport({ biz_id: "x'; DROP TABLE messages; --" }),
+    status: 200,
+  },
   { name: 'aliyun: a wrong ?token=', path: '/v1/callbacks/aliyun/guarded?token=nope', body: aliyunReport(), status: 401, verdict: 'signature_invalid' },
-  { name: 'aliyun: two ?token= values', path: '/v1/callbacks/aliyun/guarded?token=nope&token=guarded-token-123', body: aliyunReport(), status: 401, verdict: 'signature_invalid' },
+  {
+    name: 'aliyun: two ?token= values',
+    path: '/v1/callbacks/aliyun/guarded?token=nope&token=guarded-token-123',
+    body: aliyunReport(),
+    status: 401,
+    verdict: 'signature_invalid',
+  },
   // Tencent
   { name: 'tencent: empty object', path: '/v1/callbacks/tencent', body: '{}', status: 400, verdict: 'payload_invalid' },
-  { name: 'tencent: base64 garbage in callbackData', path: '/v1/callbacks/tencent', body: tencentCallback('!!!not base64!!!'), status: 400, verdict: 'payload_invalid' },
-  { name: 'tencent: base64 of non-JSON', path: '/v1/callbacks/tencent', body: tencentCallback(Buffer.from('<<<').toString('base64')), status: 400, verdict: 'payload_invalid' },
-  { name: 'tencent: callbackData a number', path: '/v1/callbacks/tencent', body: JSON.stringify({ callbackData: 42 }), status: 400, verdict: 'payload_invalid' },
-  { name: 'tencent: report_status unknown', path: '/v1/callbacks/tencent', body: JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'MAYBE', sid: 's' }]), status: 400, verdict: 'payload_invalid' },
-  { name: 'tencent: sid missing', path: '/v1/callbacks/tencent', body: JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'SUCCESS' }]), status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'tencent: base64 garbage in callbackData',
+    path: '/v1/callbacks/tencent',
+    body: tencentCallback('!!!not base64!!!'),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'tencent: base64 of non-JSON',
+    path: '/v1/callbacks/tencent',
+    body: tencentCallback(Buffer.from('<<<').toString('base64')),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'tencent: callbackData a number',
+    path: '/v1/callbacks/tencent',
+    body: JSON.stringify({ callbackData: 42 }),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'tencent: report_status unknown',
+    path: '/v1/callbacks/tencent',
+    body: JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'MAYBE', sid: 's' }]),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'tencent: sid missing',
+    path: '/v1/callbacks/tencent',
+    body: JSON.stringify([{ mobile: '13800138000', nationcode: '86', report_status: 'SUCCESS' }]),
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   { name: 'tencent: truncated', path: '/v1/callbacks/tencent', body: '[{"mobile":"138', status: 400, verdict: 'payload_invalid' },
   // Cloopen
-  { name: 'ronglian: empty', path: '/v1/callbacks/ronglian', body: '', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ronglian: unclosed XML', path: '/v1/callbacks/ronglian', body: '<Request><action>SMSArrived', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ronglian: XML entity expansion', path: '/v1/callbacks/ronglian', body: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Request><action>&b;</action></Request>', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ronglian: broken XML declaration (found by the fuzz test)', path: '/v1/callbacks/ronglian', body: '<?xml version="1.0" encoUTF-8"?><Request><action>SMSArrived</action></Request>', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ronglian: unknown action', path: '/v1/callbacks/ronglian', body: '<Request><action>Nope</action></Request>', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ronglian: JSON where XML is expected', path: '/v1/callbacks/ronglian', body: '{"action":"SMSArrived"}', headers: { 'content-type': 'application/xml' }, status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'ronglian: empty',
+    path: '/v1/callbacks/ronglian',
+    body: '',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ronglian: unclosed XML',
+    path: '/v1/callbacks/ronglian',
+    body: '<Request><action>SMSArrived',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ronglian: XML entity expansion',
+    path: '/v1/callbacks/ronglian',
+    body: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Request><action>&b;</action></Request>',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ronglian: broken XML declaration (found by the fuzz test)',
+    path: '/v1/callbacks/ronglian',
+    body: '<?xml version="1.0" encoUTF-8"?><Request><action>SMSArrived</action></Request>',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ronglian: unknown action',
+    path: '/v1/callbacks/ronglian',
+    body: '<Request><action>Nope</action></Request>',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ronglian: JSON where XML is expected',
+    path: '/v1/callbacks/ronglian',
+    body: '{"action":"SMSArrived"}',
+    headers: { 'content-type': 'application/xml' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   // Twilio
-  { name: 'twilio: no signature', path: '/v1/callbacks/twilio', body: 'MessageSid=SM1&MessageStatus=delivered', headers: { 'content-type': FORM_CT }, status: 401, verdict: 'signature_invalid' },
-  { name: 'twilio: forged signature', path: '/v1/callbacks/twilio', body: 'MessageSid=SM1&MessageStatus=delivered', headers: { 'content-type': FORM_CT, 'x-twilio-signature': 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' }, status: 401, verdict: 'signature_invalid' },
-  { name: 'twilio: signature with CRLF junk', path: '/v1/callbacks/twilio', body: 'MessageSid=SM1', headers: { 'content-type': FORM_CT, 'x-twilio-signature': 'abc\tdef' }, status: 401, verdict: 'signature_invalid' },
-  { name: 'twilio: JSON body', path: '/v1/callbacks/twilio', body: '{"MessageSid":"SM1"}', headers: { 'content-type': JSON_CT, 'x-twilio-signature': 'x' }, status: 401, verdict: 'signature_invalid' },
+  {
+    name: 'twilio: no signature',
+    path: '/v1/callbacks/twilio',
+    body: 'MessageSid=SM1&MessageStatus=delivered',
+    headers: { 'content-type': FORM_CT },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'twilio: forged signature',
+    path: '/v1/callbacks/twilio',
+    body: 'MessageSid=SM1&MessageStatus=delivered',
+    headers: { 'content-type': FORM_CT, 'x-twilio-signature': 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'twilio: signature with CRLF junk',
+    path: '/v1/callbacks/twilio',
+    body: 'MessageSid=SM1',
+    headers: { 'content-type': FORM_CT, 'x-twilio-signature': 'abc\tdef' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'twilio: JSON body',
+    path: '/v1/callbacks/twilio',
+    body: '{"MessageSid":"SM1"}',
+    headers: { 'content-type': JSON_CT, 'x-twilio-signature': 'x' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
   // SendGrid
   { name: 'sendgrid: no signature', path: '/v1/callbacks/sendgrid', body: '[]', status: 401, verdict: 'signature_invalid' },
-  { name: 'sendgrid: signature not base64 DER', path: '/v1/callbacks/sendgrid', body: '[]', headers: { 'x-twilio-email-event-webhook-signature': '%%%', 'x-twilio-email-event-webhook-timestamp': String(Math.floor(Date.now() / 1000)) }, status: 401, verdict: 'signature_invalid' },
-  { name: 'sendgrid: timestamp not a number', path: '/v1/callbacks/sendgrid', body: '[]', headers: { 'x-twilio-email-event-webhook-signature': 'MEUCIQ==', 'x-twilio-email-event-webhook-timestamp': 'soon' }, status: 401, verdict: 'signature_invalid' },
+  {
+    name: 'sendgrid: signature not base64 DER',
+    path: '/v1/callbacks/sendgrid',
+    body: '[]',
+    headers: { 'x-twilio-email-event-webhook-signature': '%%%', 'x-twilio-email-event-webhook-timestamp': String(Math.floor(Date.now() / 1000)) },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'sendgrid: timestamp not a number',
+    path: '/v1/callbacks/sendgrid',
+    body: '[]',
+    headers: { 'x-twilio-email-event-webhook-signature': 'MEUCIQ==', 'x-twilio-email-event-webhook-timestamp': 'soon' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
   // Mailgun
   { name: 'mailgun: no signature block', path: '/v1/callbacks/mailgun', body: JSON.stringify({ 'event-data': {} }), status: 401, verdict: 'signature_invalid' },
-  { name: 'mailgun: signature fields of the wrong type', path: '/v1/callbacks/mailgun', body: JSON.stringify({ signature: { timestamp: [], token: {}, signature: 5 }, 'event-data': {} }), status: 401, verdict: 'signature_invalid' },
-  { name: 'mailgun: not JSON', path: '/v1/callbacks/mailgun', body: 'signature=1', headers: { 'content-type': FORM_CT }, status: 400, verdict: 'payload_invalid' },
+  {
+    name: 'mailgun: signature fields of the wrong type',
+    path: '/v1/callbacks/mailgun',
+    body: JSON.stringify({ signature: { timestamp: [], token: {}, signature: 5 }, 'event-data': {} }),
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'mailgun: not JSON',
+    path: '/v1/callbacks/mailgun',
+    body: 'signature=1',
+    headers: { 'content-type': FORM_CT },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
   // SES over SNS
-  { name: 'ses: not an SNS message', path: '/v1/callbacks/ses', body: '{"hello":"world"}', headers: { 'content-type': 'text/plain' }, status: 400, verdict: 'payload_invalid' },
-  { name: 'ses: certificate from another host', path: '/v1/callbacks/ses', body: JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: SNS_TOPIC, Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: 'https://evil.example.com/cert.pem' }), headers: { 'content-type': 'text/plain' }, status: 401, verdict: 'signature_invalid' },
-  { name: 'ses: topic not configured', path: '/v1/callbacks/ses', body: JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:000000000000:other', Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1', Signature: 'AAAA', SigningCertURL: SNS_CERT_URL }), headers: { 'content-type': 'text/plain' }, status: 401, verdict: 'signature_invalid' },
+  {
+    name: 'ses: not an SNS message',
+    path: '/v1/callbacks/ses',
+    body: '{"hello":"world"}',
+    headers: { 'content-type': 'text/plain' },
+    status: 400,
+    verdict: 'payload_invalid',
+  },
+  {
+    name: 'ses: certificate from another host',
+    path: '/v1/callbacks/ses',
+    body: JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'm',
+      TopicArn: SNS_TOPIC,
+      Message: '{}',
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: '1',
+      Signature: 'AAAA',
+      SigningCertURL: 'https://evil.example.com/cert.pem',
+    }),
+    headers: { 'content-type': 'text/plain' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
+  {
+    name: 'ses: topic not configured',
+    path: '/v1/callbacks/ses',
+    body: JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'm',
+      TopicArn: 'arn:aws:sns:us-east-1:000000000000:other',
+      Message: '{}',
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: '1',
+      Signature: 'AAAA',
+      SigningCertURL: SNS_CERT_URL,
+    }),
+    headers: { 'content-type': 'text/plain' },
+    status: 401,
+    verdict: 'signature_invalid',
+  },
   // Routing tricks: no such provider or account (404, logged as unknown_provider for a later replay)
   { name: 'unknown provider', path: '/v1/callbacks/nope', body: '{}', status: 404, verdict: 'unknown_provider' },
   { name: 'path traversal in the provider segment', path: '/v1/callbacks/..%2F..%2Fv1%2Fsubscriptions', body: '{}', status: 404, verdict: 'unknown_provider' },
@@ -143,7 +371,10 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
   });
 
   it('stores SQL metacharacters as data', async () => {
-    const res = await request(app.url).get(`/v1/messages/aliyun/${encodeURIComponent("x'; DROP TABLE messages; --")}`).set(admin).expect(200);
+    const res = await request(app.url)
+      .get(`/v1/messages/aliyun/${encodeURIComponent("x'; DROP TABLE messages; --")}`)
+      .set(admin)
+      .expect(200);
     expect(res.body.message.message_id).toBe("x'; DROP TABLE messages; --");
   });
 
@@ -165,7 +396,11 @@ describe('hostile input: a 4xx JSON answer, never a crash, and a trace in the ra
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
     expect(answer).toMatch(/\{"error":"request_timeout","detail":"the body did not arrive within 0\.5 s \(11 bytes received\)"\}$/);
     const raws = await request(app.url).get('/v1/raw?provider=aliyun&limit=1').set(admin).expect(200);
-    expect(raws.body.items[0]).toMatchObject({ headers: { 'x-case': 'slow' }, verdict: 'payload_invalid', detail: expect.stringMatching(/did not arrive within/) });
+    expect(raws.body.items[0]).toMatchObject({
+      headers: { 'x-case': 'slow' },
+      verdict: 'payload_invalid',
+      detail: expect.stringMatching(/did not arrive within/),
+    });
     await request(app.url).get('/healthz').expect(200);
   });
 });

@@ -11,8 +11,8 @@ const MAIN = path.resolve(__dirname, '../../dist/main.js');
 function start(env: Record<string, string>, cwd: string): { child: ChildProcess; output: () => string } {
   let out = '';
   const child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
 }
 
@@ -87,10 +87,10 @@ describe('`dlr worker` (bin/dlr.js)', () => {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: await databaseUrlFor(dir), DLR_CONFIG: path.join(dir, 'dlr.config.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     await waitForSubscriber(() => sub.received.length === 1, 'the standalone worker to deliver');
-    expect(JSON.parse(sub.received[0]!.body)).toMatchObject({ message_id: 'w-1', status: 'delivered' });
+    expect(JSON.parse(sub.received[0].body)).toMatchObject({ message_id: 'w-1', status: 'delivered' });
     const code = exited(child);
     child.kill('SIGTERM');
     expect(await code).toBe(0);

@@ -11,7 +11,15 @@ describe('read API', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp(
-      seedConfig({}, { tokens: [{ token: READ_TOKEN, scopes: ['read'] }, { name: 'support', token: REPLAY_TOKEN, scopes: ['replay'] }] }),
+      seedConfig(
+        {},
+        {
+          tokens: [
+            { token: READ_TOKEN, scopes: ['read'] },
+            { name: 'support', token: REPLAY_TOKEN, scopes: ['replay'] },
+          ],
+        },
+      ),
     );
     for (const [p, name] of [
       ['aliyun', 'smsreport-batch'],
@@ -56,7 +64,7 @@ describe('read API', () => {
     do {
       const page = await request(app.url).get(`/v1/messages?limit=2&cursor=${cursor}`).set(admin).expect(200);
       expect(page.body.items.length).toBeLessThanOrEqual(2);
-      seen.push(...page.body.items.map((m: { message_id: string; recipient: string }) => `${m.message_id}/${m.recipient}`));
+      seen.push(...(page.body.items as { message_id: string; recipient: string }[]).map((m) => `${m.message_id}/${m.recipient}`));
       cursor = page.body.next_cursor ?? '';
     } while (cursor);
     expect(new Set(seen).size).toBe(6);
@@ -96,7 +104,10 @@ describe('read API', () => {
   describe('bearer tokens with scopes', () => {
     it.each(['/v1/messages', '/v1/stats', '/v1/raw', '/v1/messages/aliyun/x', '/v1/raw/raw_x'])('%s needs a token (401)', async (path) => {
       await request(app.url).get(path).expect(401);
-      await request(app.url).get(path).set('authorization', 'Bearer not-a-valid-token').expect(401, { error: 'unauthorized', detail: 'the bearer token is not valid' });
+      await request(app.url)
+        .get(path)
+        .set('authorization', 'Bearer not-a-valid-token')
+        .expect(401, { error: 'unauthorized', detail: 'the bearer token is not valid' });
       await request(app.url).get(path).set('authorization', `Basic ${READ_TOKEN}`).expect(401);
     });
 

@@ -58,7 +58,12 @@ describe('the management API refuses query parameters a route does not take', ()
   });
 
   it('answers 400 for a parameter given twice', async () => {
-    for (const path of ['/v1/messages?status=sent&status=failed', '/v1/raw?limit=1&limit=2', '/v1/audit?action=replay&action=purge', '/v1/stats?since=2000-01-01&since=2001-01-01']) {
+    for (const path of [
+      '/v1/messages?status=sent&status=failed',
+      '/v1/raw?limit=1&limit=2',
+      '/v1/audit?action=replay&action=purge',
+      '/v1/stats?since=2000-01-01&since=2001-01-01',
+    ]) {
       const res = await request(app.url).get(path).set(admin).expect(400);
       expect(res.body.detail).toMatch(/^query parameter "(status|limit|action|since)" is given more than once; give it once$/);
     }
@@ -90,7 +95,10 @@ describe('the management API refuses query parameters a route does not take', ()
   it('names odd parameters safely: a prototype name, a long name, a name without a value', async () => {
     const proto = await request(app.url).get('/v1/messages?__proto__=x').set(admin).expect(400);
     expect(proto.body.detail).toMatch(/^unknown query parameter "__proto__"; /);
-    const long = await request(app.url).get(`/v1/stats?${'n'.repeat(5000)}=1`).set(admin).expect(400);
+    const long = await request(app.url)
+      .get(`/v1/stats?${'n'.repeat(5000)}=1`)
+      .set(admin)
+      .expect(400);
     expect(long.body.detail).toBe(`unknown query parameter "${'n'.repeat(64)}…"; this route takes provider, account, channel, since, until`);
     const bare = await request(app.url).get('/v1/raw?verbose').set(admin).expect(400);
     expect(bare.body.detail).toMatch(/^unknown query parameter "verbose"; /);

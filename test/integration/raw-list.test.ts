@@ -28,7 +28,7 @@ interface Sent {
  */
 function bigBody(i: number): Sent {
   const size = MiB - 64 - i;
-  const kind = (['utf8', 'binary', 'gbk', 'html'] as const)[i % 4]!;
+  const kind = (['utf8', 'binary', 'gbk', 'html'] as const)[i % 4];
   const fill = (head: Buffer, unit: Buffer) => {
     const parts = [head];
     let n = head.length;
@@ -115,8 +115,11 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
 
   it('keeps the whole body in GET /v1/raw/:id (one row)', async () => {
     const items = (await request(app.url).get('/v1/raw?limit=500').set(admin).expect(200)).body.items as ListItem[];
-    const s = sent[0]!;
-    const one = await request(app.url).get(`/v1/raw/${sizeOf(items, s.body.length).id}`).set(admin).expect(200);
+    const s = sent[0];
+    const one = await request(app.url)
+      .get(`/v1/raw/${sizeOf(items, s.body.length).id}`)
+      .set(admin)
+      .expect(200);
     expect(one.body.body).toEqual({ encoding: 'text', content: s.body.toString('utf8') });
     expect(one.body.body_size).toBe(s.body.length);
   });
@@ -131,7 +134,7 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
       [PREVIEW, { encoding: 'text', content: exact.toString(), truncated: false }],
       [0, { encoding: 'text', content: '', truncated: false }],
     ]);
-    const empty = await request(app.url).get(`/v1/raw/${items[2]!.id}/body`).set(admin).expect(200);
+    const empty = await request(app.url).get(`/v1/raw/${items[2].id}/body`).set(admin).expect(200);
     expect(empty.headers['content-length']).toBe('0');
   });
 
@@ -139,8 +142,8 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
     const detail = `report[0]: "report_time" is not yyyy-MM-dd HH:mm:ss: "${'t'.repeat(20_000)}"`;
     await insertRaw(app.running.ctx.dbh.db, rowOf(rawCallback('aliyun', '[]', 'application/json', { receivedAt: new Date() }), 'payload_invalid', detail));
     const [item] = (await request(app.url).get('/v1/raw?limit=1').set(admin).expect(200)).body.items as ListItem[];
-    expect(item!.detail).toBe(`${detail.slice(0, 1024)}…`);
-    const one = await request(app.url).get(`/v1/raw/${item!.id}`).set(admin).expect(200);
+    expect(item.detail).toBe(`${detail.slice(0, 1024)}…`);
+    const one = await request(app.url).get(`/v1/raw/${item.id}`).set(admin).expect(200);
     expect(one.body.detail).toBe(detail);
   });
 
@@ -161,9 +164,9 @@ describe('GET /v1/raw/:id/body over a raised body limit', () => {
     const body = randomBytes(3 * MiB + 12_345);
     await postBytes(app, '/v1/callbacks/aliyun', body, { 'content-type': 'application/octet-stream' }).expect(400);
     const [item] = (await request(app.url).get('/v1/raw?limit=1').set(admin).expect(200)).body.items as ListItem[];
-    expect(item!.body_size).toBe(body.length);
-    expect(item!.body).toEqual({ encoding: 'base64', content: body.subarray(0, PREVIEW).toString('base64'), truncated: true });
-    const res = await downloadBody(app, item!.id);
+    expect(item.body_size).toBe(body.length);
+    expect(item.body).toEqual({ encoding: 'base64', content: body.subarray(0, PREVIEW).toString('base64'), truncated: true });
+    const res = await downloadBody(app, item.id);
     expect(res.headers['content-type']).toBe('application/octet-stream');
     expect(sha256(res.body as Buffer)).toBe(sha256(body));
   });

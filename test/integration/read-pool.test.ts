@@ -9,9 +9,24 @@ import { testDialect } from '../helpers/db';
  * statements end at server.readTimeoutSeconds. A query that takes seconds is made with SQL itself
  * (a recursive count on SQLite, pg_sleep on PostgreSQL), run on the read side as a route would.
  */
-const SLOW = testDialect === 'sqlite' ? sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c` : sql`SELECT pg_sleep(5) AS n`;
+const SLOW =
+  testDialect === 'sqlite'
+    ? sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c`
+    : sql`SELECT pg_sleep(5) AS n`;
 
-const aliyun = (id: string) => JSON.stringify([{ phone_number: '13800138000', send_time: '2026-11-26 10:15:02', report_time: '2026-11-26 10:15:09', success: true, err_code: 'DELIVRD', err_msg: '用户接收成功', biz_id: id, out_id: 'x' }]);
+const aliyun = (id: string) =>
+  JSON.stringify([
+    {
+      phone_number: '13800138000',
+      send_time: '2026-11-26 10:15:02',
+      report_time: '2026-11-26 10:15:09',
+      success: true,
+      err_code: 'DELIVRD',
+      err_msg: '用户接收成功',
+      biz_id: id,
+      out_id: 'x',
+    },
+  ]);
 
 describe(`reads beside ingest, within a time budget (${testDialect})`, () => {
   let app: TestApp;

@@ -28,7 +28,9 @@ const config = (signingKey = KEY) => ({
 
 /** A Mailgun event with a fresh token; `event` changes what it reports. */
 function mailgunEvent(messageId: string, event: 'delivered' | 'failed', opts: { timestamp?: number; token?: string } = {}): string {
-  const doc = JSON.parse(fixture('mailgun', 'failed-permanent').body.toString()) as { 'event-data': Record<string, unknown> & { message: { headers: Record<string, string> } } };
+  const doc = JSON.parse(fixture('mailgun', 'failed-permanent').body.toString()) as {
+    'event-data': Record<string, unknown> & { message: { headers: Record<string, string> } };
+  };
   doc['event-data'].message.headers['message-id'] = messageId;
   doc['event-data'].event = event;
   doc['event-data'].id = `ev-${messageId}-${event}`;
@@ -54,16 +56,31 @@ function vonageReceipt(fields: Record<string, string>, nonce: string, at = Math.
   const params: Record<string, string> = { timestamp: String(at), nonce, ...fields };
   const base = Object.keys(params)
     .sort()
-    .map((k) => `&${k}=${params[k]!.replace(/[&=]/g, '_')}`)
+    .map((k) => `&${k}=${params[k].replace(/[&=]/g, '_')}`)
     .join('');
-  params.sig = createHash('md5').update(base + VONAGE_SECRET).digest('hex');
+  params.sig = createHash('md5')
+    .update(base + VONAGE_SECRET)
+    .digest('hex');
   return JSON.stringify(params);
 }
-const receipt = (messageId: string) => ({ msisdn: '447700900000', to: 'AcmeInc', messageId, status: 'delivered', 'err-code': '0', 'message-timestamp': '2024-05-06 10:15:09' });
+const receipt = (messageId: string) => ({
+  msisdn: '447700900000',
+  to: 'AcmeInc',
+  messageId,
+  status: 'delivered',
+  'err-code': '0',
+  'message-timestamp': '2024-05-06 10:15:09',
+});
 
-async function newestRaw(app: TestApp, provider: string): Promise<{ id: string; verdict: string; detail: string | null }> {
+interface RawItem {
+  id: string;
+  verdict: string;
+  detail: string | null;
+}
+
+async function newestRaw(app: TestApp, provider: string): Promise<RawItem> {
   const res = await request(app.url).get(`/v1/raw?provider=${provider}&limit=1`).set(admin).expect(200);
-  return res.body.items[0];
+  return (res.body.items as RawItem[])[0];
 }
 
 async function rawOf(app: TestApp, id: string) {
@@ -71,7 +88,12 @@ async function rawOf(app: TestApp, id: string) {
 }
 
 async function messageOf(app: TestApp, provider: string, id: string) {
-  return (await request(app.url).get(`/v1/messages/${provider}/${encodeURIComponent(id)}`).set(admin).expect(200)).body as {
+  return (
+    await request(app.url)
+      .get(`/v1/messages/${provider}/${encodeURIComponent(id)}`)
+      .set(admin)
+      .expect(200)
+  ).body as {
     message: { status: string; version: number };
     history: unknown[];
   };
@@ -104,9 +126,18 @@ describe('replay refuses a signature token (nonce) that another request used', (
     expect(second).toMatchObject({ verdict: 'signature_invalid' });
 
     // the documented repair must not let it in
-    const res = await request(app.url).post('/v1/replay').set(admin).send({ filter: { provider: 'mailgun', verdict: 'signature_invalid' } }).expect(200);
+    const res = await request(app.url)
+      .post('/v1/replay')
+      .set(admin)
+      .send({ filter: { provider: 'mailgun', verdict: 'signature_invalid' } })
+      .expect(200);
     expect(res.body).toMatchObject({ replayed: 1, by_verdict: { signature_invalid: 1 }, changes: 0 });
-    expect(res.body.results[0]).toMatchObject({ raw_id: second.id, verdict: 'signature_invalid', detail: `this signature token was used by ${first.id} (replayed request)`, changes: [] });
+    expect(res.body.results[0]).toMatchObject({
+      raw_id: second.id,
+      verdict: 'signature_invalid',
+      detail: `this signature token was used by ${first.id} (replayed request)`,
+      changes: [],
+    });
     const stored = await rawOf(app, second.id);
     expect(stored).toMatchObject({ verdict: 'signature_invalid', detail: `this signature token was used by ${first.id} (replayed request)` });
     expect(stored.events).toEqual([]);
@@ -141,7 +172,7 @@ describe('replay refuses a signature token (nonce) that another request used', (
     await post(app, '/v1/callbacks/mailgun', forged(genuine, 'nonce-b@mg.example.com'), json).expect(401);
   });
 
-  it('a token recorded before raw ids were kept (migration 0002) is the accepted request\'s own, and another\'s for a refused copy', async () => {
+  it("a token recorded before raw ids were kept (migration 0002) is the accepted request's own, and another's for a refused copy", async () => {
     const genuine = mailgunEvent('nonce-c@mg.example.com', 'failed');
     await post(app, '/v1/callbacks/mailgun', genuine, json).expect(200);
     const first = await newestRaw(app, 'mailgun');
@@ -150,7 +181,11 @@ describe('replay refuses a signature token (nonce) that another request used', (
     await app.running.ctx.dbh.db.updateTable('nonces').set({ raw_id: null }).where('value', '=', tokenOf(genuine)).execute();
 
     const copy = await request(app.url).post(`/v1/raw/${second.id}/replay`).set(admin).send({}).expect(200);
-    expect(copy.body).toMatchObject({ verdict: 'signature_invalid', detail: 'this signature token was used by an earlier request (replayed request)', changes: [] });
+    expect(copy.body).toMatchObject({
+      verdict: 'signature_invalid',
+      detail: 'this signature token was used by an earlier request (replayed request)',
+      changes: [],
+    });
     const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({}).expect(200);
     expect(own.body).toMatchObject({ verdict: 'accepted', changes: [] });
     expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([first.id]);
@@ -165,10 +200,20 @@ describe('replay refuses a signature token (nonce) that another request used', (
     expect(again.body.detail).toBe('this signature token was used before (replayed request)');
     const second = await newestRaw(app, 'vonage');
 
-    const dry = await request(app.url).post('/v1/replay').set(admin).send({ filter: { provider: 'vonage', verdict: 'signature_invalid' }, dry_run: true }).expect(200);
+    const dry = await request(app.url)
+      .post('/v1/replay')
+      .set(admin)
+      .send({ filter: { provider: 'vonage', verdict: 'signature_invalid' }, dry_run: true })
+      .expect(200);
     expect(dry.body.results.map((r: { raw_id: string; verdict: string }) => [r.raw_id, r.verdict])).toEqual([[second.id, 'signature_invalid']]);
-    const res = await request(app.url).post('/v1/replay').set(admin).send({ filter: { provider: 'vonage', verdict: 'signature_invalid' } }).expect(200);
-    expect(res.body.results).toEqual([expect.objectContaining({ raw_id: second.id, verdict: 'signature_invalid', detail: `this signature token was used by ${first.id} (replayed request)` })]);
+    const res = await request(app.url)
+      .post('/v1/replay')
+      .set(admin)
+      .send({ filter: { provider: 'vonage', verdict: 'signature_invalid' } })
+      .expect(200);
+    expect(res.body.results).toEqual([
+      expect.objectContaining({ raw_id: second.id, verdict: 'signature_invalid', detail: `this signature token was used by ${first.id} (replayed request)` }),
+    ]);
     expect((await rawOf(app, second.id)).verdict).toBe('signature_invalid');
     expect((await messageOf(app, 'vonage', 'VN-1')).history).toHaveLength(1);
 

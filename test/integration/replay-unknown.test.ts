@@ -23,7 +23,11 @@ describe('a callback to an account configured too late', () => {
     const config = seedConfig() as { providers: { aliyun: { accounts: Record<string, object> } } };
     config.providers.aliyun.accounts['shop-b'] = {};
     const after = await startTestApp(config, { DLR_WORKER: 'off' }, { dir });
-    const res = await request(after.url).post('/v1/replay').set(admin).send({ filter: { verdict: 'unknown_provider' } }).expect(200);
+    const res = await request(after.url)
+      .post('/v1/replay')
+      .set(admin)
+      .send({ filter: { verdict: 'unknown_provider' } })
+      .expect(200);
     expect(res.body).toMatchObject({ replayed: 1, by_verdict: { accepted: 1 }, changes: 1 });
     const msg = await request(after.url).get('/v1/messages/aliyun/late-1?account=shop-b').set(admin).expect(200);
     expect(msg.body.message).toMatchObject({ account: 'shop-b', status: 'delivered' });

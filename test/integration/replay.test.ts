@@ -22,7 +22,15 @@ const support = { authorization: `Bearer ${SUPPORT_TOKEN}` };
 
 async function counts(app: TestApp) {
   const db = app.running.ctx.dbh.db;
-  const n = async (t: 'messages' | 'reports' | 'events' | 'deliveries') => Number((await db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  const n = async (t: 'messages' | 'reports' | 'events' | 'deliveries') =>
+    Number(
+      (
+        await db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   return { messages: await n('messages'), reports: await n('reports'), events: await n('events'), deliveries: await n('deliveries') };
 }
 
@@ -58,7 +66,9 @@ describe('replay after a fix', () => {
     const before = await counts(app);
     const res = await request(app.url).post(`/v1/raw/${refusedId}/replay`).set(support).send({ dry_run: true }).expect(200);
     expect(res.body).toMatchObject({ dry_run: true, raw_id: refusedId, previous_verdict: 'signature_invalid', verdict: 'accepted', detail: null });
-    expect(res.body.changes).toEqual([{ message_id: '20240506101502.abc123@mg.example.com', recipient: 'bob@example.com', from: null, to: 'failed', version: 1 }]);
+    expect(res.body.changes).toEqual([
+      { message_id: '20240506101502.abc123@mg.example.com', recipient: 'bob@example.com', from: null, to: 'failed', version: 1 },
+    ]);
     expect(res.body.events).toHaveLength(1);
     expect(await counts(app)).toEqual(before);
     const raw = await request(app.url).get(`/v1/raw/${refusedId}`).set(admin).expect(200);
@@ -87,12 +97,26 @@ describe('replay after a fix', () => {
     const fx = fixture('tencent', 'status-array');
     await request(app.url).post('/v1/callbacks/tencent').set('content-type', 'application/json').send(fx.body.toString()).expect(200);
     await request(app.url).post('/v1/callbacks/tencent').set('content-type', 'application/json').send('{"broken').expect(400);
-    const dry = await request(app.url).post('/v1/replay').set(support).send({ filter: { provider: 'tencent' }, dry_run: true }).expect(200);
+    const dry = await request(app.url)
+      .post('/v1/replay')
+      .set(support)
+      .send({ filter: { provider: 'tencent' }, dry_run: true })
+      .expect(200);
     expect(dry.body).toMatchObject({ dry_run: true, replayed: 2, by_verdict: { accepted: 1, payload_invalid: 1 }, changes: 0 });
-    await request(app.url).post('/v1/replay').set(support).send({ filter: { verdcit: 'x' } }).expect(400);
+    await request(app.url)
+      .post('/v1/replay')
+      .set(support)
+      .send({ filter: { verdcit: 'x' } })
+      .expect(400);
 
     const audit = await request(app.url).get('/v1/audit?action=replay').set(admin).expect(200);
-    expect(audit.body.items.map((a: { actor: string; parameters: { dry_run: boolean }; result: { replayed: number } }) => [a.actor, a.parameters.dry_run, a.result.replayed])).toEqual([
+    expect(
+      audit.body.items.map((a: { actor: string; parameters: { dry_run: boolean }; result: { replayed: number } }) => [
+        a.actor,
+        a.parameters.dry_run,
+        a.result.replayed,
+      ]),
+    ).toEqual([
       ['support', true, 2],
       ['support', false, 1],
       ['support', false, 1],
@@ -102,15 +126,29 @@ describe('replay after a fix', () => {
 
   it('finds requests by a recipient in its masked form and shows GBK bodies as text', async () => {
     const fx = fixture('tencent', 'status-gbk');
-    await request(app.url).post('/v1/callbacks/tencent').set('content-type', fx.contentType).serialize((b: unknown) => b as string).send(fx.body).expect(200);
+    await request(app.url)
+      .post('/v1/callbacks/tencent')
+      .set('content-type', fx.contentType)
+      .serialize((b: unknown) => b as string)
+      .send(fx.body)
+      .expect(200);
     // as a log line shows it: +861********00 (which also matches the other +861…00 numbers)
     const masked = maskPersonalData('+8613400134000');
-    const found = await request(app.url).get(`/v1/raw?q=${encodeURIComponent(masked)}`).set(admin).expect(200);
+    const found = await request(app.url)
+      .get(`/v1/raw?q=${encodeURIComponent(masked)}`)
+      .set(admin)
+      .expect(200);
     expect(found.body.items.map((r: { provider: string }) => r.provider)).toEqual(['tencent', 'tencent']);
     expect(found.body.items[0].body).toMatchObject({ encoding: 'text', content: expect.stringContaining('用户不在服务区') });
-    const exact = await request(app.url).get(`/v1/raw?q=${encodeURIComponent('+8613400134000')}`).set(admin).expect(200);
+    const exact = await request(app.url)
+      .get(`/v1/raw?q=${encodeURIComponent('+8613400134000')}`)
+      .set(admin)
+      .expect(200);
     expect(exact.body.items.map((r: { id: string }) => r.id)).toEqual([found.body.items[0].id]);
-    const byEmail = await request(app.url).get(`/v1/raw?q=${encodeURIComponent('b***@example.com')}`).set(admin).expect(200);
+    const byEmail = await request(app.url)
+      .get(`/v1/raw?q=${encodeURIComponent('b***@example.com')}`)
+      .set(admin)
+      .expect(200);
     expect(byEmail.body.items.map((r: { id: string }) => r.id)).toEqual([refusedId]);
   });
 });

@@ -12,7 +12,7 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'applica
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i -= 1) {
     const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
+    [items[i], items[j]] = [items[j], items[i]];
   }
   return items;
 }
@@ -27,7 +27,10 @@ onPostgres('two replicas on one PostgreSQL database', () => {
 
   beforeAll(async () => {
     const config = path.join(dir, 'dlr.config.json');
-    fs.writeFileSync(config, JSON.stringify(seedConfig({ token: 'replica-token' }, { delivery: { allowPrivateNetworks: true, retryScheduleSeconds: [1, 1, 1] } })));
+    fs.writeFileSync(
+      config,
+      JSON.stringify(seedConfig({ token: 'replica-token' }, { delivery: { allowPrivateNetworks: true, retryScheduleSeconds: [1, 1, 1] } })),
+    );
     const env = { DATABASE_URL: await databaseUrlFor(dir), DLR_CONFIG: config, DATABASE_POOL_SIZE: '5' };
     // Both start at once: migrations must serialize between them.
     replicas = await Promise.all([startServerProcess(env, dir), startServerProcess(env, dir)]);
@@ -53,13 +56,22 @@ onPostgres('two replicas on one PostgreSQL database', () => {
       report_time: '2026-11-26 10:15:09',
     }));
     // Every report goes to both replicas, in a random order, 20 requests in flight.
-    const sends = shuffle(reports.flatMap((r) => [{ r, to: a }, { r, to: b }]));
+    const sends = shuffle(
+      reports.flatMap((r) => [
+        { r, to: a },
+        { r, to: b },
+      ]),
+    );
     const answers: number[] = [];
     for (let i = 0; i < sends.length; i += 20) {
       const slice = sends.slice(i, i + 20);
       const statuses = await Promise.all(
         slice.map(({ r, to }) =>
-          fetch(`${to.url}/v1/callbacks/aliyun?token=replica-token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([r]) }).then((res) => res.status),
+          fetch(`${to.url}/v1/callbacks/aliyun?token=replica-token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify([r]),
+          }).then((res) => res.status),
         ),
       );
       answers.push(...statuses);

@@ -29,7 +29,21 @@ const cutoff = () => new Date(Date.now() - 30 * DAY_MS).toISOString();
 
 function rawRow(id: string, receivedAt: string): RawRequestTable {
   const body = Buffer.from(JSON.stringify([{ biz_id: id, phone_number: '13800138000', success: true }]));
-  return { id, provider: 'aliyun', account: 'default', method: 'POST', url: '/v1/callbacks/aliyun', headers: '{"content-type":"application/json"}', body, body_size: body.length, remote_addr: '10.0.0.1', received_at: receivedAt, verdict: 'accepted', detail: null, body_encoding: null };
+  return {
+    id,
+    provider: 'aliyun',
+    account: 'default',
+    method: 'POST',
+    url: '/v1/callbacks/aliyun',
+    headers: '{"content-type":"application/json"}',
+    body,
+    body_size: body.length,
+    remote_addr: '10.0.0.1',
+    received_at: receivedAt,
+    verdict: 'accepted',
+    detail: null,
+    body_encoding: null,
+  };
 }
 
 /** A database of its own (SQLite file or PostgreSQL database), migrated and filled directly. */
@@ -42,22 +56,61 @@ async function filledDatabase(dir: string): Promise<string> {
   for (let i = 0; i < EXPIRED; i += 1) rows.push(rawRow(`raw_old_${String(i).padStart(6, '0')}`, new Date(old + i * 1000).toISOString()));
   for (let i = 0; i < FRESH; i += 1) rows.push(rawRow(`raw_new_${String(i).padStart(6, '0')}`, new Date(Date.now() - DAY_MS + i * 1000).toISOString()));
   const nonces = [
-    ...Array.from({ length: OLD_NONCES }, (_, i) => ({ provider: 'mailgun', account: 'default', value: `old-${i}`, expires_at: new Date(old + i * 1000).toISOString(), raw_id: null })),
-    ...Array.from({ length: KEPT_NONCES }, (_, i) => ({ provider: 'mailgun', account: 'default', value: `kept-${i}`, expires_at: new Date(Date.now() - DAY_MS).toISOString(), raw_id: null })),
+    ...Array.from({ length: OLD_NONCES }, (_, i) => ({
+      provider: 'mailgun',
+      account: 'default',
+      value: `old-${i}`,
+      expires_at: new Date(old + i * 1000).toISOString(),
+      raw_id: null,
+    })),
+    ...Array.from({ length: KEPT_NONCES }, (_, i) => ({
+      provider: 'mailgun',
+      account: 'default',
+      value: `kept-${i}`,
+      expires_at: new Date(Date.now() - DAY_MS).toISOString(),
+      raw_id: null,
+    })),
   ];
   await dbh.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += 1000) await trx.insertInto('raw_requests').values(rows.slice(i, i + 1000)).execute();
-    for (let i = 0; i < nonces.length; i += 1000) await trx.insertInto('nonces').values(nonces.slice(i, i + 1000)).execute();
+    for (let i = 0; i < rows.length; i += 1000)
+      await trx
+        .insertInto('raw_requests')
+        .values(rows.slice(i, i + 1000))
+        .execute();
+    for (let i = 0; i < nonces.length; i += 1000)
+      await trx
+        .insertInto('nonces')
+        .values(nonces.slice(i, i + 1000))
+        .execute();
   });
   await dbh.close();
   return url;
 }
 
 const countExpired = async (dbh: Db, before: string) =>
-  Number((await dbh.db.selectFrom('raw_requests').select((eb) => eb.fn.countAll().as('n')).where('received_at', '<', before).executeTakeFirstOrThrow()).n);
-const countAll = async (dbh: Db, table: 'raw_requests' | 'nonces') => Number((await dbh.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  Number(
+    (
+      await dbh.db
+        .selectFrom('raw_requests')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('received_at', '<', before)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+const countAll = async (dbh: Db, table: 'raw_requests' | 'nonces') =>
+  Number(
+    (
+      await dbh.db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 const purgeAudits = async (dbh: Db) =>
-  (await dbh.db.selectFrom('audit_log').select(['actor', 'parameters', 'result']).where('action', '=', 'purge').execute()).map((r) => ({ actor: r.actor, result: JSON.parse(r.result) as Record<string, unknown> }));
+  (await dbh.db.selectFrom('audit_log').select(['actor', 'parameters', 'result']).where('action', '=', 'purge').execute()).map((r) => ({
+    actor: r.actor,
+    result: JSON.parse(r.result) as Record<string, unknown>,
+  }));
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -72,7 +125,8 @@ afterAll(async () => {
   }
 });
 
-const aliyunReport = (i: number) => JSON.stringify([{ phone_number: '13800138000', biz_id: `biz-retention-${i}`, report_time: '2024-05-06 10:15:09', success: true, err_code: 'DELIVERED' }]);
+const aliyunReport = (i: number) =>
+  JSON.stringify([{ phone_number: '13800138000', biz_id: `biz-retention-${i}`, report_time: '2024-05-06 10:15:09', success: true, err_code: 'DELIVERED' }]);
 
 describe('retention purges in the background', () => {
   it('answers at once and between the batches of a large purge, which ends with every expired row gone and the rest kept', async () => {
@@ -114,7 +168,9 @@ describe('retention purges in the background', () => {
       loop.disable();
       const maxDelayMs = loop.max / 1e6;
       if (process.env.DLR_TEST_VERBOSE) {
-        process.stderr.write(`retention (${dbh.dialect}): ready in ${readyMs.toFixed(0)} ms; ${during} request pairs during the purge, slowest ${slowestMs.toFixed(1)} ms; event-loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms\n`);
+        process.stderr.write(
+          `retention (${dbh.dialect}): ready in ${readyMs.toFixed(0)} ms; ${during} request pairs during the purge, slowest ${slowestMs.toFixed(1)} ms; event-loop delay max ${maxDelayMs.toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms\n`,
+        );
       }
 
       expect(readyMs).toBeLessThan(2000);

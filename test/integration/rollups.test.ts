@@ -39,7 +39,7 @@ const report = fc
       error: code === null || status === 'delivered' ? null : { code, message: null },
       occurredAt: new Date(T0 + minute * 60_000),
       attributes: {},
-    } as ProviderReport,
+    } satisfies ProviderReport,
   }));
 
 const request = fc.record({ at: fc.constantFrom(...OFFSETS), reports: fc.array(report, { minLength: 1, maxLength: 4 }) });
@@ -56,8 +56,20 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
       const at = (ms: number) => new Date(T0 + ms).toISOString();
       const rows = OFFSETS.flatMap((o, i) =>
         ['delivered', 'failed', null].map((status, j) => ({
-          id: `msg_${i}_${j}`, provider: j === 2 ? 'tencent' : 'aliyun', account: 'default', message_id: `m${i}-${j}`, recipient: '+8613800000000', channel: 'sms',
-          status, error_code: status === 'failed' ? `E${i % 3}` : null, error_message: null, occurred_at: null, version: status ? 1 : 0, attributes: '{}', created_at: at(o), updated_at: at(o),
+          id: `msg_${i}_${j}`,
+          provider: j === 2 ? 'tencent' : 'aliyun',
+          account: 'default',
+          message_id: `m${i}-${j}`,
+          recipient: '+8613800000000',
+          channel: 'sms',
+          status,
+          error_code: status === 'failed' ? `E${i % 3}` : null,
+          error_message: null,
+          occurred_at: null,
+          version: status ? 1 : 0,
+          attributes: '{}',
+          created_at: at(o),
+          updated_at: at(o),
         })),
       );
       await dbh.db.insertInto('messages').values(rows).execute();
@@ -76,7 +88,7 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
 
   let dir: string;
   let dbh: Db;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-rollups-'));
   });
   afterAll(async () => {
@@ -87,45 +99,83 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
   it('for every window, filter and history of requests', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 8 }), fc.array(fc.tuple(end, end, fc.constantFrom(undefined, 'aliyun')), { minLength: 3, maxLength: 6 }), async (requests, windows) => {
-        const sub = path.join(dir, String((run += 1)));
-        fs.mkdirSync(sub);
-        dbh = openDatabase(await databaseUrlFor(sub));
-        try {
-          await migrateToLatest(dbh);
-          for (const r of requests) {
-            const receivedAt = new Date(T0 + r.at);
-            for (const provider of ['aliyun', 'tencent']) {
-              const reports = r.reports.filter((x) => x.provider === provider).map((x) => x.report);
-              if (reports.length === 0) continue;
-              await dbh.transact(async (trx) => {
-                const ctx = { provider, account: 'default', channel: 'sms' as const, rawId: newId('raw'), receivedAt, lockRows: dbh.dialect === 'postgres', replay: false, outbox: createOutbox(trx, receivedAt), rollup: new RollupDeltas() };
-                await applyAll(trx, ctx, reports);
-              });
+      fc.asyncProperty(
+        fc.array(request, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(end, end, fc.constantFrom(undefined, 'aliyun')), { minLength: 3, maxLength: 6 }),
+        async (requests, windows) => {
+          const sub = path.join(dir, String((run += 1)));
+          fs.mkdirSync(sub);
+          dbh = openDatabase(await databaseUrlFor(sub));
+          try {
+            await migrateToLatest(dbh);
+            for (const r of requests) {
+              const receivedAt = new Date(T0 + r.at);
+              for (const provider of ['aliyun', 'tencent']) {
+                const reports = r.reports.filter((x) => x.provider === provider).map((x) => x.report);
+                if (reports.length === 0) continue;
+                await dbh.transact(async (trx) => {
+                  const ctx = {
+                    provider,
+                    account: 'default',
+                    channel: 'sms' as const,
+                    rawId: newId('raw'),
+                    receivedAt,
+                    lockRows: dbh.dialect === 'postgres',
+                    replay: false,
+                    outbox: createOutbox(trx, receivedAt),
+                    rollup: new RollupDeltas(),
+                  };
+                  await applyAll(trx, ctx, reports);
+                });
+              }
             }
+            for (const [a, b, provider] of windows) {
+              const f = {
+                provider,
+                since: a === undefined ? undefined : new Date(T0 + a).toISOString(),
+                until: b === undefined ? undefined : new Date(T0 + b).toISOString(),
+              };
+              const rolled = await countMessages(dbh.db, f);
+              const scanned = await countByScan(dbh.db, f);
+              expect(sorted(rolled)).toEqual(sorted(scanned));
+            }
+            if (dbh.dialect === 'postgres') {
+              // the deltas ingest appended, folded into the rollups by the background job: same counts
+              expect(
+                Number(
+                  (
+                    await dbh.db
+                      .selectFrom('stats_rollup_delta')
+                      .select((eb) => eb.fn.countAll<string>().as('n'))
+                      .executeTakeFirstOrThrow()
+                  ).n,
+                ),
+              ).toBeGreaterThan(0);
+              await foldRollupDeltas(dbh.db);
+              expect(
+                Number(
+                  (
+                    await dbh.db
+                      .selectFrom('stats_rollup_delta')
+                      .select((eb) => eb.fn.countAll<string>().as('n'))
+                      .executeTakeFirstOrThrow()
+                  ).n,
+                ),
+              ).toBe(0);
+              expect(sorted(await countMessages(dbh.db, windows[0][2] ? { provider: windows[0][2] } : {}))).toEqual(
+                sorted(await countByScan(dbh.db, windows[0][2] ? { provider: windows[0][2] } : {})),
+              );
+            }
+            // and GET /v1/stats's answer over the whole range is the recount's
+            const all = await stats(dbh.db, {});
+            expect(all.total).toBe((await countByScan(dbh.db, {})).reduce((s, r) => s + r.n, 0));
+            expect(all.total).toBeGreaterThan(0);
+          } finally {
+            await dbh.close();
+            if (testDialect === 'postgres') await dropDatabaseFor(sub);
           }
-          for (const [a, b, provider] of windows) {
-            const f = { provider, since: a === undefined ? undefined : new Date(T0 + a).toISOString(), until: b === undefined ? undefined : new Date(T0 + b).toISOString() };
-            const rolled = await countMessages(dbh.db, f);
-            const scanned = await countByScan(dbh.db, f);
-            expect(sorted(rolled)).toEqual(sorted(scanned));
-          }
-          if (dbh.dialect === 'postgres') {
-            // the deltas ingest appended, folded into the rollups by the background job: same counts
-            expect(Number((await dbh.db.selectFrom('stats_rollup_delta').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)).toBeGreaterThan(0);
-            await foldRollupDeltas(dbh.db);
-            expect(Number((await dbh.db.selectFrom('stats_rollup_delta').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)).toBe(0);
-            expect(sorted(await countMessages(dbh.db, windows[0]![2] ? { provider: windows[0]![2] } : {}))).toEqual(sorted(await countByScan(dbh.db, windows[0]![2] ? { provider: windows[0]![2] } : {})));
-          }
-          // and GET /v1/stats's answer over the whole range is the recount's
-          const all = await stats(dbh.db, {});
-          expect(all.total).toBe((await countByScan(dbh.db, {})).reduce((s, r) => s + r.n, 0));
-          expect(all.total).toBeGreaterThan(0);
-        } finally {
-          await dbh.close();
-          if (testDialect === 'postgres') await dropDatabaseFor(sub);
-        }
-      }),
+        },
+      ),
       { numRuns: testDialect === 'postgres' ? 15 : 40 },
     );
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { fixture, type Fixture } from '../helpers/fixtures';
 import { lastRaw, postBytes as post } from '../helpers/callbacks';
@@ -42,24 +43,29 @@ describe('signed providers over HTTP', () => {
       },
     });
     fetched = [];
-    app.running.ctx.fetchText = async (url) => {
+    app.running.ctx.fetchText = (url) => {
       fetched.push(url);
-      if (url.endsWith('.pem')) return SNS_CERT;
-      return '<ConfirmSubscriptionResponse/>';
+      return Promise.resolve(url.endsWith('.pem') ? SNS_CERT : '<ConfirmSubscriptionResponse/>');
     };
   });
   afterAll(() => app.close());
 
   describe('twilio', () => {
     const form = (name: string) => fixture('twilio', name).body.toString();
-    const headers = (url: string, body: string, token = TWILIO_TOKEN) => ({ 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(token, url, body) });
-
-    it.each(['status-undelivered', 'status-delivered'])('accepts %s signed by the twilio SDK for the public URL, whatever Host the proxy sends', async (name) => {
-      const fx = fixture('twilio', name);
-      const res = await post(app, '/v1/callbacks/twilio?src=sms', fx.body, headers(`${PUBLIC_URL}/v1/callbacks/twilio?src=sms`, form(name))).expect(200);
-      expect(res.text).toBe('');
-      await expectEvents(app, fx);
+    const headers = (url: string, body: string, token = TWILIO_TOKEN) => ({
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature(token, url, body),
     });
+
+    it.each(['status-undelivered', 'status-delivered'])(
+      'accepts %s signed by the twilio SDK for the public URL, whatever Host the proxy sends',
+      async (name) => {
+        const fx = fixture('twilio', name);
+        const res = await post(app, '/v1/callbacks/twilio?src=sms', fx.body, headers(`${PUBLIC_URL}/v1/callbacks/twilio?src=sms`, form(name))).expect(200);
+        expect(res.text).toBe('');
+        await expectEvents(app, fx);
+      },
+    );
 
     it('accepts a signature made over the URL with the default port', async () => {
       const body = form('status-delivered').replace('MessageStatus=delivered', 'MessageStatus=read');
@@ -68,7 +74,7 @@ describe('signed providers over HTTP', () => {
 
     it('accepts a JSON body covered by bodySHA256', async () => {
       const body = JSON.stringify({ MessageSid: 'SMjson0001', MessageStatus: 'sent', To: '+15550001111' });
-      const sha = require('node:crypto').createHash('sha256').update(body).digest('hex') as string;
+      const sha = createHash('sha256').update(body).digest('hex');
       const path = `/v1/callbacks/twilio?bodySHA256=${sha}`;
       const signature = twilioSignature(TWILIO_TOKEN, PUBLIC_URL + path, '');
       await post(app, path, body, { 'content-type': 'application/json', 'x-twilio-signature': signature }).expect(200);
@@ -83,7 +89,12 @@ describe('signed providers over HTTP', () => {
       // The signed string is URL + sorted name+value pairs: the same string as a URL whose query ends in them.
       const forgedPath = `${path}ErrorCode30003MessageSidSMforge001MessageStatusfailedTo+15550002222`;
       const forged = JSON.stringify({ MessageSid: 'SMforge001', MessageStatus: 'delivered', To: '+15550002222' });
-      await expectRefused(await post(app, forgedPath, forged, { 'content-type': 'application/json', 'x-twilio-signature': signature }), app, 'twilio', /bodySHA256/);
+      await expectRefused(
+        await post(app, forgedPath, forged, { 'content-type': 'application/json', 'x-twilio-signature': signature }),
+        app,
+        'twilio',
+        /bodySHA256/,
+      );
       const message = await request(app.url).get('/v1/messages/twilio/SMforge001').set('authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
       expect(message.body.message.status).toBe('failed');
     });
@@ -91,8 +102,18 @@ describe('signed providers over HTTP', () => {
     it.each([
       ['a missing signature', () => ({ 'content-type': 'application/x-www-form-urlencoded' }), '/v1/callbacks/twilio', /no X-Twilio-Signature/],
       ['a forged signature', () => headers(`${PUBLIC_URL}/v1/callbacks/twilio`, 'x=1'), '/v1/callbacks/twilio', /does not match/],
-      ['a signature for another account', () => headers(`${PUBLIC_URL}/v1/callbacks/twilio/other`, form('status-delivered')), '/v1/callbacks/twilio/other', /does not match/],
-      ['a signature over the internal URL', () => headers(`http://127.0.0.1/v1/callbacks/twilio`, form('status-delivered')), '/v1/callbacks/twilio', /does not match/],
+      [
+        'a signature for another account',
+        () => headers(`${PUBLIC_URL}/v1/callbacks/twilio/other`, form('status-delivered')),
+        '/v1/callbacks/twilio/other',
+        /does not match/,
+      ],
+      [
+        'a signature over the internal URL',
+        () => headers(`http://127.0.0.1/v1/callbacks/twilio`, form('status-delivered')),
+        '/v1/callbacks/twilio',
+        /does not match/,
+      ],
     ])('refuses %s', async (_what, h, path, detail) => {
       await expectRefused(await post(app, path, form('status-delivered'), h()), app, 'twilio', detail);
     });
@@ -107,17 +128,35 @@ describe('signed providers over HTTP', () => {
 
     it.each([
       ['a signature by another key', () => sendgridHeaders(other.privateKey, fixture('sendgrid', 'events-batch').body), /does not match/],
-      ['a stale timestamp', () => sendgridHeaders(sg.privateKey, fixture('sendgrid', 'events-batch').body, Math.floor(Date.now() / 1000) - 3600), /old, more than/],
-      ['a future-dated timestamp', () => sendgridHeaders(sg.privateKey, fixture('sendgrid', 'events-batch').body, Math.floor(Date.now() / 1000) + 3600), /in the future/],
+      [
+        'a stale timestamp',
+        () => sendgridHeaders(sg.privateKey, fixture('sendgrid', 'events-batch').body, Math.floor(Date.now() / 1000) - 3600),
+        /old, more than/,
+      ],
+      [
+        'a future-dated timestamp',
+        () => sendgridHeaders(sg.privateKey, fixture('sendgrid', 'events-batch').body, Math.floor(Date.now() / 1000) + 3600),
+        /in the future/,
+      ],
       ['a missing signature', () => ({}), /no X-Twilio-Email-Event-Webhook-Signature/],
     ])('refuses %s', async (_what, h, detail) => {
-      await expectRefused(await post(app, '/v1/callbacks/sendgrid', fixture('sendgrid', 'events-batch').body, { 'content-type': 'application/json', ...h() }), app, 'sendgrid', detail);
+      await expectRefused(
+        await post(app, '/v1/callbacks/sendgrid', fixture('sendgrid', 'events-batch').body, { 'content-type': 'application/json', ...h() }),
+        app,
+        'sendgrid',
+        detail,
+      );
     });
 
     it('refuses a body re-serialized after signing', async () => {
       const fx = fixture('sendgrid', 'events-batch');
       const reserialized = JSON.stringify(JSON.parse(fx.body.toString()));
-      await expectRefused(await post(app, '/v1/callbacks/sendgrid', reserialized, { 'content-type': 'application/json', ...sendgridHeaders(sg.privateKey, fx.body) }), app, 'sendgrid', /re-serialized/);
+      await expectRefused(
+        await post(app, '/v1/callbacks/sendgrid', reserialized, { 'content-type': 'application/json', ...sendgridHeaders(sg.privateKey, fx.body) }),
+        app,
+        'sendgrid',
+        /re-serialized/,
+      );
     });
   });
 
@@ -137,8 +176,16 @@ describe('signed providers over HTTP', () => {
 
     it.each([
       ['a wrong key', () => mailgunSigned(fixture('mailgun', 'failed-permanent').body, 'key-not-the-right-one'), /does not match/],
-      ['a stale timestamp', () => mailgunSigned(fixture('mailgun', 'failed-permanent').body, MAILGUN_KEY, { timestamp: Math.floor(Date.now() / 1000) - 600 }), /old/],
-      ['a future-dated timestamp', () => mailgunSigned(fixture('mailgun', 'failed-permanent').body, MAILGUN_KEY, { timestamp: Math.floor(Date.now() / 1000) + 600 }), /future/],
+      [
+        'a stale timestamp',
+        () => mailgunSigned(fixture('mailgun', 'failed-permanent').body, MAILGUN_KEY, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+        /old/,
+      ],
+      [
+        'a future-dated timestamp',
+        () => mailgunSigned(fixture('mailgun', 'failed-permanent').body, MAILGUN_KEY, { timestamp: Math.floor(Date.now() / 1000) + 600 }),
+        /future/,
+      ],
       ['the fixture’s unsigned body', () => fixture('mailgun', 'failed-permanent').body.toString(), /old|does not match/],
     ])('refuses %s', async (_what, body, detail) => {
       await expectRefused(await post(app, '/v1/callbacks/mailgun', body(), { 'content-type': 'application/json' }), app, 'mailgun', detail);
@@ -170,17 +217,28 @@ describe('signed providers over HTTP', () => {
     it('fetches an unpinned certificate once and caches it', async () => {
       const before = fetched.filter((u) => u === SNS_CERT_URL).length;
       for (const id of ['fetch-1', 'fetch-2']) {
-        await post(app, '/v1/callbacks/ses/fetching', snsSigned(fixture('ses', 'notification-delivery').body, { MessageId: id }), { 'content-type': 'text/plain' }).expect(200);
+        await post(app, '/v1/callbacks/ses/fetching', snsSigned(fixture('ses', 'notification-delivery').body, { MessageId: id }), {
+          'content-type': 'text/plain',
+        }).expect(200);
       }
       expect(fetched.filter((u) => u === SNS_CERT_URL).length - before).toBe(1);
     });
 
     it.each([
       ['a topic not configured', { TopicArn: 'arn:aws:sns:us-east-1:123456789012:someone-else' }, /not in this account's topicArns/],
-      ['a certificate host that is not SNS', { SigningCertURL: 'https://evil.example.com/SimpleNotificationService-1.pem' }, /not an https \.pem URL on an sns/],
+      [
+        'a certificate host that is not SNS',
+        { SigningCertURL: 'https://evil.example.com/SimpleNotificationService-1.pem' },
+        /not an https \.pem URL on an sns/,
+      ],
       ['a certificate over http', { SigningCertURL: SNS_CERT_URL.replace('https', 'http') }, /not an https/],
     ])('refuses %s', async (_what, over, detail) => {
-      await expectRefused(await post(app, '/v1/callbacks/ses', snsSigned(fixture('ses', 'notification-delivery').body, over), { 'content-type': 'text/plain' }), app, 'ses', detail);
+      await expectRefused(
+        await post(app, '/v1/callbacks/ses', snsSigned(fixture('ses', 'notification-delivery').body, over), { 'content-type': 'text/plain' }),
+        app,
+        'ses',
+        detail,
+      );
     });
 
     it('refuses a message altered after signing', async () => {

@@ -11,7 +11,11 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const PRIVATE_OFF = { delivery: { allowPrivateNetworks: false, retryScheduleSeconds: [0.1], timeoutSeconds: 1 } };
 
 async function postReport(app: TestApp, bizId: string) {
-  await request(app.url).post('/v1/callbacks/aliyun').set('content-type', 'application/json').send(`[{"phone_number":"1","biz_id":"${bizId}","success":true}]`).expect(200);
+  await request(app.url)
+    .post('/v1/callbacks/aliyun')
+    .set('content-type', 'application/json')
+    .send(`[{"phone_number":"1","biz_id":"${bizId}","success":true}]`)
+    .expect(200);
 }
 
 /** A subscription the subscribe-time guard never saw (as if its DNS changed after it subscribed). */
@@ -26,7 +30,15 @@ describe('subscriber URLs on private networks (delivery.allowPrivateNetworks off
     const sub = await startSubscriber();
     const worker = createWorker(app.running.ctx);
     try {
-      for (const url of [sub.url, 'http://10.0.0.7/hook', 'http://[::1]:9/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::127.0.0.1]:9/hook', 'http://[::ffff:0:127.0.0.1]:9/hook', 'http://[64:ff9b::a9fe:a9fe]/latest/meta-data']) {
+      for (const url of [
+        sub.url,
+        'http://10.0.0.7/hook',
+        'http://[::1]:9/hook',
+        'http://169.254.169.254/latest/meta-data',
+        'http://[::127.0.0.1]:9/hook',
+        'http://[::ffff:0:127.0.0.1]:9/hook',
+        'http://[64:ff9b::a9fe:a9fe]/latest/meta-data',
+      ]) {
         const res = await request(app.url).post('/v1/subscriptions').set(admin).send({ url }).expect(400);
         expect(res.body.detail).toMatch(/a loopback, private or reserved address \(set delivery\.allowPrivateNetworks to allow it\)/);
       }
@@ -51,7 +63,7 @@ describe('subscriber URLs on private networks (delivery.allowPrivateNetworks off
     const sub = await startSubscriber();
     // The pre-delivery check is told a public address; the connection's own lookup of `localhost`
     // says loopback. (The check's answer is only classified, never connected to.)
-    const guard = jest.fn(async (_host: string) => ['93.184.216.34']);
+    const guard = jest.fn((_host: string) => Promise.resolve(['93.184.216.34']));
     const worker = createWorker(app.running.ctx, { resolve: guard });
     try {
       await subscribeUnchecked(app, `http://localhost:${new URL(sub.url).port}/hook`);
@@ -60,7 +72,9 @@ describe('subscriber URLs on private networks (delivery.allowPrivateNetworks off
       const db = app.running.ctx.dbh.db;
       const attempt = await waitFor(() => db.selectFrom('delivery_attempts').selectAll().executeTakeFirst(), 'an attempt');
       expect(guard).toHaveBeenCalledWith('localhost');
-      expect(attempt.error).toMatch(/^not sent: localhost resolved to (127\.0\.0\.1|::1) when connecting, a loopback, private or reserved address \(set delivery\.allowPrivateNetworks to allow it\)$/);
+      expect(attempt.error).toMatch(
+        /^not sent: localhost resolved to (127\.0\.0\.1|::1) when connecting, a loopback, private or reserved address \(set delivery\.allowPrivateNetworks to allow it\)$/,
+      );
       expect(attempt.status_code).toBeNull();
       expect(sub.received).toHaveLength(0);
     } finally {

@@ -20,7 +20,6 @@ const CONFIG = {
   },
 };
 
-
 const dirs: string[] = [];
 /** A folder with the config file and a database of its own. */
 function instance(): string {
@@ -105,7 +104,19 @@ describe('dlr raw import: timestamps are checked against the import time', () =>
     delete copy['event-data'].severity;
     const now = new Date().toISOString();
     const lineOf = (body: string) =>
-      JSON.stringify({ id: newId('raw'), provider: 'mailgun', account: 'default', method: 'POST', url: '/v1/callbacks/mailgun', headers: { 'content-type': 'application/json' }, body_base64: Buffer.from(body).toString('base64'), remote_addr: '10.0.0.1', received_at: now, verdict: 'accepted', detail: null });
+      JSON.stringify({
+        id: newId('raw'),
+        provider: 'mailgun',
+        account: 'default',
+        method: 'POST',
+        url: '/v1/callbacks/mailgun',
+        headers: { 'content-type': 'application/json' },
+        body_base64: Buffer.from(body).toString('base64'),
+        remote_addr: '10.0.0.1',
+        received_at: now,
+        verdict: 'accepted',
+        detail: null,
+      });
     const first = lineOf(genuine);
     const second = lineOf(JSON.stringify(copy));
     const file = path.join(dir, 'two.ndjson');
@@ -139,7 +150,11 @@ describe('dlr raw export: credentials are redacted unless asked for', () => {
     }
   });
 
-  const linesOf = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; url: string; headers: Record<string, string>; redacted?: boolean });
+  const linesOf = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; url: string; headers: Record<string, string>; redacted?: boolean });
 
   it('redacts ?token=, Authorization and Cookie by default and marks the lines it redacted', async () => {
     const r = await dlr(source, ['raw', 'export']);
@@ -147,9 +162,9 @@ describe('dlr raw export: credentials are redacted unless asked for', () => {
     for (const secret of [URL_TOKEN, 'c2VjcmV0LXVzZXI6cGFzcw', 'cookie-secret-42']) expect(r.stdout).not.toContain(secret);
     const [withToken, plain] = linesOf(r.stdout);
     expect(withToken).toMatchObject({ id: tokenId, redacted: true, headers: { authorization: '[redacted]', cookie: '[redacted]' } });
-    expect(withToken!.url).toMatch(/^\/v1\/callbacks\/aliyun\?token=/);
-    expect(plain!.id).toBe(plainId);
-    expect(plain!.redacted).toBeUndefined();
+    expect(withToken.url).toMatch(/^\/v1\/callbacks\/aliyun\?token=/);
+    expect(plain.id).toBe(plainId);
+    expect(plain.redacted).toBeUndefined();
     expect(r.stderr).toMatch(/exported 2 raw requests \(credentials redacted in 1; --include-credentials keeps them\)/);
   });
 
@@ -159,8 +174,11 @@ describe('dlr raw export: credentials are redacted unless asked for', () => {
     const r = await dlr(source, ['raw', 'export', '--include-credentials']);
     expect(r.code).toBe(0);
     const [withToken] = linesOf(r.stdout);
-    expect(withToken).toMatchObject({ url: `/v1/callbacks/aliyun?token=${URL_TOKEN}`, headers: { authorization: 'Basic c2VjcmV0LXVzZXI6cGFzcw==', cookie: 'session=cookie-secret-42' } });
-    expect(withToken!.redacted).toBeUndefined();
+    expect(withToken).toMatchObject({
+      url: `/v1/callbacks/aliyun?token=${URL_TOKEN}`,
+      headers: { authorization: 'Basic c2VjcmV0LXVzZXI6cGFzcw==', cookie: 'session=cookie-secret-42' },
+    });
+    expect(withToken.redacted).toBeUndefined();
 
     const target = instance();
     const file = path.join(target, 'full.ndjson');
@@ -177,7 +195,9 @@ describe('dlr raw export: credentials are redacted unless asked for', () => {
     const imported = await dlr(target, ['raw', 'import', file]);
     expect(imported.code).toBe(0);
     expect(imported.stdout).toMatch(/^read 2, imported 2, already present 0, status changes \d+$/m);
-    expect(imported.stdout).toContain(`1 request(s) cannot be verified again: credentials were redacted at export (export with --include-credentials to keep them): ${tokenId}`);
+    expect(imported.stdout).toContain(
+      `1 request(s) cannot be verified again: credentials were redacted at export (export with --include-credentials to keep them): ${tokenId}`,
+    );
     const raw = await show(target, tokenId);
     expect(raw.verdict).toBe('signature_invalid');
     expect(raw.detail).toMatch(/^cannot be verified again: credentials were redacted at export/);

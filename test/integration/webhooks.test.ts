@@ -44,7 +44,12 @@ describe('subscriptions API', () => {
       .set(admin)
       .send({ url: 'https://erp.example.com/hooks/sms', filter: { statuses: ['failed'] }, description: 'ERP' })
       .expect(201);
-    expect(created.body).toMatchObject({ id: expect.stringMatching(/^sub_/), secret: expect.stringMatching(/^whsec_/), enabled: true, filter: { statuses: ['failed'] } });
+    expect(created.body).toMatchObject({
+      id: expect.stringMatching(/^sub_/),
+      secret: expect.stringMatching(/^whsec_/),
+      enabled: true,
+      filter: { statuses: ['failed'] },
+    });
     const id = created.body.id as string;
     const got = await request(app.url).get(`/v1/subscriptions/${id}`).set(admin).expect(200);
     expect(got.body.secret).toBeUndefined();
@@ -95,9 +100,9 @@ describe('webhook delivery to real loopback subscribers', () => {
     const { id, secret } = await subscribe(app, sub);
     await postReport(app);
     const [got] = await waitFor(() => sub.received.length === 1 && sub.received, 'the delivery');
-    expect(got!.headers['content-type']).toBe('application/json');
-    const event = new Webhook(secret).verify(got!.body, got!.headers as Record<string, string>) as { id: string; status: string };
-    expect(got!.headers['webhook-id']).toBe(event.id);
+    expect(got.headers['content-type']).toBe('application/json');
+    const event = new Webhook(secret).verify(got.body, got.headers as Record<string, string>) as { id: string; status: string };
+    expect(got.headers['webhook-id']).toBe(event.id);
     const raw = await request(app.url).get(`/v1/raw?limit=1`).set(admin).expect(200);
     const stored = await request(app.url).get(`/v1/raw/${raw.body.items[0].id}`).set(admin).expect(200);
     expect(event).toEqual(stored.body.events[0]);
@@ -113,7 +118,7 @@ describe('webhook delivery to real loopback subscribers', () => {
     expect(sub.received).toHaveLength(3);
     expect(new Set(sub.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     const [d] = await deliveries(app, id);
-    const detail = await request(app.url).get(`/v1/deliveries/${d!.id}`).set(admin).expect(200);
+    const detail = await request(app.url).get(`/v1/deliveries/${d.id}`).set(admin).expect(200);
     expect(detail.body.attempt_log.map((a: { attempt: number; status_code: number; trigger: string }) => [a.attempt, a.status_code, a.trigger])).toEqual([
       [1, 500, 'scheduled'],
       [2, 500, 'scheduled'],
@@ -132,12 +137,12 @@ describe('webhook delivery to real loopback subscribers', () => {
       const list = await deliveries(app, id, 'dead');
       return list.length === 1 && list;
     }, 'the delivery to die');
-    expect(dead!.attempts).toBe(4);
+    expect(dead.attempts).toBe(4);
     healthy = true;
-    await request(app.url).post(`/v1/deliveries/${dead!.id}/retry`).set(admin).expect(200);
+    await request(app.url).post(`/v1/deliveries/${dead.id}/retry`).set(admin).expect(200);
     await waitFor(async () => (await deliveries(app, id, 'succeeded')).length === 1, 'the manual retry');
     expect(sub.received).toHaveLength(5);
-    const detail = await request(app.url).get(`/v1/deliveries/${dead!.id}`).set(admin).expect(200);
+    const detail = await request(app.url).get(`/v1/deliveries/${dead.id}`).set(admin).expect(200);
     expect(detail.body.attempt_log.at(-1)).toMatchObject({ attempt: 5, trigger: 'manual', status_code: 200 });
 
     healthy = false;
@@ -155,12 +160,16 @@ describe('webhook delivery to real loopback subscribers', () => {
     const failures = await newSubscriber();
     const email = await newSubscriber();
     const everything = await newSubscriber();
-    const subs = [await subscribe(app, failures, { statuses: ['failed'], providers: ['aliyun'] }), await subscribe(app, email, { channels: ['email'] }), await subscribe(app, everything)];
+    const subs = [
+      await subscribe(app, failures, { statuses: ['failed'], providers: ['aliyun'] }),
+      await subscribe(app, email, { channels: ['email'] }),
+      await subscribe(app, everything),
+    ];
     await postReport(app, report({ success: false, err_code: 'UNDELIV' }));
     await postReport(app);
     await waitFor(() => everything.received.length === 2, 'both events to the catch-all');
     await waitFor(() => failures.received.length === 1, 'the failure');
-    expect(JSON.parse(failures.received[0]!.body)).toMatchObject({ status: 'failed', error: { code: 'UNDELIV' } });
+    expect(JSON.parse(failures.received[0].body)).toMatchObject({ status: 'failed', error: { code: 'UNDELIV' } });
     expect(email.received).toHaveLength(0);
     for (const s of subs) await request(app.url).delete(`/v1/subscriptions/${s.id}`).set(admin).expect(204);
   });
@@ -173,8 +182,9 @@ describe('webhook delivery to real loopback subscribers', () => {
     expect(rotated.body.rotating_until).toEqual(expect.any(String));
     await postReport(app);
     const [got] = await waitFor(() => sub.received.length === 1 && sub.received, 'the delivery');
-    expect((got!.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
-    for (const s of [oldSecret, rotated.body.secret as string]) expect(() => new Webhook(s).verify(got!.body, got!.headers as Record<string, string>)).not.toThrow();
+    expect((got.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    for (const s of [oldSecret, rotated.body.secret as string])
+      expect(() => new Webhook(s).verify(got.body, got.headers as Record<string, string>)).not.toThrow();
     await request(app.url).delete(`/v1/subscriptions/${id}`).set(admin).expect(204);
   });
 
@@ -184,7 +194,8 @@ describe('webhook delivery to real loopback subscribers', () => {
     await postReport(app);
     const s = await waitFor(async () => {
       const res = await request(app.url).get(`/v1/subscriptions/${id}`).set(admin).expect(200);
-      return !res.body.enabled && res.body;
+      const body = res.body as { enabled: boolean; disabled_reason: string | null };
+      return !body.enabled && body;
     }, 'the subscription to be disabled');
     expect(s.disabled_reason).toMatch(/410/);
     expect(sub.received).toHaveLength(1);
@@ -213,7 +224,11 @@ describe('webhook delivery to real loopback subscribers', () => {
       .expect(201);
     await postReport(app, report({ biz_id: 'reg-1', success: false, err_code: 'X', report_time: '2024-05-06 10:00:00' }));
     await postReport(app, report({ biz_id: 'reg-2', success: false, err_code: 'X' }));
-    await request(app.url).post('/v1/messages').set(admin).send({ provider: 'aliyun', message_id: 'reg-2', recipient: '13800138000', reference: 'order-43' }).expect(201);
+    await request(app.url)
+      .post('/v1/messages')
+      .set(admin)
+      .send({ provider: 'aliyun', message_id: 'reg-2', recipient: '13800138000', reference: 'order-43' })
+      .expect(201);
     await postReport(app, report({ biz_id: 'reg-2' }));
     await waitFor(() => sub.received.length === 3, 'three events');
     const events = sub.received.map((r) => JSON.parse(r.body) as { message_id: string; reference?: string; metadata?: object });

@@ -10,7 +10,11 @@ describe('a worker that stalls or dies mid-delivery', () => {
     const sub = await startSubscriber((n) => (n === 1 ? 'hang' : 200));
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     await request(app.url).post('/v1/subscriptions').set(admin).send({ url: sub.url }).expect(201);
-    await request(app.url).post('/v1/callbacks/aliyun').set('content-type', 'application/json').send('[{"phone_number":"1","biz_id":"l-1","success":true}]').expect(200);
+    await request(app.url)
+      .post('/v1/callbacks/aliyun')
+      .set('content-type', 'application/json')
+      .send('[{"phone_number":"1","biz_id":"l-1","success":true}]')
+      .expect(200);
     const db = app.running.ctx.dbh.db;
 
     const stalled = createWorker(app.running.ctx, { leaseMs: 300 });
@@ -24,7 +28,7 @@ describe('a worker that stalls or dies mid-delivery', () => {
     next.start();
     await waitFor(() => sub.received.length === 2, 'the second worker to take over after the lease');
     await waitFor(async () => (await db.selectFrom('deliveries').select('state').executeTakeFirstOrThrow()).state === 'succeeded', 'the delivery to succeed');
-    expect(sub.received[1]!.headers['webhook-id']).toBe(sub.received[0]!.headers['webhook-id']);
+    expect(sub.received[1].headers['webhook-id']).toBe(sub.received[0].headers['webhook-id']);
 
     // The stalled request now fails (connection dropped): its late result must not undo the success.
     await sub.close();

@@ -5,7 +5,8 @@ import { postWebhook } from '../../src/outbox/post';
 import { startSubscriber, type Subscriber } from '../helpers/subscriber';
 
 // Every request here goes to a subscriber on 127.0.0.1 (or is refused before it connects).
-const post = (url: string, allowPrivateNetworks: boolean) => postWebhook(url, { 'content-type': 'application/json' }, '{"n":1}', new AbortController().signal, 2048, allowPrivateNetworks);
+const post = (url: string, allowPrivateNetworks: boolean) =>
+  postWebhook(url, { 'content-type': 'application/json' }, '{"n":1}', new AbortController().signal, 2048, allowPrivateNetworks);
 const SETTING = /\(set delivery\.allowPrivateNetworks to allow it\)/;
 
 /** A loopback server answering every request with `status` and `headers`; counts connections and requests. */

@@ -9,7 +9,11 @@ describe('worker shutdown', () => {
     const sub = await startSubscriber(() => 'hang');
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     await request(app.url).post('/v1/subscriptions').set(admin).send({ url: sub.url }).expect(201);
-    await request(app.url).post('/v1/callbacks/aliyun').set('content-type', 'application/json').send('[{"phone_number":"1","biz_id":"s-1","success":true}]').expect(200);
+    await request(app.url)
+      .post('/v1/callbacks/aliyun')
+      .set('content-type', 'application/json')
+      .send('[{"phone_number":"1","biz_id":"s-1","success":true}]')
+      .expect(200);
 
     const worker = createWorker(app.running.ctx);
     worker.start();

@@ -14,12 +14,12 @@ describe('aliyun parser', () => {
 
   it('reads local times in the account’s time zone', () => {
     const [r] = parse([report], { ...ACCOUNT, timeZone: 'UTC' });
-    expect(r!.occurredAt.toISOString()).toBe('2024-05-06T10:15:09.000Z');
+    expect(r.occurredAt.toISOString()).toBe('2024-05-06T10:15:09.000Z');
   });
 
   it('uses the receive time when a report carries no time', () => {
     const { report_time: _unused, ...noTime } = report;
-    expect(parse([noTime])[0]!.occurredAt.toISOString()).toBe('2024-05-06T03:00:00.000Z');
+    expect(parse([noTime])[0].occurredAt.toISOString()).toBe('2024-05-06T03:00:00.000Z');
   });
 
   it('takes a lone object as a batch of one', () => {

@@ -44,7 +44,8 @@ describe('generic signatures: every algorithm and signed-string form against ind
     ['hmac-sha512', 'hex', 'sorted-params', hmac('sha512', sortedAmp).toString('hex')],
   ] as const)('%s (%s) over %s', (algorithm, encoding, signed, expected) => {
     const provider = signedWith({ algorithm, signed, encoding, location: { header: 'X-Sign' } });
-    const raw = (sig: string) => rawCallback('gw', form, 'application/x-www-form-urlencoded', { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-sign': sig } });
+    const raw = (sig: string) =>
+      rawCallback('gw', form, 'application/x-www-form-urlencoded', { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-sign': sig } });
     expect(provider.verify!(raw(expected), account, null as never)).toEqual({});
     const flipped = expected.slice(0, -2) + (expected.endsWith('AA') || expected.endsWith('aa') ? 'bb' : 'aa').slice(0, 2);
     expect(() => provider.verify!(raw(flipped), account, null as never)).toThrow(SignatureInvalid);
@@ -52,12 +53,23 @@ describe('generic signatures: every algorithm and signed-string form against ind
   });
 
   it('concatenated sorted params (no separators) and values only', () => {
-    const provider = signedWith({ algorithm: 'md5', signed: '{secret}{params}{secret}', encoding: 'HEX', location: { field: 'sign' }, params: { separator: '', keyValueSeparator: '' } });
+    const provider = signedWith({
+      algorithm: 'md5',
+      signed: '{secret}{params}{secret}',
+      encoding: 'HEX',
+      location: { field: 'sign' },
+      params: { separator: '', keyValueSeparator: '' },
+    });
     const sig = md5(SECRET + concatenated + SECRET).toUpperCase();
     expect(provider.verify!(rawCallback('gw', `${form}&sign=${sig}`, 'application/x-www-form-urlencoded'), account, null as never)).toEqual({});
 
     // values without names tie no value to its field: only beside the body (see test/config/generic-config.test.ts)
-    const values = signedWith({ algorithm: 'hmac-sha256', signed: '{params}\n{body}', location: { header: 'X-Sign' }, params: { separator: '|', valuesOnly: true } });
+    const values = signedWith({
+      algorithm: 'hmac-sha256',
+      signed: '{params}\n{body}',
+      location: { header: 'X-Sign' },
+      params: { separator: '|', valuesOnly: true },
+    });
     const vsig = hmac('sha256', `42|a+b c|DELIVRD|+8613800138000\n${form}`).toString('hex');
     const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-sign': vsig };
     expect(values.verify!(rawCallback('gw', form, 'application/x-www-form-urlencoded', { headers }), account, null as never)).toEqual({});
@@ -100,8 +112,12 @@ describe('generic signatures: every algorithm and signed-string form against ind
     };
     const verified = provider.verify!(rawCallback('gw', body, 'application/json', { headers: headers() }), account, null as never);
     expect(verified).toEqual({ nonces: [{ value: 'n-1', expiresAt: new Date((NOW + 600) * 1000) }] });
-    expect(() => provider.verify!(rawCallback('gw', body, 'application/json', { headers: headers({ 'x-timestamp': String(NOW - 301) }) }), account, null as never)).toThrow(/old, more than the 300 s tolerance/);
-    expect(() => provider.verify!(rawCallback('gw', body, 'application/json', { headers: headers({ 'x-timestamp': String(NOW + 301) }) }), account, null as never)).toThrow(/in the future/);
+    expect(() =>
+      provider.verify!(rawCallback('gw', body, 'application/json', { headers: headers({ 'x-timestamp': String(NOW - 301) }) }), account, null as never),
+    ).toThrow(/old, more than the 300 s tolerance/);
+    expect(() =>
+      provider.verify!(rawCallback('gw', body, 'application/json', { headers: headers({ 'x-timestamp': String(NOW + 301) }) }), account, null as never),
+    ).toThrow(/in the future/);
     const { 'x-nonce': _n, ...noNonce } = headers();
     expect(() => provider.verify!(rawCallback('gw', body, 'application/json', { headers: noNonce }), account, null as never)).toThrow(/no nonce/);
   });
@@ -111,14 +127,24 @@ describe('generic signatures: every algorithm and signed-string form against ind
     const body = 'id=1&status=DELIVRD';
     const ts = String(NOW * 1000 - 5000);
     const sig = encodeURIComponent(hmac('sha1', ts + body).toString('hex'));
-    expect(provider.verify!(rawCallback('gw', body, 'application/x-www-form-urlencoded', { url: `/v1/callbacks/gw?ts=${ts}&sign=${sig}` }), account, null as never)).toEqual({});
+    expect(
+      provider.verify!(rawCallback('gw', body, 'application/x-www-form-urlencoded', { url: `/v1/callbacks/gw?ts=${ts}&sign=${sig}` }), account, null as never),
+    ).toEqual({});
     const stale = String(NOW * 1000 - 400_000);
-    expect(() => provider.verify!(rawCallback('gw', body, 'application/x-www-form-urlencoded', { url: `/v1/callbacks/gw?ts=${stale}&sign=${sig}` }), account, null as never)).toThrow(/old/);
+    expect(() =>
+      provider.verify!(
+        rawCallback('gw', body, 'application/x-www-form-urlencoded', { url: `/v1/callbacks/gw?ts=${stale}&sign=${sig}` }),
+        account,
+        null as never,
+      ),
+    ).toThrow(/old/);
   });
 
   it('refuses when the account has no secret', () => {
     const provider = signedWith({ algorithm: 'hmac-sha256', signed: 'raw-body', location: { header: 'X-Sign' } });
-    expect(() => provider.verify!(rawCallback('gw', 'id=1&status=DELIVRD', 'application/x-www-form-urlencoded'), ACCOUNT, null as never)).toThrow(/no secret configured/);
+    expect(() => provider.verify!(rawCallback('gw', 'id=1&status=DELIVRD', 'application/x-www-form-urlencoded'), ACCOUNT, null as never)).toThrow(
+      /no secret configured/,
+    );
   });
 });
 
@@ -131,7 +157,7 @@ describe('the Vonage preset', () => {
     return Object.keys(params)
       .filter((k) => k !== 'sig')
       .sort()
-      .map((k) => `&${k}=${params[k]!.replace(/[&=]/g, '_')}`)
+      .map((k) => `&${k}=${params[k].replace(/[&=]/g, '_')}`)
       .join('');
   }
 
@@ -140,7 +166,9 @@ describe('the Vonage preset', () => {
     const params = JSON.parse(body.toString()) as Record<string, string>;
     expect(params.sig).toBe(md5(vonageBase(params) + FIXTURE_SECRET));
     const raw = rawCallback('vonage', body, 'application/json', { receivedAt: new Date(Number(params.timestamp) * 1000 + 2000) });
-    expect(vonage.verify!(raw, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toEqual({ nonces: [{ value: 'a1b2c3d4-e5f6', expiresAt: expect.any(Date) }] });
+    expect(vonage.verify!(raw, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toEqual({
+      nonces: [{ value: 'a1b2c3d4-e5f6', expiresAt: expect.any(Date) }],
+    });
     const anHourLater = rawCallback('vonage', body, 'application/json', { receivedAt: new Date((Number(params.timestamp) + 3600) * 1000) });
     expect(() => vonage.verify!(anHourLater, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toThrow(/3600 s old/);
   });
@@ -160,14 +188,24 @@ describe('the Vonage preset', () => {
 
   it.each(['md5', 'sha1', 'sha256', 'sha512'] as const)('verifies the HMAC-%s method (upper hex) once configured', (method) => {
     const provider = genericProvider('vonage', { preset: 'vonage', signature: { algorithm: `hmac-${method}`, signed: '{params}' } });
-    const params: Record<string, string> = { messageId: 'M9', msisdn: '447700900000', status: 'delivered', 'client-ref': 'x=1&y=2', timestamp: String(NOW), nonce: 'n-9' };
+    const params: Record<string, string> = {
+      messageId: 'M9',
+      msisdn: '447700900000',
+      status: 'delivered',
+      'client-ref': 'x=1&y=2',
+      timestamp: String(NOW),
+      nonce: 'n-9',
+    };
     params.sig = createHmac(method, FIXTURE_SECRET).update(vonageBase(params)).digest('hex').toUpperCase();
     const raw = rawCallback('vonage', JSON.stringify(params), 'application/json');
     expect(provider.verify!(raw, { ...ACCOUNT, secret: FIXTURE_SECRET }, null as never)).toMatchObject({ nonces: [{ value: 'n-9' }] });
   });
 
   it('records an "unknown" receipt without a status (keep)', () => {
-    const [report] = vonage.parse(rawCallback('vonage', '{"messageId":"M1","msisdn":"447700900000","status":"unknown","err-code":"1"}', 'application/json'), ACCOUNT) as StatusReport[];
+    const [report] = vonage.parse(
+      rawCallback('vonage', '{"messageId":"M1","msisdn":"447700900000","status":"unknown","err-code":"1"}', 'application/json'),
+      ACCOUNT,
+    ) as StatusReport[];
     expect(report).toMatchObject({ messageId: 'M1', recipient: '+447700900000', status: null, error: { code: '1', message: null } });
   });
 });
@@ -176,21 +214,37 @@ describe('the Huawei Cloud SMS preset', () => {
   const huawei = providerOrPreset('huawei-sms');
 
   it('takes the receive time when updateTime is absent, and keeps UNKNOWN without a status', () => {
-    const reports = huawei.parse(rawCallback('huawei-sms', 'smsMsgId=m-1&status=UNKNOWN&source=3', 'application/x-www-form-urlencoded'), ACCOUNT) as StatusReport[];
+    const reports = huawei.parse(
+      rawCallback('huawei-sms', 'smsMsgId=m-1&status=UNKNOWN&source=3', 'application/x-www-form-urlencoded'),
+      ACCOUNT,
+    ) as StatusReport[];
     expect(reports).toEqual([
-      { type: 'message.status', messageId: 'm-1', recipient: '', status: null, error: { code: 'UNKNOWN', message: null }, occurredAt: new Date('2024-05-06T03:00:00.000Z'), attributes: { source: '3' } },
+      {
+        type: 'message.status',
+        messageId: 'm-1',
+        recipient: '',
+        status: null,
+        error: { code: 'UNKNOWN', message: null },
+        occurredAt: new Date('2024-05-06T03:00:00.000Z'),
+        attributes: { source: '3' },
+      },
     ]);
   });
 
   it('refuses a batch without statusReportList and a report without smsMsgId', () => {
-    expect(() => huawei.parse(rawCallback('huawei-sms', '{"reports":[]}', 'application/json'), ACCOUNT)).toThrow(/"statusReportList" \(the list of reports\) is missing/);
-    expect(() => huawei.parse(rawCallback('huawei-sms', 'status=DELIVRD', 'application/x-www-form-urlencoded'), ACCOUNT)).toThrow(/"smsMsgId" \(the message id\) is missing/);
+    expect(() => huawei.parse(rawCallback('huawei-sms', '{"reports":[]}', 'application/json'), ACCOUNT)).toThrow(
+      /"statusReportList" \(the list of reports\) is missing/,
+    );
+    expect(() => huawei.parse(rawCallback('huawei-sms', 'status=DELIVRD', 'application/x-www-form-urlencoded'), ACCOUNT)).toThrow(
+      /"smsMsgId" \(the message id\) is missing/,
+    );
   });
 });
 
 describe('generic mapping and formats', () => {
   it('reads XML reports at a path, JSON pointers, patterns in a zone, prefixes and attributes', () => {
-    const xml = '<?xml version="1.0"?><root><list><r><id>a</id><st>MK:0001</st><t>2024-05-06 10:15:09</t><x>1</x></r><r><id>b</id><st>MI:0013</st><t>2024-05-06 10:16:00</t></r><r><id>c</id><st>DELIVRD</st></r></list></root>';
+    const xml =
+      '<?xml version="1.0"?><root><list><r><id>a</id><st>MK:0001</st><t>2024-05-06 10:15:09</t><x>1</x></r><r><id>b</id><st>MI:0013</st><t>2024-05-06 10:16:00</t></r><r><id>c</id><st>DELIVRD</st></r></list></root>';
     const provider = genericProvider('gw', {
       format: { type: 'xml', reports: 'list.r' },
       mapping: { messageId: '/id', status: 'st', occurredAt: 't', attributes: { extra: 'x' } },
@@ -213,32 +267,53 @@ describe('generic mapping and formats', () => {
       statuses: { map: { '0': 'delivered', '1': 'failed' } },
       channel: 'email',
     });
-    const body = JSON.stringify({ data: { items: [{ msg: { id: 'x1', to: 'Alice@Example.com' }, state: 1, at: 1714961709000, err: { code: 550, text: 'mailbox full' } }] } });
+    const body = JSON.stringify({
+      data: { items: [{ msg: { id: 'x1', to: 'Alice@Example.com' }, state: 1, at: 1714961709000, err: { code: 550, text: 'mailbox full' } }] },
+    });
     expect(provider.parse(rawCallback('gw', body, 'application/json'), ACCOUNT)).toEqual([
-      { type: 'message.status', messageId: 'x1', recipient: 'alice@example.com', status: 'failed', error: { code: '550', message: 'mailbox full' }, occurredAt: new Date(1714961709000), attributes: {} },
+      {
+        type: 'message.status',
+        messageId: 'x1',
+        recipient: 'alice@example.com',
+        status: 'failed',
+        error: { code: '550', message: 'mailbox full' },
+        occurredAt: new Date(1714961709000),
+        attributes: {},
+      },
     ]);
     expect(() => provider.parse(rawCallback('gw', body.replace('"x1"', '{"a":1}'), 'application/json'), ACCOUNT)).toThrow(/"msg.id" is not a single value/);
-    expect(() => provider.parse(rawCallback('gw', body.replace('1714961709000', '"yesterday"'), 'application/json'), ACCOUNT)).toThrow(/"at" is not unix_ms: "yesterday"/);
+    expect(() => provider.parse(rawCallback('gw', body.replace('1714961709000', '"yesterday"'), 'application/json'), ACCOUNT)).toThrow(
+      /"at" is not unix_ms: "yesterday"/,
+    );
     expect(() => provider.parse(rawCallback('gw', '{"data":{"items":[1]}}', 'application/json'), ACCOUNT)).toThrow(PayloadInvalid);
     expect(() => provider.parse(rawCallback('gw', '{"a":1,"a":2}', 'application/json'), ACCOUNT)).toThrow(/not valid JSON/);
   });
 
   it('decodes a form in the configured charset when the Content-Type names none', () => {
-    const provider = genericProvider('gw', { ...BASE, format: { type: 'form', charset: 'gbk' }, mapping: { messageId: 'id', status: 'status', errorMessage: 'desc' } });
+    const provider = genericProvider('gw', {
+      ...BASE,
+      format: { type: 'form', charset: 'gbk' },
+      mapping: { messageId: 'id', status: 'status', errorMessage: 'desc' },
+    });
     const desc = [...iconv.encode('用户停机', 'gbk')].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
     const [report] = provider.parse(rawCallback('gw', `id=1&status=UNDELIV&desc=${desc}`, 'application/x-www-form-urlencoded'), ACCOUNT) as StatusReport[];
-    expect(report!.error).toEqual({ code: 'UNDELIV', message: '用户停机' });
+    expect(report.error).toEqual({ code: 'UNDELIV', message: '用户停机' });
   });
 
   it('answers the configured acknowledgement', () => {
-    expect(genericProvider('gw', { ...BASE, ack: { status: 202, body: { code: 0 } } }).ack(rawCallback('gw', '', 'text/plain'))).toEqual({ status: 202, contentType: 'application/json; charset=utf-8', body: '{"code":0}' });
+    expect(genericProvider('gw', { ...BASE, ack: { status: 202, body: { code: 0 } } }).ack(rawCallback('gw', '', 'text/plain'))).toEqual({
+      status: 202,
+      contentType: 'application/json; charset=utf-8',
+      body: '{"code":0}',
+    });
     expect(genericProvider('gw', BASE).ack(rawCallback('gw', '', 'text/plain'))).toEqual({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'OK' });
   });
 });
 
 describe('form decoding', () => {
   const provider = genericProvider('gw', { ...BASE, format: { type: 'form' }, mapping: { messageId: 'id', status: 'status', errorMessage: 'desc' } });
-  const messageOf = (body: Buffer, contentType = 'application/x-www-form-urlencoded') => (provider.parse(rawCallback('gw', body, contentType), ACCOUNT)[0] as StatusReport).error?.message;
+  const messageOf = (body: Buffer, contentType = 'application/x-www-form-urlencoded') =>
+    (provider.parse(rawCallback('gw', body, contentType), ACCOUNT)[0] as StatusReport).error?.message;
 
   it('takes escaped and unescaped bytes of the charset alike, + as a space, a stray % as itself', () => {
     const escaped = Buffer.from('id=1&status=X&desc=%E7%A9%BA%E5%8F%B7+100%+ok');

@@ -31,7 +31,10 @@ describe('official test vectors', () => {
   });
 
   it('SendGrid: the eventwebhook spec vector verifies, and fails with one character changed', () => {
-    const account = { ...ACCOUNT, publicKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==' };
+    const account = {
+      ...ACCOUNT,
+      publicKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==',
+    };
     const payload = '{"category":"example_payload","event":"test_event","message_id":"message_id"}';
     const headers = {
       'content-type': 'application/json',
@@ -41,7 +44,11 @@ describe('official test vectors', () => {
     const receivedAt = new Date(1588788367 * 1000 + 2000);
     const ctx = { fetchText: () => Promise.reject(new Error('no fetch')) };
     expect(() => sendgrid.verify!(rawCallback('sendgrid', payload, '', { headers, receivedAt }), account, ctx)).not.toThrow();
-    expect(() => sendgrid.verify!(rawCallback('sendgrid', payload.replace('test_event', 'test_evenT'), '', { headers, receivedAt }), account, ctx)).toThrow(/does not match/);
-    expect(() => sendgrid.verify!(rawCallback('sendgrid', payload, '', { headers, receivedAt: new Date() }), account, ctx)).toThrow(/old, more than the 300 s tolerance/);
+    expect(() => sendgrid.verify!(rawCallback('sendgrid', payload.replace('test_event', 'test_evenT'), '', { headers, receivedAt }), account, ctx)).toThrow(
+      /does not match/,
+    );
+    expect(() => sendgrid.verify!(rawCallback('sendgrid', payload, '', { headers, receivedAt: new Date() }), account, ctx)).toThrow(
+      /old, more than the 300 s tolerance/,
+    );
   });
 });

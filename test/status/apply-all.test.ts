@@ -27,7 +27,10 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
     const dbh: Db = openDatabase(`sqlite:${path.join(dir, `db-${(n += 1)}.sqlite`)}`);
     try {
       await migrateToLatest(dbh);
-      await dbh.db.insertInto('subscriptions').values({ id: 'sub_1', url: 'https://example.com/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' }).execute();
+      await dbh.db
+        .insertInto('subscriptions')
+        .values({ id: 'sub_1', url: 'https://example.com/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' })
+        .execute();
       const ctxFor = (trx: Parameters<typeof applyReport>[0], rawId: string): ApplyContext => ({
         provider: 'aliyun',
         account: 'default',
@@ -55,17 +58,36 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
         await ctx.rollup.flush(trx);
         return out;
       });
-      const messages = await dbh.db.selectFrom('messages').select(['message_id', 'status', 'error_code', 'occurred_at', 'version', 'attributes']).orderBy('message_id').execute();
-      const history = await dbh.db.selectFrom('reports').innerJoin('messages', 'messages.id', 'reports.message_pk').select(['message_id', 'reports.status', 'action', 'changed', 'reason']).where('raw_id', '=', batchRaw).orderBy('reports.id').execute();
+      const messages = await dbh.db
+        .selectFrom('messages')
+        .select(['message_id', 'status', 'error_code', 'occurred_at', 'version', 'attributes'])
+        .orderBy('message_id')
+        .execute();
+      const history = await dbh.db
+        .selectFrom('reports')
+        .innerJoin('messages', 'messages.id', 'reports.message_pk')
+        .select(['message_id', 'reports.status', 'action', 'changed', 'reason'])
+        .where('raw_id', '=', batchRaw)
+        .orderBy('reports.id')
+        .execute();
       const events = await dbh.db.selectFrom('events').select('payload').where('raw_id', '=', batchRaw).orderBy('id').execute();
-      const deliveries = await dbh.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const deliveries = await dbh.db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       // the rollups count what the messages hold, whichever way the reports went in
       const byKey = (rows: CountRow[]) => [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
       const counted = byKey(await countMessages(dbh.db, {}));
       expect(counted).toEqual(byKey(await countByScan(dbh.db, {})));
       expect(counted.length).toBeGreaterThan(0);
       return {
-        applied: applied.map((a) => ({ decision: a.decision, duplicate: a.duplicate, previous: a.previousStatus, queued: a.queued, event: a.event && { status: a.event.status, version: a.event.version, previous: a.event.previous_status } })),
+        applied: applied.map((a) => ({
+          decision: a.decision,
+          duplicate: a.duplicate,
+          previous: a.previousStatus,
+          queued: a.queued,
+          event: a.event && { status: a.event.status, version: a.event.version, previous: a.event.previous_status },
+        })),
         messages,
         history,
         events: events.map((e) => {
@@ -73,7 +95,15 @@ describe('applyAll (a request’s reports in bulk) against one report at a time,
           return rest;
         }),
         deliveries: Number(deliveries.n),
-        rollup: await dbh.db.selectFrom('stats_rollup').selectAll().where('n', '!=', 0).orderBy('period').orderBy('bucket').orderBy('status').orderBy('error_code').execute(),
+        rollup: await dbh.db
+          .selectFrom('stats_rollup')
+          .selectAll()
+          .where('n', '!=', 0)
+          .orderBy('period')
+          .orderBy('bucket')
+          .orderBy('status')
+          .orderBy('error_code')
+          .execute(),
       };
     } finally {
       await dbh.close();

@@ -34,19 +34,65 @@ describe('events nobody subscribed to are rebuilt from the history, equal to the
     const dbh = openDatabase(`sqlite:${path.join(dir, `db-${(n += 1)}.sqlite`)}`);
     try {
       await migrateToLatest(dbh);
-      if (subscribed) await dbh.db.insertInto('subscriptions').values({ id: 'sub_1', url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' }).execute();
-      await register(dbh.db, { provider: 'aliyun', account: 'default', messageId: 'm2', recipient: '' }, { reference: 'order-2', metadata: { shop: 7 } }, new Date());
+      if (subscribed)
+        await dbh.db
+          .insertInto('subscriptions')
+          .values({ id: 'sub_1', url: 'http://127.0.0.1:9/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' })
+          .execute();
+      await register(
+        dbh.db,
+        { provider: 'aliyun', account: 'default', messageId: 'm2', recipient: '' },
+        { reference: 'order-2', metadata: { shop: 7 } },
+        new Date(),
+      );
       const out: unknown[] = [];
       for (const [i, reports] of requests.entries()) {
         const rawId = newId('raw');
         const receivedAt = new Date(Date.UTC(2026, 10, 26, 9, i));
-        await dbh.db.insertInto('raw_requests').values({ id: rawId, provider: 'aliyun', account: 'default', method: 'POST', url: '/', headers: '{}', body: Buffer.from('[]'), body_size: 2, remote_addr: '127.0.0.1', received_at: receivedAt.toISOString(), verdict: 'accepted', detail: null }).execute();
+        await dbh.db
+          .insertInto('raw_requests')
+          .values({
+            id: rawId,
+            provider: 'aliyun',
+            account: 'default',
+            method: 'POST',
+            url: '/',
+            headers: '{}',
+            body: Buffer.from('[]'),
+            body_size: 2,
+            remote_addr: '127.0.0.1',
+            received_at: receivedAt.toISOString(),
+            verdict: 'accepted',
+            detail: null,
+          })
+          .execute();
         await dbh.transact((trx) =>
-          applyAll(trx, { provider: 'aliyun', account: 'default', channel: 'sms', rawId, receivedAt, lockRows: false, replay: false, outbox: createOutbox(trx, receivedAt), rollup: new RollupDeltas() }, reports),
+          applyAll(
+            trx,
+            {
+              provider: 'aliyun',
+              account: 'default',
+              channel: 'sms',
+              rawId,
+              receivedAt,
+              lockRows: false,
+              replay: false,
+              outbox: createOutbox(trx, receivedAt),
+              rollup: new RollupDeltas(),
+            },
+            reports,
+          ),
         );
         out.push((await getRaw(dbh.db, rawId)).events);
       }
-      const stored = Number((await dbh.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+      const stored = Number(
+        (
+          await dbh.db
+            .selectFrom('events')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
       return { out, stored };
     } finally {
       await dbh.close();
@@ -54,7 +100,8 @@ describe('events nobody subscribed to are rebuilt from the history, equal to the
   }
 
   /** Event and raw ids are new per run; everything else must agree. */
-  const withoutIds = (perRequest: unknown[]) => perRequest.map((events) => (events as { id: string; raw_id: string }[]).map(({ id: _id, raw_id: _raw, ...rest }) => rest));
+  const withoutIds = (perRequest: unknown[]) =>
+    perRequest.map((events) => (events as { id: string; raw_id: string }[]).map(({ id: _id, raw_id: _raw, ...rest }) => rest));
 
   it('for any sequence of requests', async () => {
     await fc.assert(

@@ -16,7 +16,7 @@ describe('state rules', () => {
 
   it('moves up the ranks: queued → sent → deferred → failed → delivered', () => {
     const order: Status[] = ['queued', 'sent', 'deferred', 'failed', 'delivered'];
-    for (let i = 1; i < order.length; i++) expect(decide(facts(order[i - 1]!), facts(order[i]!), false)).toEqual({ change: true });
+    for (let i = 1; i < order.length; i++) expect(decide(facts(order[i - 1]), facts(order[i]), false)).toEqual({ change: true });
   });
 
   it('never lets a terminal status go back', () => {
@@ -69,9 +69,9 @@ describe('state rules', () => {
   it('ends in the same status and error whatever order the same reports arrive in (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(report, { minLength: 1, maxLength: 8 }).chain((reports) =>
-          fc.tuple(fc.constant(reports), fc.shuffledSubarray(reports, { minLength: reports.length, maxLength: reports.length })),
-        ),
+        fc
+          .array(report, { minLength: 1, maxLength: 8 })
+          .chain((reports) => fc.tuple(fc.constant(reports), fc.shuffledSubarray(reports, { minLength: reports.length, maxLength: reports.length }))),
         ([reports, shuffled]) => {
           expect(replay(shuffled)).toEqual(replay(reports));
         },

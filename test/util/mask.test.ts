@@ -13,14 +13,20 @@ describe('masking personal data', () => {
     expect(maskPersonalData(input)).toBe(output);
   });
 
-  it.each(['raw_01JD8XK2M3N4P5Q6R7S8T9V0W1', '2026-11-24T08:00:01.123Z', 'MK:0001', '"version":2', '4121908f3d1b4edb9210f0eb4742f62c'])('leaves %s alone', (text) => {
-    expect(maskPersonalData(text)).toBe(text);
-  });
+  it.each(['raw_01JD8XK2M3N4P5Q6R7S8T9V0W1', '2026-11-24T08:00:01.123Z', 'MK:0001', '"version":2', '4121908f3d1b4edb9210f0eb4742f62c'])(
+    'leaves %s alone',
+    (text) => {
+      expect(maskPersonalData(text)).toBe(text);
+    },
+  );
 
   it.each([
     ['{"token":"s3cret","a":1}', '{"token":"[redacted]","a":1}'],
     ['{"account":{"secret":"x\\"y","authToken":"abc"}}', '{"account":{"secret":"[redacted]","authToken":"[redacted]"}}'],
-    ['{"req":{"headers":{"Authorization":"Bearer t"}},"previous_secret":"p","password":12345}', '{"req":{"headers":{"Authorization":"[redacted]"}},"previous_secret":"[redacted]","password":"[redacted]"}'],
+    [
+      '{"req":{"headers":{"Authorization":"Bearer t"}},"previous_secret":"p","password":12345}',
+      '{"req":{"headers":{"Authorization":"[redacted]"}},"previous_secret":"[redacted]","password":"[redacted]"}',
+    ],
   ])('redacts the values of secret-named members in %s', (input, output) => {
     expect(redactSecrets(input)).toBe(output);
   });
@@ -39,7 +45,7 @@ describe('masking personal data', () => {
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     logger.info({ account: { secret: 'hunter2', token: 'tok' }, to: '+8613800138000' }, 'mail to alice@example.com');
     expect(lines).toHaveLength(1);
-    const line = JSON.parse(lines[0]!) as { account: unknown; to: string; msg: string };
+    const line = JSON.parse(lines[0]) as { account: unknown; to: string; msg: string };
     expect(line).toMatchObject({ account: { secret: '[redacted]', token: '[redacted]' }, to: '+861********00', msg: 'mail to a***@example.com' });
   });
 });
@@ -54,7 +60,30 @@ describe('e-mail masking by a scan (linear) instead of a pattern (quadratic): th
       .replace(OLD_PHONE, (_m, plus: string | undefined, digits: string) => `${plus ?? ''}${maskPhone(digits)}`);
 
   it('masks exactly as the patterns did, on any text', () => {
-    const piece = fc.constantFrom('a', 'Z', 'c', 'o', '1', '4', '0', '.', '-', '_', '+', '@', '%40', '%', ' ', '"', 'é', '1234567', '.com', '.io', '.c0', 'x@y');
+    const piece = fc.constantFrom(
+      'a',
+      'Z',
+      'c',
+      'o',
+      '1',
+      '4',
+      '0',
+      '.',
+      '-',
+      '_',
+      '+',
+      '@',
+      '%40',
+      '%',
+      ' ',
+      '"',
+      'é',
+      '1234567',
+      '.com',
+      '.io',
+      '.c0',
+      'x@y',
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40, size: 'max' }), (pieces) => {
         const text = pieces.join('');
@@ -92,8 +121,14 @@ describe('secrets in other spellings', () => {
     ['/v1/callbacks/aliyun?%74oken=s3cret', '/v1/callbacks/aliyun?%74oken=[redacted]'],
     ['/cb?to%6Ben=s3cret&x=1', '/cb?to%6Ben=[redacted]&x=1'],
     ['/cb?TOKEN=s3cret', '/cb?TOKEN=[redacted]'],
-    ['/cb?access_token=a&accessToken=b&Access-Token=c&id_token=d', '/cb?access_token=[redacted]&accessToken=[redacted]&Access-Token=[redacted]&id_token=[redacted]'],
-    ['/cb?client_secret=a&password=b&api_key=c&apikey=d&x-api-key=e&key=f&auth=g', '/cb?client_secret=[redacted]&password=[redacted]&api_key=[redacted]&apikey=[redacted]&x-api-key=[redacted]&key=[redacted]&auth=[redacted]'],
+    [
+      '/cb?access_token=a&accessToken=b&Access-Token=c&id_token=d',
+      '/cb?access_token=[redacted]&accessToken=[redacted]&Access-Token=[redacted]&id_token=[redacted]',
+    ],
+    [
+      '/cb?client_secret=a&password=b&api_key=c&apikey=d&x-api-key=e&key=f&auth=g',
+      '/cb?client_secret=[redacted]&password=[redacted]&api_key=[redacted]&apikey=[redacted]&x-api-key=[redacted]&key=[redacted]&auth=[redacted]',
+    ],
     ['/cb?access%5Ftoken=a&%61ccess_token=b', '/cb?access%5Ftoken=[redacted]&%61ccess_token=[redacted]'],
     ['/cb?a%70i%5Fkey=a&%50ASSWORD=b&%74%6F%6B%65%6E=c', '/cb?a%70i%5Fkey=[redacted]&%50ASSWORD=[redacted]&%74%6F%6B%65%6E=[redacted]'],
     ['/cb?token=a#b&c=1', '/cb?token=[redacted]&c=1'],
@@ -116,7 +151,31 @@ describe('secrets in other spellings', () => {
   });
 
   it('redacts every parameter that URLSearchParams (as src/ingest/access.ts) reads with a credential name, and only those', () => {
-    const piece = fc.constantFrom('to', 'ken', 'T', '%74o', 'k%65n', '%6Ben', 'a', 'api', '%70i', '%50I', 'key', 'secret', 'pass', 'word', '%', '%2', '%E0', '%5F', '+', '_', '-', '.', 'x');
+    const piece = fc.constantFrom(
+      'to',
+      'ken',
+      'T',
+      '%74o',
+      'k%65n',
+      '%6Ben',
+      'a',
+      'api',
+      '%70i',
+      '%50I',
+      'key',
+      'secret',
+      'pass',
+      'word',
+      '%',
+      '%2',
+      '%E0',
+      '%5F',
+      '+',
+      '_',
+      '-',
+      '.',
+      'x',
+    );
     const name = fc.array(piece, { maxLength: 5, size: 'max' }).map((p) => p.join(''));
     const value = fc.stringMatching(/^[a-z0-9%#=+]{0,6}$/);
     const query = (url: string) => [...new URLSearchParams(url.slice(url.indexOf('?') + 1))];
@@ -127,7 +186,7 @@ describe('secrets in other spellings', () => {
         const after = query(redactUrl(url));
         expect(after.map(([k]) => k)).toEqual(before.map(([k]) => k));
         after.forEach(([k, v], i) => {
-          const original = before[i]![1];
+          const original = before[i][1];
           if (!isCredentialName(k)) expect(v).toBe(original);
           else if (v !== '[redacted]') expect([v, original]).toEqual(['', '']); // `?token` alone: nothing to hide
         });
@@ -194,18 +253,18 @@ describe('log lines', () => {
   it('are cut to the cap and stay JSON', () => {
     const { lines, logger } = write();
     logger.info({ detail: 'a'.repeat(100_000), other: '"quoted" \\ \u00e9'.repeat(10_000), to: '+8613800138000' }, 'm');
-    expect(lines[0]!.length).toBeLessThanOrEqual(MAX_LOG_LINE_CHARS);
-    const line = JSON.parse(lines[0]!) as Record<string, string>;
+    expect(lines[0].length).toBeLessThanOrEqual(MAX_LOG_LINE_CHARS);
+    const line = JSON.parse(lines[0]) as Record<string, string>;
     expect(line.detail).toMatch(/^a{1024}…\(98976 more characters\)$/);
-    expect(line.other!.startsWith('"quoted" \\ \u00e9')).toBe(true);
+    expect(line.other.startsWith('"quoted" \\ \u00e9')).toBe(true);
     expect(line).toMatchObject({ msg: 'm', to: '+861********00', level: 30 });
   });
 
   it('become a marker line when even their cut strings are too many', () => {
     const { lines, logger } = write();
     logger.warn({ many: Array.from({ length: 5000 }, (_, i) => `alice${i}@example.com`) }, 'm');
-    expect(lines[0]!.length).toBeLessThanOrEqual(MAX_LOG_LINE_CHARS);
-    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(lines[0].length).toBeLessThanOrEqual(MAX_LOG_LINE_CHARS);
+    const line = JSON.parse(lines[0]) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 40, msg: 'log line too long', chars: expect.any(Number) });
     expect(String(line.head)).toContain('a***@example.com');
     expect(String(line.head)).not.toContain('alice');

@@ -2,14 +2,7 @@ import { Router } from 'express';
 import type { AppContext } from '../../context';
 import { BadRequest } from '../../errors';
 import { getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
-import {
-  createSubscription,
-  deleteSubscription,
-  getSubscription,
-  listSubscriptions,
-  rotateSecret,
-  updateSubscription,
-} from '../../outbox/subscriptions';
+import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, rotateSecret, updateSubscription } from '../../outbox/subscriptions';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';

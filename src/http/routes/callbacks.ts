@@ -23,6 +23,7 @@ interface RawBodyError {
 
 /** A provider or account name from the URL as the raw log keeps it: no control characters, at most 64. */
 function loggableName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   return name.replace(/[\u0000-\u001f\u007f]/g, '\ufffd').slice(0, 64);
 }
 
@@ -120,13 +121,22 @@ type Outcome = { ack: Ack; verdict: string; reports: number } | { error: unknown
  * its own; the ones decided here — body too slow, too large, over the budget, unknown provider — are
  * written here); only a bug comes back unrecorded.
  */
-async function receive(ctx: AppContext, req: IncomingMessage, res: ServerResponse, raw: RawCallback, target: Target | UnknownProvider, budget: BodyBudget, holding: Holding): Promise<Outcome> {
+async function receive(
+  ctx: AppContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: RawCallback,
+  target: Target | UnknownProvider,
+  budget: BodyBudget,
+  holding: Holding,
+): Promise<Outcome> {
   const { bodyLimitBytes: limit, bodyTimeoutSeconds } = ctx.config.server;
   try {
     try {
       raw.body = await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
     } catch (err) {
-      const refusal = err instanceof BodyTimeout || err instanceof Overloaded ? err : (err as RawBodyError).type === 'entity.too.large' ? new PayloadTooLarge(limit) : null;
+      const refusal =
+        err instanceof BodyTimeout || err instanceof Overloaded ? err : (err as RawBodyError).type === 'entity.too.large' ? new PayloadTooLarge(limit) : null;
       if (!refusal) return { error: new BadRequest(`could not read the request body: ${(err as Error).message}`) };
       closeAfterAnswer(req, res);
       if (refusal instanceof Overloaded) res.setHeader('retry-after', String(refusal.retryAfterSeconds));
@@ -206,7 +216,13 @@ export function callbacksRouter(ctx: AppContext): Router {
   const handle = callbackHandler(ctx);
   router.post('/:provider{/:account}', async (req: Request, res: Response) => {
     const params = req.params as { provider: string; account?: string };
-    await handle(req, res, { ...params, remoteAddr: req.ip ?? req.socket.remoteAddress ?? '', url: req.originalUrl, note: res.locals.note as (line: LogLine) => void, requestId: req.id });
+    await handle(req, res, {
+      ...params,
+      remoteAddr: req.ip ?? req.socket.remoteAddress ?? '',
+      url: req.originalUrl,
+      note: res.locals.note as (line: LogLine) => void,
+      requestId: req.id,
+    });
   });
   return router;
 }

@@ -27,9 +27,7 @@ export function queriesRouter(ctx: AppContext): Router {
 
   router.get('/messages/:provider/:message_id', read, async (req, res) => {
     const q = messageQuery(req.query);
-    res.json(
-      await getMessage(db, { provider: req.params.provider as string, messageId: req.params.message_id as string, ...q }),
-    );
+    res.json(await getMessage(db, { provider: req.params.provider as string, messageId: req.params.message_id as string, ...q }));
   });
 
   router.get('/messages', read, async (req, res) => {

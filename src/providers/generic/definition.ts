@@ -71,9 +71,7 @@ export interface GenericSettings {
 export type Path = readonly string[];
 
 type TemplatePart =
-  | { kind: 'text'; text: string }
-  | { kind: 'body' | 'params' | 'timestamp' | 'nonce' | 'secret' }
-  | { kind: 'header' | 'field'; name: string };
+  { kind: 'text'; text: string } | { kind: 'body' | 'params' | 'timestamp' | 'nonce' | 'secret' } | { kind: 'header' | 'field'; name: string };
 
 export interface CompiledSignature {
   algorithm: Exclude<Algorithm, 'none'>;
@@ -171,7 +169,7 @@ function compileTime(format: string, where: string): (text: string, zone: string
   // A pattern (luxon tokens): it must read back a time it wrote, or it is no time format.
   const sample = DateTime.fromISO('2024-05-06T10:15:09', { zone: 'UTC' });
   const back = parseLocalTime(sample.toFormat(format), format, 'UTC');
-  if (!back || back.getUTCFullYear() !== 2024) {
+  if (back?.getUTCFullYear() !== 2024) {
     fail(where, `"${format}" is not ${KNOWN_TIME_FORMATS.join(', ')} or a date pattern such as yyyy-MM-dd HH:mm:ss`);
   }
   return (text, zone) => parseLocalTime(text, format, zone);
@@ -203,7 +201,8 @@ function compileTemplate(signed: string, where: string): TemplatePart[] {
     last = m.index + m[0].length;
   }
   if (last < template.length) parts.push({ kind: 'text', text: template.slice(last) });
-  if (!parts.some((p) => p.kind !== 'text')) fail(where, `"${signed}" signs no part of the request (use raw-body, sorted-params or a template with placeholders)`);
+  if (!parts.some((p) => p.kind !== 'text'))
+    fail(where, `"${signed}" signs no part of the request (use raw-body, sorted-params or a template with placeholders)`);
   return parts;
 }
 
@@ -257,7 +256,7 @@ function readsOf(def: GenericDefinition, m: NonNullable<GenericSettings['mapping
     const path = def.mapping[key];
     if (path) reads.push({ setting: `mapping.${key}`, text: m[key]!, path });
   }
-  for (const [attr, path] of def.mapping.attributes) reads.push({ setting: `mapping.attributes.${attr}`, text: m.attributes![attr]!, path });
+  for (const [attr, path] of def.mapping.attributes) reads.push({ setting: `mapping.attributes.${attr}`, text: m.attributes![attr], path });
   return reads;
 }
 
@@ -308,7 +307,10 @@ function checkCoverage(def: GenericDefinition, sig: CompiledSignature, reads: Re
 
   if (!sig.bodySigned) {
     if (!params && exact.size === 0) {
-      fail(`${where}.signed`, `the signature covers none of the body ("${signed}"): sign "raw-body", "sorted-params", or a template with {body}, {params} or {field:NAME} for each field the mapping reads`);
+      fail(
+        `${where}.signed`,
+        `the signature covers none of the body ("${signed}"): sign "raw-body", "sorted-params", or a template with {body}, {params} or {field:NAME} for each field the mapping reads`,
+      );
     }
     if (params && sig.params.valuesOnly) {
       fail(
@@ -320,25 +322,32 @@ function checkCoverage(def: GenericDefinition, sig: CompiledSignature, reads: Re
     const placeholder = params ? '{params}' : '{field:NAME}';
     const flat = def.format.type === 'form'; // a form is one report of single values: nothing is below a field
     if (def.format.reports && !flat) {
-      fail(where, `format.reports reads "${def.format.reports.join('.')}", which ${what} do not cover (${placeholder} signs top-level single values only, not a list of reports; sign "raw-body" or "{body}")`);
+      fail(
+        where,
+        `format.reports reads "${def.format.reports.join('.')}", which ${what} do not cover (${placeholder} signs top-level single values only, not a list of reports; sign "raw-body" or "{body}")`,
+      );
     }
     const problems: string[] = [];
     for (const read of reads) {
-      const name = read.path[0]!;
+      const name = read.path[0];
       let why: string | null = null;
       if (read.path.length > 1 && !flat) why = `nested JSON under ${placeholder} is not signed; sign "raw-body" or "{body}"`;
       else if (exact.has(name)) continue;
       else if (inParams(name)) viaParams.add(name);
-      else if (params && name === sig.location.field) why = `"${name}" is where the signature is, and its text is not unique: hex in either case, base64 in either alphabet`;
+      else if (params && name === sig.location.field)
+        why = `"${name}" is where the signature is, and its text is not unique: hex in either case, base64 in either alphabet`;
       else if (params) why = `"${name}" is in signature.params.exclude`;
       else why = `only ${[...exact.values()].join(', ')} ${exact.size === 1 ? 'is' : 'are'} signed; add {field:${name}}, or sign {params} or {body}`;
       if (why) problems.push(`${read.setting} reads "${read.text}", which ${what} do not cover (${why})`);
     }
     if (problems.length > 0) fail(where, problems.join('; '));
 
-    const status = def.mapping.status[0]!;
+    const status = def.mapping.status[0];
     if (viaParams.has(status)) {
-      const codes: [string, string][] = [...[...def.statuses.map.keys()].map((c): [string, string] => [c, 'map']), ...def.statuses.prefixes.map(([c]): [string, string] => [c, 'prefixes'])];
+      const codes: [string, string][] = [
+        ...[...def.statuses.map.keys()].map((c): [string, string] => [c, 'map']),
+        ...def.statuses.prefixes.map(([c]): [string, string] => [c, 'prefixes']),
+      ];
       for (const [from, to] of Object.entries(sig.params.replaceInValues)) {
         const hit = codes.find(([code]) => code.includes(from) || code.includes(to));
         if (hit) {
@@ -381,7 +390,11 @@ function compileAck(ack: GenericSettings['ack']): Ack {
 export function compileDefinition(name: string, settings: GenericSettings, where = `providers.${name}`): GenericDefinition {
   const merged = mergeWithPreset(settings);
   if (!validateDefinition(merged)) {
-    throw new ConfigError(`config invalid: ${describeErrors().map((e) => (e.startsWith('(root)') ? where + e.slice(6) : `${where}.${e}`)).join('; ')}`);
+    throw new ConfigError(
+      `config invalid: ${describeErrors()
+        .map((e) => (e.startsWith('(root)') ? where + e.slice(6) : `${where}.${e}`))
+        .join('; ')}`,
+    );
   }
   const { format, mapping, time, statuses } = merged as Required<GenericSettings>;
   const m = mapping as Required<NonNullable<GenericSettings['mapping']>>;
@@ -393,7 +406,11 @@ export function compileDefinition(name: string, settings: GenericSettings, where
   const def: GenericDefinition = {
     name,
     channel: merged.channel ?? 'sms',
-    format: { type: format.type ?? 'auto', reports: optionalPath(format.reports, `${where}.format.reports`), charset: (format.charset ?? 'utf-8').toLowerCase() },
+    format: {
+      type: format.type ?? 'auto',
+      reports: optionalPath(format.reports, `${where}.format.reports`),
+      charset: (format.charset ?? 'utf-8').toLowerCase(),
+    },
     mapping: {
       messageId: compilePath(m.messageId, p('messageId')),
       recipient: optionalPath(m.recipient, p('recipient')),

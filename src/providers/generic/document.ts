@@ -63,7 +63,7 @@ function read(def: GenericDefinition, raw: RawCallback): Document {
   const doc = parseXml(text);
   const names = Object.keys(doc).filter((k) => !k.startsWith('?'));
   if (names.length !== 1) throw new PayloadInvalid('XML body must have exactly one root element');
-  const root = doc[names[0]!];
+  const root = doc[names[0]];
   return { kind, root, fields: scalarFields(root) };
 }
 

@@ -19,7 +19,7 @@ const NO_ERROR: ReadonlySet<Status> = new Set(['queued', 'sent', 'delivered']);
 
 function statusOf(def: GenericDefinition, code: string): Status | null {
   let rule = def.statuses.map.get(code);
-  if (rule === undefined) rule = def.statuses.prefixes.find(([prefix]) => code.startsWith(prefix))?.[1];
+  rule ??= def.statuses.prefixes.find(([prefix]) => code.startsWith(prefix))?.[1];
   rule ??= def.statuses.fallback;
   return rule === 'keep' ? null : rule;
 }

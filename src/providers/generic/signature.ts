@@ -130,18 +130,24 @@ export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, ra
   if (sig.timestamp) {
     const where = describeLocation(sig.timestamp);
     values.timestamp = req.locate(sig.timestamp);
-    const seconds = sig.timestamp.unit === 'ms' && values.timestamp !== undefined && /^\d{1,15}$/.test(values.timestamp) ? String(Number(values.timestamp) / 1000) : values.timestamp;
+    const seconds =
+      sig.timestamp.unit === 'ms' && values.timestamp !== undefined && /^\d{1,15}$/.test(values.timestamp)
+        ? String(Number(values.timestamp) / 1000)
+        : values.timestamp;
     checkTimestamp(seconds, raw.receivedAt, account.timestampToleranceSeconds, `the timestamp (${where})`);
   }
   if (sig.nonce) {
     values.nonce = req.locate(sig.nonce);
-    if (values.nonce === undefined || values.nonce.length > MAX_NONCE_LENGTH) throw new SignatureInvalid(`no nonce (or one over ${MAX_NONCE_LENGTH} characters) in ${describeLocation(sig.nonce)}`);
+    if (values.nonce === undefined || values.nonce.length > MAX_NONCE_LENGTH)
+      throw new SignatureInvalid(`no nonce (or one over ${MAX_NONCE_LENGTH} characters) in ${describeLocation(sig.nonce)}`);
   }
   const received = decodeSignature(sent, sig.encoding);
   if (!received) throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} is not ${sig.encoding}`);
   const expected = digest(sig.algorithm, secret, signedBytes(sig, req, secret, values));
   if (!safeEqual(expected.toString('hex'), received.toString('hex'))) {
-    throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} does not match (check the account's secret and the provider's ${sig.algorithm} setting)`);
+    throw new SignatureInvalid(
+      `the signature in ${describeLocation(sig.location)} does not match (check the account's secret and the provider's ${sig.algorithm} setting)`,
+    );
   }
   if (!sig.bodySigned) checkCovered(sig, req);
   if (values.nonce === undefined) return {};

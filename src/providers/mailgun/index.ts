@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto';
 import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, Status } from '../../status/types';
 import { safeEqual } from '../../util/safe-equal';
-import { bodyText, isObject, parseJson, stringField } from '../decode';
+import { bodyText, fieldText, isObject, parseJson, stringField } from '../decode';
 import { checkTimestamp, requiredSecret } from '../timestamp';
 import type { AccountSettings, Provider } from '../types';
 
@@ -54,10 +54,12 @@ export const mailgun: Provider<MailgunSettings> = {
     const timestamp = typeof sig.timestamp === 'number' ? String(sig.timestamp) : (sig.timestamp as string | undefined);
     const token = sig.token;
     const signature = sig.signature;
-    if (typeof token !== 'string' || token === '' || typeof signature !== 'string') throw new SignatureInvalid('signature.token or signature.signature is missing');
+    if (typeof token !== 'string' || token === '' || typeof signature !== 'string')
+      throw new SignatureInvalid('signature.token or signature.signature is missing');
     checkTimestamp(timestamp, raw.receivedAt, account.timestampToleranceSeconds, 'signature.timestamp');
     const expected = createHmac('sha256', key).update(`${timestamp}${token}`).digest('hex');
-    if (!safeEqual(expected, signature.toLowerCase())) throw new SignatureInvalid('signature.signature does not match (is signingKey the HTTP webhook signing key?)');
+    if (!safeEqual(expected, signature.toLowerCase()))
+      throw new SignatureInvalid('signature.signature does not match (is signingKey the HTTP webhook signing key?)');
     return { nonces: [{ value: token, expiresAt: new Date(raw.receivedAt.getTime() + 2 * account.timestampToleranceSeconds * 1000) }] };
   },
   parse(raw): ProviderReport[] {
@@ -81,7 +83,7 @@ export const mailgun: Provider<MailgunSettings> = {
     const status = statusOf(event, stringField(data, 'severity', where));
     if (!status) return []; // stored, list_member_uploaded, …: nothing to do with delivery
     const ds = isObject(data['delivery-status']) ? data['delivery-status'] : {};
-    const code = ds.code !== undefined && ds.code !== null && ds.code !== '' ? String(ds.code) : (stringField(data, 'reason', where) ?? event);
+    const code = ds.code !== undefined && ds.code !== null && ds.code !== '' ? fieldText(ds.code) : (stringField(data, 'reason', where) ?? event);
     const message = [ds.message, ds.description].find((m) => typeof m === 'string' && m !== '') as string | undefined;
     const failed = status === 'failed' || status === 'deferred' || status === 'rejected';
     return [{ ...base, type: 'message.status', status, error: failed ? { code, message: message ?? null } : null }];

@@ -62,7 +62,7 @@ function publicKey(account: SendgridSettings): KeyObject {
 
 function messageIdOf(event: Record<string, unknown>, where: string): string {
   const sg = stringField(event, 'sg_message_id', where);
-  if (sg) return sg.split('.')[0]!;
+  if (sg) return sg.split('.')[0];
   const smtp = stringField(event, 'smtp-id', where);
   if (smtp) return smtp.replace(/^<|>$/g, '');
   throw new PayloadInvalid(`${where}: neither "sg_message_id" nor "smtp-id" names the message`);
@@ -83,12 +83,13 @@ function toReport(event: Record<string, unknown>, i: number): ProviderReport | n
     eventId: stringField(event, 'sg_event_id', where),
     attributes: {} as Record<string, unknown>,
   };
-  for (const k of ['sg_message_id', 'category', 'type', 'bounce_classification', 'attempt', 'url', 'ip']) if (event[k] !== undefined) base.attributes[k] = event[k];
+  for (const k of ['sg_message_id', 'category', 'type', 'bounce_classification', 'attempt', 'url', 'ip'])
+    if (event[k] !== undefined) base.attributes[k] = event[k];
   if (action) return { ...base, type: 'message.engagement', action };
   const reason = stringField(event, 'reason', where) ?? stringField(event, 'response', where) ?? null;
   const failed = status === 'failed' || status === 'rejected' || status === 'deferred';
   const code = stringField(event, 'status', where) ?? (event.type === 'blocked' ? 'blocked' : name);
-  return { ...base, type: 'message.status', status: status!, error: failed ? { code, message: reason } : null };
+  return { ...base, type: 'message.status', status: status, error: failed ? { code, message: reason } : null };
 }
 
 export const sendgrid: Provider<SendgridSettings> = {
@@ -101,7 +102,7 @@ export const sendgrid: Provider<SendgridSettings> = {
     const timestamp = raw.headers['x-twilio-email-event-webhook-timestamp'];
     if (!signature) throw new SignatureInvalid('no X-Twilio-Email-Event-Webhook-Signature header');
     checkTimestamp(timestamp, raw.receivedAt, account.timestampToleranceSeconds, 'X-Twilio-Email-Event-Webhook-Timestamp');
-    const ok = verifySignature('sha256', Buffer.concat([Buffer.from(timestamp!, 'utf8'), raw.body]), key, Buffer.from(signature, 'base64'));
+    const ok = verifySignature('sha256', Buffer.concat([Buffer.from(timestamp, 'utf8'), raw.body]), key, Buffer.from(signature, 'base64'));
     if (!ok) throw new SignatureInvalid('the ECDSA signature does not match the timestamp and body as received (wrong key, or a re-serialized body)');
   },
   parse(raw): ProviderReport[] {

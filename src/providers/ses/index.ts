@@ -18,7 +18,7 @@
  */
 import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, ReportError, Status } from '../../status/types';
-import { bodyText, isObject, parseJson, stringField } from '../decode';
+import { bodyText, fieldText, isObject, parseJson, stringField } from '../decode';
 import type { AccountSettings, Provider } from '../types';
 
 /** An SES account: the SNS topics it accepts and how their subscriptions are confirmed. */
@@ -56,7 +56,9 @@ function time(value: unknown, fallback: Date): Date {
 /** Recipients of a per-recipient list (bouncedRecipients: [{emailAddress}], recipients: ["a@b"]). */
 function addresses(items: unknown[]): { address: string; detail: Doc }[] {
   return items
-    .map((item) => (typeof item === 'string' ? { address: item, detail: {} } : isObject(item) ? { address: String(item.emailAddress ?? ''), detail: item } : null))
+    .map((item) =>
+      typeof item === 'string' ? { address: item, detail: {} } : isObject(item) ? { address: fieldText(item.emailAddress ?? ''), detail: item } : null,
+    )
     .filter((a): a is { address: string; detail: Doc } => a !== null && a.address !== '');
 }
 
@@ -66,10 +68,33 @@ function sesReports(event: Doc, sns: SnsEnvelope, receivedAt: Date): ProviderRep
   const messageId = stringField(mail, 'messageId', 'SES event mail', true);
   const destination = addresses(list(mail.destination));
   const at = (section: Doc) => time(section.timestamp, time(mail.timestamp, receivedAt));
-  const status = (recipients: { address: string; detail: Doc }[], s: Status, occurredAt: Date, error: (d: Doc) => ReportError | null, attributes: Doc = {}): ProviderReport[] =>
-    recipients.map(({ address, detail }) => ({ type: 'message.status', messageId, recipient: address.toLowerCase(), status: s, error: error(detail), occurredAt, eventId: sns.MessageId, attributes }));
+  const status = (
+    recipients: { address: string; detail: Doc }[],
+    s: Status,
+    occurredAt: Date,
+    error: (d: Doc) => ReportError | null,
+    attributes: Doc = {},
+  ): ProviderReport[] =>
+    recipients.map(({ address, detail }) => ({
+      type: 'message.status',
+      messageId,
+      recipient: address.toLowerCase(),
+      status: s,
+      error: error(detail),
+      occurredAt,
+      eventId: sns.MessageId,
+      attributes,
+    }));
   const engagement = (action: string, occurredAt: Date, attributes: Doc = {}): ProviderReport[] =>
-    destination.map(({ address }) => ({ type: 'message.engagement', messageId, recipient: address.toLowerCase(), action, occurredAt, eventId: sns.MessageId, attributes }));
+    destination.map(({ address }) => ({
+      type: 'message.engagement',
+      messageId,
+      recipient: address.toLowerCase(),
+      action,
+      occurredAt,
+      eventId: sns.MessageId,
+      attributes,
+    }));
 
   switch (type) {
     case 'Send':
@@ -81,22 +106,37 @@ function sesReports(event: Doc, sns: SnsEnvelope, receivedAt: Date): ProviderRep
     case 'Bounce': {
       const b = obj(event, 'bounce');
       const permanent = b.bounceType === 'Permanent';
-      return status(addresses(list(b.bouncedRecipients)), permanent ? 'failed' : 'deferred', at(b), (r) => ({ code: String(b.bounceSubType ?? b.bounceType ?? 'Bounce'), message: typeof r.diagnosticCode === 'string' ? r.diagnosticCode : null }), {
-        bounce_type: b.bounceType,
-        bounce_sub_type: b.bounceSubType,
-      });
+      return status(
+        addresses(list(b.bouncedRecipients)),
+        permanent ? 'failed' : 'deferred',
+        at(b),
+        (r) => ({ code: fieldText(b.bounceSubType ?? b.bounceType ?? 'Bounce'), message: typeof r.diagnosticCode === 'string' ? r.diagnosticCode : null }),
+        {
+          bounce_type: b.bounceType,
+          bounce_sub_type: b.bounceSubType,
+        },
+      );
     }
     case 'DeliveryDelay': {
       const d = obj(event, 'deliveryDelay');
-      return status(addresses(list(d.delayedRecipients)), 'deferred', at(d), (r) => ({ code: String(d.delayType ?? 'DeliveryDelay'), message: typeof r.diagnosticCode === 'string' ? r.diagnosticCode : null }));
+      return status(addresses(list(d.delayedRecipients)), 'deferred', at(d), (r) => ({
+        code: fieldText(d.delayType ?? 'DeliveryDelay'),
+        message: typeof r.diagnosticCode === 'string' ? r.diagnosticCode : null,
+      }));
     }
     case 'Reject': {
       const r = obj(event, 'reject');
-      return status(destination, 'rejected', time(mail.timestamp, receivedAt), () => ({ code: 'Reject', message: typeof r.reason === 'string' ? r.reason : null }));
+      return status(destination, 'rejected', time(mail.timestamp, receivedAt), () => ({
+        code: 'Reject',
+        message: typeof r.reason === 'string' ? r.reason : null,
+      }));
     }
     case 'RenderingFailure': {
       const f = obj(event, 'failure');
-      return status(destination, 'rejected', time(mail.timestamp, receivedAt), () => ({ code: 'RenderingFailure', message: typeof f.errorMessage === 'string' ? f.errorMessage : null }));
+      return status(destination, 'rejected', time(mail.timestamp, receivedAt), () => ({
+        code: 'RenderingFailure',
+        message: typeof f.errorMessage === 'string' ? f.errorMessage : null,
+      }));
     }
     case 'Complaint': {
       const c = obj(event, 'complaint');

@@ -39,7 +39,8 @@ export function parseEnvelope(doc: unknown): SnsEnvelope {
   if (!isObject(doc)) throw new PayloadInvalid('expected an SNS message (JSON object)');
   const type = stringField(doc, 'Type', 'SNS message', true);
   if (!(SNS_TYPES as readonly string[]).includes(type)) throw new PayloadInvalid(`SNS Type "${type}" is not one this endpoint handles`);
-  for (const k of ['MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL']) stringField(doc, k, 'SNS message', true);
+  for (const k of ['MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL'])
+    stringField(doc, k, 'SNS message', true);
   for (const k of ['Subject', 'SubscribeURL', 'Token']) stringField(doc, k, 'SNS message');
   return doc as SnsEnvelope;
 }

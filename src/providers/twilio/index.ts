@@ -48,7 +48,11 @@ function fields(raw: RawCallback): Record<string, string> {
   if (isJson(raw)) {
     const doc = parseJson(bodyText(raw));
     if (!isObject(doc)) throw new PayloadInvalid('expected a JSON object');
-    return Object.fromEntries(Object.entries(doc).filter(([, v]) => typeof v === 'string' || typeof v === 'number').map(([k, v]) => [k, String(v)]));
+    return Object.fromEntries(
+      Object.entries(doc)
+        .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+        .map(([k, v]) => [k, String(v)]),
+    );
   }
   const out: Record<string, string> = {};
   for (const [k, v] of formEntries(raw)) if (!(k in out)) out[k] = v;
@@ -77,8 +81,7 @@ export const twilio: Provider<TwilioSettings> = {
     if (!sid) throw new PayloadInvalid('"MessageSid" is missing');
     const status = STATUS[rawStatus];
     if (!status) throw new PayloadInvalid(`"MessageStatus" "${rawStatus}" is not a status Twilio sends for outbound messages`);
-    const error: ReportError | null =
-      status === 'failed' || status === 'rejected' ? { code: f.ErrorCode || rawStatus, message: f.ErrorMessage || null } : null;
+    const error: ReportError | null = status === 'failed' || status === 'rejected' ? { code: f.ErrorCode || rawStatus, message: f.ErrorMessage || null } : null;
     const attributes: Record<string, unknown> = { twilio_status: rawStatus };
     if (f.MessagingServiceSid) attributes.messaging_service_sid = f.MessagingServiceSid;
     if (f.RawDlrDoneDate) attributes.raw_dlr_done_date = f.RawDlrDoneDate;

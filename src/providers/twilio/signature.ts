@@ -12,7 +12,11 @@ export function twilioSignature(authToken: string, url: string, params: [string,
   const names = [...new Set(params.map(([k]) => k))].sort();
   let data = url;
   for (const name of names) {
-    for (const value of params.filter(([k]) => k === name).map(([, v]) => v).sort()) data += name + value;
+    for (const value of params
+      .filter(([k]) => k === name)
+      .map(([, v]) => v)
+      .sort())
+      data += name + value;
   }
   return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
 }
@@ -43,7 +47,8 @@ export function verifyTwilioSignature(authToken: string, req: TwilioRequest): vo
   const bodySha = query?.get('bodySHA256');
   // Without bodySHA256 a JSON body would be signed by nothing: the signature over the URL alone
   // (a captured form signature's URL plus params, passed off as a query) would cover any body.
-  if (req.json && !bodySha) throw new SignatureInvalid('a JSON body must be covered by the bodySHA256 parameter of the URL (Twilio adds it to JSON webhooks); none was given');
+  if (req.json && !bodySha)
+    throw new SignatureInvalid('a JSON body must be covered by the bodySHA256 parameter of the URL (Twilio adds it to JSON webhooks); none was given');
   if (bodySha) {
     // JSON bodies: the URL carries the body's SHA-256 and the signature covers the URL alone.
     const actual = createHash('sha256').update(req.body).digest('hex');
@@ -52,6 +57,8 @@ export function verifyTwilioSignature(authToken: string, req: TwilioRequest): vo
   const params = bodySha ? [] : req.params;
   const ok = urlVariants(req.url).some((u) => safeEqual(twilioSignature(authToken, u, params), req.signature!));
   if (!ok) {
-    throw new SignatureInvalid(`X-Twilio-Signature does not match for ${req.url.replace(/\?.*/, '?…')} — is publicUrl the URL Twilio calls, and the Auth Token the account's primary one?`);
+    throw new SignatureInvalid(
+      `X-Twilio-Signature does not match for ${req.url.replace(/\?.*/, '?…')} — is publicUrl the URL Twilio calls, and the Auth Token the account's primary one?`,
+    );
   }
 }

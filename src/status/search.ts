@@ -1,0 +1,135 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { Kysely } from 'kysely';
+import type { Database, MessageRow, RegistrationRow } from '../db/types';
+import { findRegistration } from './registrations';
+
+/** The most hits a search answers: a support search names one customer's messages, not a list. */
+export const MAX_SEARCH_HITS = 50;
+/** The longest term searched (a message id, a number, an address or a reference is far shorter). */
+export const MAX_SEARCH_CHARS = 256;
+
+/**
+ * The region a number written without a country code is read in: the service's providers are
+ * mostly Chinese, and their reports carry national numbers (`13800138000`).
+ */
+export const DEFAULT_REGION: CountryCode = 'CN';
+
+/** What a hit matched: its message id, its recipient (in one of its forms), or its registration's reference. */
+export type Matched = 'message_id' | 'recipient' | 'reference';
+
+export interface SearchHit {
+  provider: string;
+  account: string;
+  message_id: string;
+  recipient: string;
+  channel: string | null;
+  /** null: no report yet (a registered send nobody reported on), or none mapped to a status. */
+  status: string | null;
+  version: number;
+  updated_at: string;
+  reference: string | null;
+  matched: Matched;
+}
+
+const PHONE_LIKE = /^\+?[\d\s().-]{6,32}$/;
+
+/**
+ * The forms a recipient may be stored in, for a term a person typed. Providers report numbers as
+ * they choose (Aliyun `13800138000`, Twilio `+8613800138000`, others `8613800138000`), so a number
+ * is read with libphonenumber-js — with its `+` or `00`, else in DEFAULT_REGION, else as if it had
+ * a `+` — and searched in each: `+CC NSN`, `CC NSN`, `00CC NSN`, the national number, and the
+ * national form with its trunk prefix (`07700900123`). An e-mail address is searched as typed and
+ * in lower case (as most providers report it). Anything else only as typed.
+ */
+export function recipientForms(term: string, region: CountryCode = DEFAULT_REGION): string[] {
+  const forms = new Set([term]);
+  if (term.includes('@')) forms.add(term.toLowerCase());
+  else if (PHONE_LIKE.test(term)) {
+    const digits = term.replace(/\D/g, '');
+    const international = term.startsWith('+') ? `+${digits}` : digits.startsWith('00') ? `+${digits.slice(2)}` : null;
+    const candidates = international
+      ? [parsePhoneNumberFromString(international)]
+      : [parsePhoneNumberFromString(digits, region), parsePhoneNumberFromString(`+${digits}`)];
+    const number = candidates.find((n) => n?.isValid()) ?? candidates.find((n) => n?.isPossible());
+    if (number) {
+      const cc = number.countryCallingCode;
+      const nsn = number.nationalNumber;
+      for (const form of [`+${cc}${nsn}`, `${cc}${nsn}`, `00${cc}${nsn}`, nsn, number.format('NATIONAL').replace(/\D/g, '')]) forms.add(form);
+    } else forms.add(digits);
+  }
+  return [...forms];
+}
+
+function hitOf(row: MessageRow, matched: Matched): SearchHit {
+  return {
+    provider: row.provider,
+    account: row.account,
+    message_id: row.message_id,
+    recipient: row.recipient,
+    channel: row.channel,
+    status: row.status,
+    version: row.version,
+    updated_at: row.updated_at,
+    reference: null,
+    matched,
+  };
+}
+
+/** A registered send no report has reached yet: found by its reference, shown without a status. */
+function registeredOnly(row: RegistrationRow): SearchHit {
+  return {
+    provider: row.provider,
+    account: row.account,
+    message_id: row.message_id,
+    recipient: row.recipient,
+    channel: null,
+    status: null,
+    version: 0,
+    updated_at: row.updated_at,
+    reference: row.reference,
+    matched: 'reference',
+  };
+}
+
+/**
+ * Messages a support search names, newest change first, at most MAX_SEARCH_HITS: by message id
+ * (`messages_message_id`), by recipient in every form of the term (`messages_recipient_id`), and
+ * by a send registration's reference (`registrations_reference`, then each registration's messages
+ * through the messages' unique key) — each an index lookup, never a scan. A registration with no
+ * message yet is a hit too: "the provider never called back" is the commonest question.
+ */
+export async function searchMessages(db: Kysely<Database>, term: string): Promise<SearchHit[]> {
+  const q = term.trim();
+  if (q === '') return [];
+  const byId = await db.selectFrom('messages').selectAll().where('message_id', '=', q).orderBy('id', 'desc').limit(MAX_SEARCH_HITS).execute();
+  const byRecipient = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('recipient', 'in', recipientForms(q))
+    .orderBy('id', 'desc')
+    .limit(MAX_SEARCH_HITS)
+    .execute();
+  const registrations = await db.selectFrom('registrations').selectAll().where('reference', '=', q).limit(MAX_SEARCH_HITS).execute();
+  const hits = new Map<string, SearchHit>();
+  for (const row of byId) hits.set(row.id, hitOf(row, 'message_id'));
+  for (const row of byRecipient) if (!hits.has(row.id)) hits.set(row.id, hitOf(row, 'recipient'));
+  for (const reg of registrations) {
+    let messages = db
+      .selectFrom('messages')
+      .selectAll()
+      .where('provider', '=', reg.provider)
+      .where('account', '=', reg.account)
+      .where('message_id', '=', reg.message_id);
+    if (reg.recipient !== '') messages = messages.where('recipient', '=', reg.recipient);
+    const rows = await messages.limit(MAX_SEARCH_HITS).execute();
+    if (rows.length === 0) hits.set(`reg:${reg.provider}:${reg.account}:${reg.message_id}:${reg.recipient}`, registeredOnly(reg));
+    for (const row of rows) if (!hits.has(row.id)) hits.set(row.id, hitOf(row, 'reference'));
+  }
+  const sorted = [...hits.values()].sort((a, b) => (a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0)).slice(0, MAX_SEARCH_HITS);
+  for (const hit of sorted) {
+    if (hit.reference !== null) continue;
+    const registration = await findRegistration(db, { provider: hit.provider, account: hit.account, messageId: hit.message_id, recipient: hit.recipient });
+    hit.reference = registration?.reference ?? null;
+  }
+  return sorted;
+}
