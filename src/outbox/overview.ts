@@ -23,7 +23,7 @@ export async function eventDeliveries(db: Kysely<Database>, eventId: string) {
       'deliveries.next_attempt_at',
     ])
     .where('deliveries.event_id', '=', eventId)
-    .orderBy('deliveries.id')
+    .orderBy('deliveries.subscription_id') // the order of its unique key (event_id, subscription_id): no sort
     .execute();
   const attempts =
     deliveries.length === 0

@@ -8,9 +8,12 @@ import { openDatabase } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import type { Database } from '../../src/db/types';
 import { getDelivery, listDeliveries } from '../../src/outbox/deliveries';
+import { eventDeliveries, outboxSummary } from '../../src/outbox/overview';
 import { listAudit } from '../../src/replay/audit';
 import { getRaw, listRaw, openRawBody } from '../../src/raw/queries';
 import { getMessage, listMessages, stats } from '../../src/status/queries';
+import { searchMessages } from '../../src/status/search';
+import { timeseries } from '../../src/status/timeseries';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 
 /**
@@ -35,6 +38,8 @@ interface Case {
    * first; PostgreSQL also sorts them to drop repeats).
    */
   search?: boolean;
+  /** Counts summed over an index range (a rollup's buckets, a backlog): grouping may sort the rows of that range. */
+  aggregate?: boolean;
 }
 
 const T = '2026-11-30T10:15:00.000Z';
@@ -67,6 +72,22 @@ const CASES: Case[] = [
   { name: 'deliveries of a subscription', run: (db) => listDeliveries(db, 'sub_1', { limit: 50 }) },
   { name: 'deliveries of a subscription by state', run: (db) => listDeliveries(db, 'sub_1', { state: 'dead', limit: 50 }) },
   { name: 'one delivery', run: (db) => getDelivery(db, 'dlv_1') },
+  // the console's reads (issue #15)
+  { name: 'search by message id', search: true, run: (db) => searchMessages(db, 'biz-1') },
+  { name: 'search by a number in another form', search: true, run: (db) => searchMessages(db, '13800138000') },
+  { name: 'search by reference', search: true, run: (db) => searchMessages(db, 'order-42') },
+  {
+    name: 'timeseries, a day by the hour',
+    aggregate: true,
+    run: (db) => timeseries(db, { interval: '1h', since: '2026-11-30T00:00:00.000Z', until: '2026-12-01T00:00:00.000Z' }),
+  },
+  {
+    name: 'timeseries by provider, an hour by the minute',
+    aggregate: true,
+    run: (db) => timeseries(db, { interval: '1m', group_by: 'provider', provider: 'aliyun', since: T, until: '2026-11-30T11:15:00.000Z' }),
+  },
+  { name: "an event's deliveries", run: (db) => eventDeliveries(db, 'evt_1') },
+  { name: 'the outbox backlog', aggregate: true, run: (db) => outboxSummary(db, new Date(T)) },
 ];
 
 async function seed(db: Kysely<Database>): Promise<void> {
@@ -106,6 +127,19 @@ async function seed(db: Kysely<Database>): Promise<void> {
       updated_at: T,
     })
     .execute();
+  await db
+    .insertInto('registrations')
+    .values({
+      provider: 'aliyun',
+      account: 'default',
+      message_id: 'biz-1',
+      recipient: '+8613800138000',
+      reference: 'order-42',
+      metadata: null,
+      created_at: T,
+      updated_at: T,
+    })
+    .execute();
   await db.insertInto('events').values({ id: 'evt_1', message_pk: 'msg_1', raw_id: 'raw_1', type: 'message.status', payload: '{}', created_at: T }).execute();
   await db
     .insertInto('subscriptions')
@@ -119,7 +153,7 @@ async function seed(db: Kysely<Database>): Promise<void> {
 
 /**
  * PostgreSQL plans by statistics: a few thousand messages of another provider and account, with
- * distinct recipients, each with a report and a raw request, analyzed (the cases' filters select few), so that a search's plan is the one a real database gets
+ * distinct recipients, each with a report, a raw request and a delivered event, analyzed (the cases' filters select few), so that a search's plan is the one a real database gets
  * (on empty tables every plan costs the same).
  */
 async function bulkForPostgres(db: Kysely<Database>): Promise<void> {
@@ -135,13 +169,24 @@ async function bulkForPostgres(db: Kysely<Database>): Promise<void> {
     SELECT 'rpt_b' || lpad(g::text, 6, '0'), 'msg_b' || lpad(g::text, 6, '0'), 'raw_b' || lpad(g::text, 6, '0'), 'k', 'message.status', 'delivered', ${T}, ${T}, 1, '{}' FROM generate_series(1, 5000) g`.execute(
     db,
   );
+  await sql`INSERT INTO events (id, message_pk, raw_id, type, payload, created_at)
+    SELECT 'evt_b' || lpad(g::text, 6, '0'), 'msg_b' || lpad(g::text, 6, '0'), 'raw_b' || lpad(g::text, 6, '0'), 'message.status', '{}', ${T} FROM generate_series(1, 5000) g`.execute(
+    db,
+  );
+  await sql`INSERT INTO subscriptions (id, url, secret, filter, enabled, created_at, updated_at) VALUES ('sub_b', 'http://127.0.0.1:9/bulk', 'whsec_b', '{}', 1, ${T}, ${T})`.execute(
+    db,
+  );
+  await sql`INSERT INTO deliveries (id, event_id, subscription_id, state, next_attempt_at, created_at, updated_at)
+    SELECT 'dlv_b' || lpad(g::text, 6, '0'), 'evt_b' || lpad(g::text, 6, '0'), 'sub_b', 'succeeded', ${T}, ${T}, ${T} FROM generate_series(1, 5000) g`.execute(
+    db,
+  );
   await sql`ANALYZE`.execute(db);
 }
 
 /** Each plan line that reads a large table whole or sorts for ORDER BY (SQLite). */
 function sqliteProblems(plan: string[], c: Case): string[] {
   return plan.filter((line) => {
-    if (/TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(line)) return !c.search;
+    if (/TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(line)) return !c.search && !c.aggregate;
     const scan = /^SCAN (\w+)( USING (COVERING )?INDEX (\w+))?/.exec(line);
     if (!scan || !LARGE.includes(scan[1])) return false;
     return !(c.walk && scan[2]); // a walk of an index from its end is a newest-first list's plan
@@ -169,7 +214,7 @@ function postgresProblems(root: PgNode, c: Case): string[] {
   visit(root);
   return nodes
     .filter((n) => {
-      if (n['Node Type'] === 'Sort') return !c.search;
+      if (n['Node Type'] === 'Sort') return !c.search && !c.aggregate;
       if (!n['Relation Name'] || !LARGE.includes(n['Relation Name'])) return false;
       if (n['Node Type'] === 'Seq Scan') return true;
       if (n['Node Type'].includes('Index') && !n['Index Cond'] && !n['Recheck Cond']) return !c.walk;
