@@ -681,6 +681,13 @@ function inspect(dbFile) {
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
+/** A stored number as support would type it in another form (`+8613800138000` ↔ `13800138000`): the search must read both. */
+function otherForm(recipient) {
+  if (recipient.startsWith('+86')) return recipient.slice(3);
+  if (/^1\d{10}$/.test(recipient)) return `+86${recipient}`;
+  return recipient;
+}
+
 function readRoutes(s) {
   const pick = (xs) => xs[Math.floor(Math.random() * xs.length)];
   const m = () => pick(s.messages);
@@ -710,6 +717,11 @@ function readRoutes(s) {
     ['raw_id', () => `/v1/raw/${pick(s.raw)}`],
     ['raw_body', () => `/v1/raw/${pick(s.raw)}/body`],
     ['audit', () => '/v1/audit'],
+    // the console's reads (issue #15): its search box in each input kind, health over a day, the backlog
+    ['search_message_id', () => `/v1/search?q=${enc(m().message_id)}`],
+    ['search_recipient', () => `/v1/search?q=${enc(otherForm(m().recipient))}`],
+    ['timeseries_day', () => `/v1/stats/timeseries?interval=1h&since=${new Date(last - 86_400_000).toISOString()}&until=${new Date(last).toISOString()}`],
+    ['outbox', () => '/v1/outbox'],
     ['deliveries', () => `/v1/subscriptions/${pick(s.subscriptions)}/deliveries`, ADMIN],
     ['delivery', () => `/v1/deliveries/${pick(s.deliveries).id}`, ADMIN],
   ]

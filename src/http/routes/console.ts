@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { Router, type Response } from 'express';
-import { AppError } from '../../errors';
+import { AppError, NotFound } from '../../errors';
 import { ROOT } from '../../paths';
 
 /** Where `npm run build` puts the console (console/vite.config.ts). */
@@ -31,7 +31,11 @@ function secure(res: Response): void {
 export function consoleRouter(): Router {
   const router = Router();
   const index = path.join(CONSOLE_DIR, 'index.html');
-  router.get('/console', (_req, res) => res.redirect(301, '/console/'));
+  // (express matches `/console` with or without its slash: redirect only the bare one)
+  router.get('/console', (req, res, next) => {
+    if (req.originalUrl.split('?')[0] === '/console') res.redirect(301, '/console/');
+    else next();
+  });
   router.use(
     '/console',
     (_req, res, next) => {
@@ -41,6 +45,10 @@ export function consoleRouter(): Router {
     // hashed names (assets/*-[hash].js): cached for good; index.html never
     express.static(CONSOLE_DIR, { index: false, fallthrough: true, immutable: true, maxAge: '365d', redirect: false }),
   );
+  // a built file that is not there (a page from an older build asking for its bundle) is a 404, not the page
+  router.get('/console/assets/{*path}', () => {
+    throw new NotFound('console file');
+  });
   router.get('/console/{*path}', (_req, res) => {
     if (!fs.existsSync(index)) {
       const detail = 'the console is not built: run `npm run build` (it builds console/ into dist/console)';
