@@ -58,7 +58,8 @@ describe(`reads beside ingest, within a time budget (${testDialect})`, () => {
     expect(ingestMs).toBeLessThan(2000);
     expect(waited).toBeLessThan(3000);
     // the slow statement ran beside the event loop, not on it
-    expect(delay.max / 1e6).toBeLessThan(300);
+    // (a statement of seconds on the event loop would stall it for seconds; a loaded CI machine adds its own hundreds of ms)
+    expect(delay.max / 1e6).toBeLessThan(500);
     // and the read side serves again: the callbacks are there
     const list = await get('/v1/messages?provider=aliyun&limit=50');
     expect(list.status).toBe(200);
