@@ -153,12 +153,18 @@ export function verdictOf(applied: AppliedReport[]): 'accepted' | 'duplicate' {
   return applied.length > 0 && applied.every((a) => a.duplicate) ? 'duplicate' : 'accepted';
 }
 
-/** After a commit: wake the worker when deliveries were queued, count the transitions. */
+/**
+ * After a commit: wake the worker when deliveries were queued, count the transitions and the status
+ * reports (not duplicates), and time each report's delay (live ingest; a replay has none).
+ */
 export function afterApply(ctx: AppContext, provider: string, applied: AppliedReport[]): void {
   if (applied.some((a) => a.queued > 0)) ctx.wakeWorker?.();
   for (const a of applied) {
     if (a.decision?.change && a.event?.status) {
       ctx.metrics.transitions.inc({ provider, from: a.previousStatus ?? 'none', to: a.event.status });
     }
+    if (a.reported === null || a.duplicate) continue;
+    ctx.metrics.reports.inc({ provider, status: a.reported });
+    if (a.delaySeconds !== null) ctx.metrics.reportLatency.observe({ provider }, Math.max(0, a.delaySeconds));
   }
 }

@@ -187,6 +187,8 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     });
     const result = decision.kind === 'succeeded' ? 'success' : decision.kind === 'gone' ? 'gone' : outcome.timedOut ? 'timeout' : 'failure';
     ctx.metrics.deliveryAttempts.inc({ result });
+    ctx.metrics.deliverySeconds.observe({ result }, durationMs / 1000);
+    if (state === 'dead') ctx.metrics.deadDeliveries.inc({ reason: decision.kind === 'gone' ? 'gone' : 'retries_exhausted' });
     log.debug({ delivery: d.id, attempt: attemptNo, status: outcome.statusCode, result, state, ms: durationMs }, 'delivery attempt');
   }
 

@@ -47,6 +47,13 @@ export interface AppliedReport {
   event: StatusEvent | null;
   /** Deliveries queued for the event (0 when no subscription matches). */
   queued: number;
+  /** What a status report says, changed or not ('unmapped': a code without a status); null for an engagement report. */
+  reported: Status | 'unmapped' | null;
+  /**
+   * Seconds from the provider's occurred_at to the receive time (negative when its clock runs
+   * ahead); null in a replay, whose receive time is the stored request's or an import's.
+   */
+  delaySeconds: number | null;
 }
 
 const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json', true);
@@ -302,7 +309,15 @@ function reportValues(
   };
 }
 
-function appliedOf(reportId: string, message: MessageRow, o: Outcome, queued: number, created: boolean): AppliedReport {
+function appliedOf(
+  ctx: ApplyContext,
+  report: ProviderReport,
+  reportId: string,
+  message: MessageRow,
+  o: Outcome,
+  queued: number,
+  created: boolean,
+): AppliedReport {
   return {
     reportId,
     messagePk: message.id,
@@ -311,6 +326,8 @@ function appliedOf(reportId: string, message: MessageRow, o: Outcome, queued: nu
     previousStatus: created ? null : ((message.status as Status | null) ?? null),
     event: o.event,
     queued,
+    reported: report.type === 'message.status' ? (report.status ?? 'unmapped') : null,
+    delaySeconds: ctx.replay ? null : (ctx.receivedAt.getTime() - report.occurredAt.getTime()) / 1000,
   };
 }
 
@@ -328,10 +345,10 @@ export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext,
   const message = created ? fresh : await existingMessage(trx, ctx, report);
   const o = created ? await firstReport(trx, ctx, message, report) : await laterReport(trx, ctx, message, report, key);
   const queued = o.event ? await ctx.outbox.enqueue(o.event, message.id) : 0;
-  if (o.seen && ctx.replay) return { ...appliedOf(o.seen.id, message, o, queued, created), event: null };
+  if (o.seen && ctx.replay) return { ...appliedOf(ctx, report, o.seen.id, message, o, queued, created), event: null };
   const reportId = newId('rpt');
   await insertReportRows.run(trx, [reportValues(ctx, report, reportId, message.id, key, o)]);
-  return appliedOf(reportId, message, o, queued, created);
+  return appliedOf(ctx, report, reportId, message, o, queued, created);
 }
 
 /**
@@ -386,7 +403,7 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
       trx,
       pending.map((x) => reportValues(ctx, reports[x.i], x.reportId, x.row.id, dedupeKey(reports[x.i]), x.o)),
     );
-    for (const x of pending) results[x.i] = appliedOf(x.reportId, x.row, x.o, queuedOf.get(x.i) ?? 0, true);
+    for (const x of pending) results[x.i] = appliedOf(ctx, reports[x.i], x.reportId, x.row, x.o, queuedOf.get(x.i) ?? 0, true);
     pending = [];
   };
   for (let i = 0; i < reports.length; i += 1) {

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context';
 import { BadRequest } from '../../errors';
 import { getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, rotateSecret, updateSubscription } from '../../outbox/subscriptions';
+import { findProvider } from '../../providers/registry';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';
@@ -82,6 +83,10 @@ export function adminRouter(ctx: AppContext): Router {
     if (!validateRegistration(body)) throw new BadRequest(`invalid registration: ${describeErrors().join('; ')}`);
     const key = { provider: body.provider, account: body.account ?? 'default', messageId: body.message_id, recipient: body.recipient ?? '' };
     await register(db, key, { reference: body.reference ?? null, metadata: body.metadata ?? null }, new Date());
+    // Labelled only with a configured provider and account: the body's text never becomes a label value.
+    const target = findProvider(key.provider, ctx.config.providers);
+    const configured = target !== undefined && Object.hasOwn(ctx.config.providers[target.name]?.accounts ?? {}, key.account);
+    ctx.metrics.registrations.inc(configured ? { provider: target.name, account: key.account } : { provider: 'unknown', account: 'unknown' });
     res.status(201).json({
       provider: key.provider,
       account: key.account,

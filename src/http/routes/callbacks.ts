@@ -162,6 +162,8 @@ function observe(ctx: AppContext, call: CallbackRequest, raw: RawCallback, known
   const label = known ? raw.provider : 'unknown';
   ctx.metrics.callbacks.inc({ provider: label, verdict });
   ctx.metrics.ingestSeconds.observe({ provider: label }, Number(process.hrtime.bigint() - started) / 1e9);
+  // Accepted or duplicate: the provider calls and its callbacks pass; raw.account is a configured account's name.
+  if (known && !('error' in outcome)) ctx.metrics.lastCallback.set({ provider: raw.provider, account: raw.account }, Date.now() / 1000);
   const fields = { provider: raw.provider, account: raw.account, raw_id: raw.id, verdict };
   if ('error' in outcome) call.note({ msg: 'callback refused', fields: { ...fields, detail: (outcome.error as AppError).message } });
   else call.note({ msg: 'callback', fields: { ...fields, reports: outcome.reports } });
