@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config/config';
+import { ConfigError, DEFAULTS, loadConfig } from '../config/config';
 import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
-import { AppError, VERDICTS } from '../errors';
+import { AppError, BadRequest, VERDICTS } from '../errors';
 import { createLogger } from '../logger';
 import { createMetrics } from '../ops/metrics';
 import { createWorker } from '../outbox/worker';
@@ -13,6 +13,7 @@ import { type RawFilter } from '../raw/filter';
 import { replayMany, replayOne } from '../replay/replay';
 import { purgeRaw } from '../replay/retention';
 import { exportRaw, importRaw } from '../replay/transfer';
+import { accountZones, dailyCsv, dailyReport, DIMENSIONS, MAX_REPORT_DAYS, parseBy, parseDay, parseZone, reportDays, type Dimension } from '../status/daily';
 import { cliActor, withContext } from './context';
 
 /** Exit codes: 0 done, 1 failed, 2 bad usage or config, 3 not found. */
@@ -29,6 +30,29 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+/** An option's parser from one that refuses with BadRequest: the refusal as commander's usage error (exit 2). */
+function asOption<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (e) {
+      if (e instanceof BadRequest) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
+  };
+}
+
+interface ReportOptions {
+  since: string;
+  until: string;
+  by: Dimension[];
+  tz?: string;
+  provider?: string;
+  account?: string;
+  channel?: string;
+  format: 'csv' | 'json';
 }
 
 function withFilterOptions(cmd: Command): Command {
@@ -241,6 +265,62 @@ export function buildCli(): Command {
         out(
           `${dryRun ? 'dry run: ' : ''}replayed ${summary.replayed}; verdicts ${JSON.stringify(summary.by_verdict)}; ${summary.changes} status change(s)${dryRun ? ' would be made' : ''}`,
         );
+      });
+    });
+
+  program
+    .command('report')
+    .description("message counts per local day, provider, account, status and error code, from the stats rollups: to reconcile a provider's bill")
+    .requiredOption(
+      '--since <date>',
+      'the first local day, YYYY-MM-DD',
+      asOption((v) => parseDay('--since', v)),
+    )
+    .requiredOption(
+      '--until <date>',
+      `the day after the last one (exclusive), YYYY-MM-DD; at most ${MAX_REPORT_DAYS} days after --since`,
+      asOption((v) => parseDay('--until', v)),
+    )
+    .option(
+      '--by <list>',
+      `a comma list of ${DIMENSIONS.join(', ')} (status with its error code)`,
+      asOption((v) => parseBy('--by', v)),
+      [...DIMENSIONS],
+    )
+    .option(
+      '--tz <zone>',
+      "the IANA time zone of the days (default: each account's timeZone)",
+      asOption((v) => parseZone('--tz', v)),
+    )
+    .option('--provider <name>', 'only this provider')
+    .option('--account <name>', 'only this account')
+    .addOption(new Option('--channel <channel>', 'only this channel').choices(['sms', 'email']))
+    .addOption(
+      new Option('--format <format>', 'csv (a header row, RFC 4180) or json (the document GET /v1/reports/daily answers, one line)')
+        .choices(['csv', 'json'])
+        .default('csv'),
+    )
+    .action(async (o: ReportOptions) => {
+      try {
+        reportDays(o.since, o.until);
+      } catch (e) {
+        if (!(e instanceof BadRequest)) throw e;
+        err(`dlr report: ${e.message}`);
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      await withContext(async (ctx) => {
+        const report = await dailyReport(ctx.dbh.db, {
+          since: o.since,
+          until: o.until,
+          by: o.by,
+          zones: o.tz !== undefined ? { zone: o.tz } : { accounts: accountZones(ctx.config.providers), fallback: DEFAULTS.timeZone },
+          provider: o.provider,
+          account: o.account,
+          channel: o.channel,
+        });
+        const text = o.format === 'json' ? `${JSON.stringify(report)}\n` : dailyCsv(report);
+        if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
       });
     });
 

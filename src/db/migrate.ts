@@ -4,7 +4,7 @@ import * as init from './migrations/0001-init';
 import * as nonceUsers from './migrations/0002-nonce-users';
 import * as readPaths from './migrations/0003-read-paths';
 import * as rollupDeltas from './migrations/0004-rollup-deltas';
-import * as search from './migrations/0005-search';
+import * as supportReads from './migrations/0005-support-reads';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -12,7 +12,7 @@ const MIGRATIONS = {
   '0002-nonce-users': nonceUsers,
   '0003-read-paths': readPaths,
   '0004-rollup-deltas': rollupDeltas,
-  '0005-search': search,
+  '0005-support-reads': supportReads,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

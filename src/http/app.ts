@@ -12,6 +12,7 @@ import { consoleRouter } from './routes/console';
 import { opsRouter } from './routes/ops';
 import { queriesRouter } from './routes/queries';
 import { replayRouter } from './routes/replay';
+import { reportsRouter } from './routes/reports';
 import { supportRouter } from './routes/support';
 
 /** JSON bodies of the management API; callbacks read their own raw bytes and never see this. */
@@ -62,6 +63,7 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
     refuseNul,
     supportRouter(ctx),
     queriesRouter(ctx),
+    reportsRouter(ctx),
     replayRouter(ctx),
     adminRouter(ctx),
   );

@@ -29,12 +29,13 @@ function errorBody(err: AppError): Record<string, unknown> {
  * The one mapping from errors to HTTP, for the callback path (src/http/routes/callbacks.ts) and
  * express alike: an AppError answers its status and code; a parser's 4xx a `bad_request`; anything
  * else is a bug, answered 500 with the request id to find it in the logs. What a 5xx is, is logged
- * here, on `log` (which carries the request's id): a refusal at warn, a bug at error with its stack. `readBudgetMs`
- * (server.readTimeoutSeconds) is named in the answer to a read PostgreSQL cancelled.
+ * here, on `log` (which carries the request's id): a refusal at warn, a bug at error with its stack. With
+ * `readBudgetMs` (server.readTimeoutSeconds: express, where the API reads) a read PostgreSQL cancelled
+ * is a 503 that names it.
  */
-export function answerError(err: unknown, requestId: string, readBudgetMs: number, log: Logger): ErrorAnswer {
-  // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout)
-  if ((err as HttpishError | null)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
+export function answerError(err: unknown, requestId: string, log: Logger, readBudgetMs?: number): ErrorAnswer {
+  // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout: the API's reads)
+  if (readBudgetMs !== undefined && (err as HttpishError | null)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
   if (err instanceof AppError) {
     if (err.status >= 500) log.warn({ err_code: err.code, detail: err.message }, 'request failed');
     return { status: err.status, body: errorBody(err) };
@@ -52,7 +53,7 @@ export function answerError(err: unknown, requestId: string, readBudgetMs: numbe
 /** express's error middleware: answerError's answer as JSON. */
 export function errorHandler(readBudgetMs: number) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    const answer = answerError(err, req.id, readBudgetMs, req.log);
+    const answer = answerError(err, req.id, req.log, readBudgetMs);
     res.status(answer.status).json(answer.body);
   };
 }

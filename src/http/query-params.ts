@@ -14,7 +14,7 @@ import { describeErrors, schemaValidator } from '../util/schemas';
  */
 const FILE = 'query-params.schema.json';
 
-export type QueryRoute = 'none' | 'message' | 'messages' | 'stats' | 'raw-list' | 'deliveries' | 'audit' | 'search' | 'timeseries';
+export type QueryRoute = 'none' | 'message' | 'messages' | 'stats' | 'raw-list' | 'deliveries' | 'audit' | 'search' | 'timeseries' | 'daily';
 
 interface RouteSchema {
   properties: Record<string, { enum?: string[] }>;

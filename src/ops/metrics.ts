@@ -48,18 +48,31 @@ export function createMetrics(dbh: Db): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  // The backlog and the age of its oldest row come from one statement: the pending rows are an index
-  // range of deliveries_due (state, next_attempt_at); counting reads that range only, the minimum of
-  // created_at also reads each of its rows. Both grow with the backlog (see docs/operations.md).
+  // The backlog and the age of its oldest row, read beside ingest (dbh.read: SQLite's read threads).
+  // The count walks the pending range of deliveries_state_created (state, created_at), so it grows
+  // with the backlog; the oldest is the first entry of that range whose subscription is enabled (a
+  // disabled subscription's deliveries wait for good and would age the gauge for ever).
   // A scrape collects the backlog first (registration order): it reads, the age takes that reading.
   let reading: { at: number; value: Promise<PendingReading> } | null = null;
-  const readPending = (): Promise<PendingReading> =>
-    dbh.db
-      .selectFrom('deliveries')
-      .select((eb) => [eb.fn.countAll<string | number>().as('n'), eb.fn.min('created_at').as('oldest')])
-      .where('state', '=', 'pending')
-      .executeTakeFirst()
-      .then((row) => ({ count: Number(row?.n ?? 0), oldest: row?.oldest ? Date.parse(row.oldest) : null }));
+  const readPending = async (): Promise<PendingReading> => {
+    const [count, oldest] = await Promise.all([
+      dbh.read
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('state', '=', 'pending')
+        .executeTakeFirst(),
+      dbh.read
+        .selectFrom('deliveries')
+        .innerJoin('subscriptions', 'subscriptions.id', 'deliveries.subscription_id')
+        .select('deliveries.created_at')
+        .where('deliveries.state', '=', 'pending')
+        .where('subscriptions.enabled', '=', 1)
+        .orderBy('deliveries.created_at')
+        .limit(1)
+        .executeTakeFirst(),
+    ]);
+    return { count: Number(count?.n ?? 0), oldest: oldest ? Date.parse(oldest.created_at) : null };
+  };
   new Gauge({
     name: 'dlr_outbox_backlog',
     help: 'Deliveries waiting to be sent (state pending)',

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types';
+import { redactUrl } from '../util/mask';
 
 /**
  * What support and operators read of the outbox beside a message or on the health page: the
@@ -42,6 +43,7 @@ export async function eventDeliveries(db: Kysely<Database>, eventId: string) {
   return {
     items: deliveries.map((d) => ({
       ...d,
+      url: redactUrl(d.url), // read tokens see it: a `?token=` in a subscriber's URL stays the admin's
       next_attempt_at: d.state === 'pending' ? d.next_attempt_at : null,
       attempt_list: attempts.filter((a) => a.delivery_id === d.id).map(({ delivery_id: _id, ...a }) => a),
     })),
@@ -60,14 +62,22 @@ export async function outboxSummary(db: Kysely<Database>, now: Date) {
     .execute();
   const count = (id: string | null, state: string) =>
     counts.filter((c) => (id === null || c.subscription_id === id) && c.state === state).reduce((n, c) => n + Number(c.n), 0);
+  // a disabled subscription's deliveries wait for good: they are its backlog, not the outbox's age
+  const enabled = new Set(subscriptions.filter((s) => s.enabled === 1).map((s) => s.id));
   const oldest = counts
-    .filter((c) => c.state === 'pending' && c.oldest !== null)
+    .filter((c) => c.state === 'pending' && c.oldest !== null && enabled.has(c.subscription_id))
     .map((c) => c.oldest)
     .sort()[0];
   return {
     pending: count(null, 'pending'),
     dead: count(null, 'dead'),
     oldest_pending_age_seconds: oldest === undefined ? null : Math.max(0, Math.round((now.getTime() - Date.parse(oldest)) / 1000)),
-    subscriptions: subscriptions.map((s) => ({ id: s.id, url: s.url, enabled: s.enabled === 1, pending: count(s.id, 'pending'), dead: count(s.id, 'dead') })),
+    subscriptions: subscriptions.map((s) => ({
+      id: s.id,
+      url: redactUrl(s.url),
+      enabled: s.enabled === 1,
+      pending: count(s.id, 'pending'),
+      dead: count(s.id, 'dead'),
+    })),
   };
 }

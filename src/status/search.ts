@@ -32,6 +32,8 @@ export interface SearchHit {
 }
 
 const PHONE_LIKE = /^\+?[\d\s().-]{6,32}$/;
+/** Digits a term needs to be read as a number (punctuation alone is not one). */
+const MIN_DIGITS = 6;
 
 /**
  * The forms a recipient may be stored in, for a term a person typed. Providers report numbers as
@@ -44,7 +46,7 @@ const PHONE_LIKE = /^\+?[\d\s().-]{6,32}$/;
 export function recipientForms(term: string, region: CountryCode = DEFAULT_REGION): string[] {
   const forms = new Set([term]);
   if (term.includes('@')) forms.add(term.toLowerCase());
-  else if (PHONE_LIKE.test(term)) {
+  else if (PHONE_LIKE.test(term) && term.replace(/\D/g, '').length >= MIN_DIGITS) {
     const digits = term.replace(/\D/g, '');
     const international = term.startsWith('+') ? `+${digits}` : digits.startsWith('00') ? `+${digits.slice(2)}` : null;
     const candidates = international
@@ -102,14 +104,19 @@ export async function searchMessages(db: Kysely<Database>, term: string): Promis
   const q = term.trim();
   if (q === '') return [];
   const byId = await db.selectFrom('messages').selectAll().where('message_id', '=', q).orderBy('id', 'desc').limit(MAX_SEARCH_HITS).execute();
-  const byRecipient = await db
-    .selectFrom('messages')
+  // one query per form, each the newest of one range of messages_recipient_id (an IN list would sort
+  // every message of a busy recipient before taking the first ones)
+  const byRecipient: MessageRow[] = [];
+  for (const form of recipientForms(q)) {
+    byRecipient.push(...(await db.selectFrom('messages').selectAll().where('recipient', '=', form).orderBy('id', 'desc').limit(MAX_SEARCH_HITS).execute()));
+  }
+  const registrations = await db
+    .selectFrom('registrations')
     .selectAll()
-    .where('recipient', 'in', recipientForms(q))
-    .orderBy('id', 'desc')
+    .where('reference', '=', q)
+    .orderBy('updated_at', 'desc')
     .limit(MAX_SEARCH_HITS)
     .execute();
-  const registrations = await db.selectFrom('registrations').selectAll().where('reference', '=', q).limit(MAX_SEARCH_HITS).execute();
   const hits = new Map<string, SearchHit>();
   for (const row of byId) hits.set(row.id, hitOf(row, 'message_id'));
   for (const row of byRecipient) if (!hits.has(row.id)) hits.set(row.id, hitOf(row, 'recipient'));

@@ -89,6 +89,9 @@ export async function timeseries(
   };
 
   // messages, from the rollups (and on PostgreSQL the deltas not folded yet), by bucket and group
+  // a group's name: the provider, `provider/account` (an account name is a provider's), or the channel
+  const groupOf = (r: { provider: string; account: string; channel: string }): string | null =>
+    group === 'provider' ? r.provider : group === 'account' ? `${r.provider}/${r.account}` : group === 'channel' ? r.channel : null;
   const errors = new Map<Bucket, Map<string, number>>();
   const tables = isPostgres(db) ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
   for (const table of tables) {
@@ -96,7 +99,9 @@ export async function timeseries(
       .selectFrom(table)
       .select((eb) => [
         sql<string>`substr(bucket, 1, ${sql.lit(chars)})`.as('prefix'),
-        (group ? eb.ref(group) : eb.val('')).as('g'),
+        'provider',
+        'account',
+        'channel',
         'status',
         'error_code',
         eb.fn.sum<number | string>('n').as('n'),
@@ -111,12 +116,12 @@ export async function timeseries(
           ['channel', '=', q.channel],
         ]),
       )
-      .groupBy([sql`substr(bucket, 1, ${sql.lit(chars)})`, ...(group ? [group] : []), 'status', 'error_code'])
+      .groupBy([sql`substr(bucket, 1, ${sql.lit(chars)})`, 'provider', 'account', 'channel', 'status', 'error_code'])
       .execute();
     for (const r of rows) {
       const n = Number(r.n);
       if (n === 0) continue;
-      const b = bucketOf(r.prefix, group ? String(r.g) : null);
+      const b = bucketOf(r.prefix, groupOf(r));
       const status = r.status === '' ? 'none' : r.status;
       b.by_status[status] = (b.by_status[status] ?? 0) + n;
       b.total += n;
@@ -131,11 +136,16 @@ export async function timeseries(
   // callbacks by verdict, from the raw log's received_at index (a raw request has no channel: with
   // a channel filter or grouped by channel, they are left out)
   if ((q.channel === undefined || q.channel === '') && group !== 'channel') {
+    const knownProvider = sql<string>`CASE WHEN verdict = 'unknown_provider' THEN 'unknown' ELSE provider END`;
+    const knownAccount = sql<string>`CASE WHEN verdict = 'unknown_provider' THEN 'unknown' ELSE account END`;
     const rows = await db
       .selectFrom('raw_requests')
       .select((eb) => [
         sql<string>`substr(received_at, 1, ${sql.lit(chars)})`.as('prefix'),
-        (group ? eb.ref(group) : eb.val('')).as('g'),
+        // a request to an unknown provider or account names them with whatever its sender wrote in the
+        // URL: counted as `unknown`, never a group of its own
+        knownProvider.as('provider'),
+        knownAccount.as('account'),
         'verdict',
         eb.fn.countAll<number | string>().as('n'),
       ])
@@ -147,10 +157,10 @@ export async function timeseries(
           ['account', '=', q.account],
         ]),
       )
-      .groupBy([sql`substr(received_at, 1, ${sql.lit(chars)})`, ...(group ? [group] : []), 'verdict'])
+      .groupBy([sql`substr(received_at, 1, ${sql.lit(chars)})`, knownProvider, knownAccount, 'verdict'])
       .execute();
     for (const r of rows) {
-      const b = bucketOf(r.prefix, group ? String(r.g) : null);
+      const b = bucketOf(r.prefix, groupOf({ ...r, channel: '' }));
       b.callbacks[r.verdict] = (b.callbacks[r.verdict] ?? 0) + Number(r.n);
     }
   }

@@ -80,6 +80,7 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     [['migrate']],
     [['worker']],
     [['serve']],
+    [['report']],
   ])('has --help for `dlr %s`', async (args) => {
     const r = await dlr(dirA, [...args, '--help']);
     expect(r.code).toBe(0);

@@ -57,6 +57,8 @@ describe(`support routes: who am I, search, an event's deliveries, the outbox, h
     expect(recipientForms('+44 7700 900123')).toEqual(expect.arrayContaining(['+447700900123', '447700900123', '07700900123']));
     expect(recipientForms('Alice@Example.com')).toEqual(['Alice@Example.com', 'alice@example.com']);
     expect(recipientForms('order-42')).toEqual(['order-42']);
+    // punctuation is not a number: no empty form (which would match every message without a recipient)
+    expect(recipientForms('------')).toEqual(['------']);
   });
 
   it('finds messages by id, by recipient in any form, by e-mail address and by reference; a registration without reports too', async () => {
@@ -96,6 +98,10 @@ describe(`support routes: who am I, search, an event's deliveries, the outbox, h
   it('answers the outbox backlog and an event with no deliveries', async () => {
     const outbox = (await request(app.url).get('/v1/outbox').set(reader).expect(200)).body;
     expect(outbox).toMatchObject({ pending: 0, dead: 0, oldest_pending_age_seconds: null, subscriptions: [] });
+    // a read token sees a subscriber's URL without its credentials (the subscription itself is the admin's)
+    await request(app.url).post('/v1/subscriptions').set(admin).send({ url: 'http://127.0.0.1:9/hook?token=subscriber-secret-1' }).expect(201);
+    const withOne = (await request(app.url).get('/v1/outbox').set(reader).expect(200)).body as { subscriptions: { url: string }[] };
+    expect(withOne.subscriptions.map((s) => s.url)).toEqual(['http://127.0.0.1:9/hook?token=[redacted]']);
     expect((await request(app.url).get('/v1/events/evt_none/deliveries').set(reader).expect(200)).body).toEqual({ items: [] });
   });
 
@@ -141,6 +147,13 @@ describe(`support routes: who am I, search, an event's deliveries, the outbox, h
     });
     const grouped = await request(app.url).get(`/v1/stats/timeseries?interval=1d&group_by=provider&since=${since}&until=${until}`).set(reader).expect(200);
     expect(new Set((grouped.body.buckets as Bucket[]).map((b) => b.group))).toEqual(new Set(['aliyun', 'mailgw']));
+    // a sender cannot mint groups: requests to unknown providers count as `unknown`; accounts are named with their provider
+    await post('/v1/callbacks/evil-1', '{}').expect(404);
+    await post('/v1/callbacks/evil-2/x', '{}').expect(404);
+    const byProvider = await request(app.url).get(`/v1/stats/timeseries?interval=1d&group_by=provider&since=${since}&until=${until}`).set(reader).expect(200);
+    expect(new Set((byProvider.body.buckets as Bucket[]).map((b) => b.group))).toEqual(new Set(['aliyun', 'mailgw', 'unknown']));
+    const byAccount = await request(app.url).get(`/v1/stats/timeseries?interval=1d&group_by=account&since=${since}&until=${until}`).set(reader).expect(200);
+    expect(new Set((byAccount.body.buckets as Bucket[]).map((b) => b.group))).toEqual(new Set(['aliyun/default', 'mailgw/default', 'unknown/unknown']));
     await request(app.url).get('/v1/stats/timeseries?interval=5m').set(reader).expect(400);
   });
 });

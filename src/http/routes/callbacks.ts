@@ -169,14 +169,17 @@ function observe(ctx: AppContext, call: CallbackRequest, raw: RawCallback, known
   else call.note({ msg: 'callback', fields: { ...fields, reports: outcome.reports } });
 }
 
-/** The provider's acknowledgement, or the error's answer (src/http/error-handler.ts); a bug after the answer began drops the connection. */
-function answer(ctx: AppContext, res: ServerResponse, call: CallbackRequest, raw: RawCallback, outcome: Outcome): void {
+/**
+ * The provider's acknowledgement, or the error's answer (src/http/error-handler.ts); a bug after the
+ * answer began drops the connection. `raw`: the request as the raw log may hold it (null: never stored).
+ */
+function answer(ctx: AppContext, res: ServerResponse, call: CallbackRequest, raw: RawCallback | null, outcome: Outcome): void {
   if (!('error' in outcome)) {
     send(res, outcome.ack.status, outcome.ack.contentType ?? 'text/plain; charset=utf-8', outcome.ack.body);
     return;
   }
-  const log = ctx.logger.child({ req_id: call.requestId, raw_id: raw.id });
-  const { status, body } = answerError(outcome.error, call.requestId, ctx.config.server.readTimeoutSeconds * 1000, log);
+  const log = ctx.logger.child(raw ? { req_id: call.requestId, raw_id: raw.id } : { req_id: call.requestId });
+  const { status, body } = answerError(outcome.error, call.requestId, log);
   if (res.headersSent) res.destroy();
   else send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
 }
@@ -197,7 +200,7 @@ export function callbackHandler(ctx: AppContext) {
       target = resolveTarget(ctx, call.provider, call.account ?? 'default');
     } catch (err) {
       // an unknown provider or account is still logged, so that it can be replayed once configured
-      if (!(err instanceof UnknownProvider)) return answer(ctx, res, call, rawOf(req, call, null), { error: err });
+      if (!(err instanceof UnknownProvider)) return answer(ctx, res, call, null, { error: err });
       target = err;
     }
     const raw = rawOf(req, call, target instanceof UnknownProvider ? null : target);

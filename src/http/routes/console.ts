@@ -43,7 +43,17 @@ export function consoleRouter(): Router {
       next();
     },
     // hashed names (assets/*-[hash].js): cached for good; index.html never
-    express.static(CONSOLE_DIR, { index: false, fallthrough: true, immutable: true, maxAge: '365d', redirect: false }),
+    express.static(CONSOLE_DIR, {
+      index: false,
+      fallthrough: true,
+      immutable: true,
+      maxAge: '365d',
+      redirect: false,
+      // asked for by name, the page is still the page: after an upgrade it must name the new bundle
+      setHeaders: (res, file) => {
+        if (path.basename(file) === 'index.html') res.setHeader('cache-control', 'no-cache');
+      },
+    }),
   );
   // a built file that is not there (a page from an older build asking for its bundle) is a 404, not the page
   router.get('/console/assets/{*path}', () => {
