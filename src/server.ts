@@ -110,6 +110,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     { port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null },
     'dlr-receiver listening',
   );
+  // where each configured account takes its callbacks (the URL to paste into the provider's console)
+  const callbacks = Object.entries(config.providers).flatMap(([provider, p]) =>
+    Object.keys(p.accounts).map((account) => (account === 'default' ? `/v1/callbacks/${provider}` : `/v1/callbacks/${provider}/${account}`)),
+  );
+  logger.info({ callbacks }, callbacks.length > 0 ? 'callback routes' : 'no provider account is configured: every callback answers 404');
   worker?.start();
   const stopRetention = config.worker ? startRetention(ctx) : () => Promise.resolve();
   const stopFolding =

@@ -95,6 +95,30 @@ export function buildCli(): Command {
     .action(() => (require('../main') as typeof import('../main')).main());
 
   program
+    .command('config')
+    .description('the configuration')
+    .command('check [file]')
+    .description('validate a config file (default: DLR_CONFIG or ./dlr.config.json) and its env: references; exit 0 when valid, 2 with every error listed')
+    .action((file: string | undefined) => {
+      const env = file === undefined ? process.env : { ...process.env, DLR_CONFIG: file };
+      try {
+        const config = loadConfig(env);
+        const accounts = Object.values(config.providers).reduce((n, p) => n + Object.keys(p.accounts).length, 0);
+        out(
+          `${config.source ?? 'no config file'}: valid (${Object.keys(config.providers).length} providers, ${accounts} accounts, ${config.tokens.length} API tokens)`,
+        );
+        for (const warning of config.warnings) out(`warning: ${warning}`);
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        // one line per error (the schema's are joined by "; " in one message)
+        const [head, ...rest] = e.message.split('; ');
+        err(head);
+        for (const line of rest) err(`  ${line}`);
+        process.exitCode = EXIT.usage;
+      }
+    });
+
+  program
     .command('migrate')
     .description('apply pending database migrations and exit')
     .action(async () => {

@@ -136,8 +136,22 @@ function readConfigFile(env: NodeJS.ProcessEnv): { source: string | null; raw: u
     if (explicit) throw new ConfigError(`config: DLR_CONFIG file ${explicit} does not exist`);
     return { source: null, raw: null };
   }
+  let text: string;
   try {
-    return { source: path.resolve(file), raw: JSON.parse(fs.readFileSync(file, 'utf8')) };
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    // say what happened: a folder, no permission, … — not "not valid JSON"
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EISDIR'
+        ? 'is a directory, not a file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'cannot be read: permission denied'
+          : `cannot be read (${code ?? (err as Error).message})`;
+    throw new ConfigError(`config: ${file} ${why}`);
+  }
+  try {
+    return { source: path.resolve(file), raw: JSON.parse(text) };
   } catch (err) {
     throw new ConfigError(`config: ${file} is not valid JSON: ${(err as Error).message}`);
   }
@@ -221,6 +235,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const tokens: ApiToken[] = (resolved.tokens ?? []).map((t, i) => ({ name: t.name ?? `token#${i + 1}`, token: t.token, scopes: t.scopes }));
   if (env.DLR_ADMIN_TOKEN) tokens.push({ name: 'admin (DLR_ADMIN_TOKEN)', token: env.DLR_ADMIN_TOKEN, scopes: ['read', 'replay', 'admin'] });
+  if (tokens.length === 0) {
+    warnings.push('no API token is configured (DLR_ADMIN_TOKEN or "tokens"): the read, replay and admin APIs and the console answer 401 to everyone');
+  }
 
   const port = env.PORT === undefined || env.PORT === '' ? DEFAULTS.port : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`config invalid: PORT: "${env.PORT}" is not a port number`);

@@ -95,7 +95,14 @@ describe('config', () => {
 
   it('warns about an unsigned account with neither token nor allowIps', () => {
     const c = load({ providers: { aliyun: { accounts: { default: {}, shop: { token: 'a-long-token' } } } } });
-    expect(c.warnings).toEqual(['providers.aliyun.accounts.default has neither token nor allowIps: anyone can post reports to it']);
+    expect(c.warnings).toEqual([
+      'providers.aliyun.accounts.default has neither token nor allowIps: anyone can post reports to it',
+      'no API token is configured (DLR_ADMIN_TOKEN or "tokens"): the read, replay and admin APIs and the console answer 401 to everyone',
+    ]);
+    // with a token, only the account's warning
+    expect(load({ providers: { aliyun: { accounts: { default: {} } } } }, { DLR_ADMIN_TOKEN: 'an-admin-token-0123' }).warnings).toEqual([
+      'providers.aliyun.accounts.default has neither token nor allowIps: anyone can post reports to it',
+    ]);
   });
 
   it('reads the environment settings of the contract, with their defaults', () => {

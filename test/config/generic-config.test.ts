@@ -7,7 +7,8 @@ const load = (providers: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-config-'));
   const file = path.join(dir, 'dlr.config.json');
   fs.writeFileSync(file, JSON.stringify({ providers }));
-  return loadConfig({ DLR_CONFIG: file, ...env });
+  // (an admin token: these tests are about the providers' warnings, not the missing-token one)
+  return loadConfig({ DLR_CONFIG: file, DLR_ADMIN_TOKEN: 'test-admin-token-0123456789', ...env });
 };
 
 const gw = (over: Record<string, unknown>, account: Record<string, unknown> = { secret: 'gw-secret-123' }) => ({

@@ -162,3 +162,42 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     await b.close();
   });
 });
+
+describe('dlr config check', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-cli-config-'));
+  const write = (name: string, value: unknown) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify(value));
+    return file;
+  };
+
+  it('accepts the shipped example as written', async () => {
+    const example = path.resolve(__dirname, '../../examples/dlr.config.json');
+    const r = await dlr(dir, ['config', 'check', example]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/valid \(3 providers, 3 accounts, 1 API tokens\)/);
+  });
+
+  it('lists every error at once and exits 2', async () => {
+    const file = write('bad.json', {
+      providers: {
+        aliyun: { accounts: { default: { token: 'env:DLR_TEST_UNSET_A' } } },
+        tencent: { accounts: { default: { token: 'env:DLR_TEST_UNSET_B' } } },
+      },
+    });
+    const r = await dlr(dir, ['config', 'check', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/providers\.aliyun\.accounts\.default\.token: environment variable DLR_TEST_UNSET_A is not set/);
+    expect(r.stderr).toMatch(/providers\.tencent\.accounts\.default\.token: environment variable DLR_TEST_UNSET_B is not set/);
+    const schema = await dlr(dir, ['config', 'check', write('schema.json', { retention: { rawDays: 'soon' }, delivery: { timeoutSeconds: -1 } })]);
+    expect(schema.code).toBe(2);
+    expect(schema.stderr.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('says what is wrong with a file that cannot be read', async () => {
+    const r = await dlr(dir, ['config', 'check', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a directory, not a file/);
+  });
+});
