@@ -1,6 +1,34 @@
-import { ConfigError, loadConfig } from './config/config';
+import { ConfigError, loadConfig, type Config } from './config/config';
 import { createLogger } from './logger';
 import { startServer } from './server';
+
+/** The database a URL names, without its credentials. */
+function databaseOf(url: string): string {
+  if (!/^postgres(ql)?:/i.test(url)) return url;
+  try {
+    const u = new URL(url);
+    return `postgres://${u.host}${u.pathname}`;
+  } catch {
+    return 'the PostgreSQL URL';
+  }
+}
+
+/**
+ * What went wrong at start, as one line that names the setting to fix (no stack: these are the
+ * operator's to fix, not bugs); null for anything else, which is a bug and keeps its stack.
+ */
+function startupFailure(err: unknown, config: Config): string | null {
+  const e = err as NodeJS.ErrnoException & { syscall?: string };
+  if (e.syscall === 'listen' && e.code === 'EADDRINUSE') return `port ${config.port} on ${config.host} is already in use: set PORT (or HOST) to a free one`;
+  if (e.syscall === 'listen' && (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL'))
+    return `cannot listen on ${config.host}:${config.port} (${e.code}): set PORT and HOST to an address this machine may use`;
+  const db = databaseOf(config.databaseUrl);
+  if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY' || e.code === 'ENOENT' || e.code === 'EACCES')
+    return `the SQLite database ${db} cannot be opened (${e.code}): check DATABASE_URL and that its folder exists and is writable`;
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', '28P01', '28000', '3D000'].includes(e.code ?? ''))
+    return `the database ${db} cannot be reached (${e.code}: ${(e.message || '').slice(0, 200)}): check DATABASE_URL`;
+  return null;
+}
 
 /** `npm start` / `dlr serve`: load config (fail fast), migrate, serve, drain on SIGTERM. */
 export async function main(): Promise<void> {
@@ -16,7 +44,16 @@ export async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
-  const running = await startServer(config, logger);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    const line = startupFailure(err, config);
+    if (line === null) throw err;
+    logger.flush();
+    process.stderr.write(`dlr-receiver: ${line}\n`);
+    process.exit(1);
+  }
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -105,6 +105,9 @@ export const DEFAULTS = {
   readThreads: 2,
 } as const;
 
+/** pino's levels (LOG_LEVEL). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** Providers that sign nothing and so may run on a `default` account when there is no config file. */
 export const UNSIGNED_PROVIDERS = ['aliyun', 'tencent', 'ronglian'] as const;
 
@@ -262,13 +265,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (metricsPort !== null && metricsPort !== 0 && metricsPort === port)
     throw new ConfigError(`config invalid: metrics.port: ${metricsPort} is the main PORT; leave it out to serve /metrics there`);
 
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`config invalid: LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel.slice(0, 32))}`);
   return {
     source,
     port,
     host: env.HOST || DEFAULTS.host,
     databaseUrl,
     databasePoolSize: poolSize,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel,
     worker: worker === 'on',
     providers,
     tokens,
