@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { Pool } from 'pg';
 import request from 'supertest';
 import type { Database } from '../../src/db/types';
-import { csvCell, dailyReport } from '../../src/status/daily';
+import { csvCell, dailyReport, type DailyRow } from '../../src/status/daily';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
 import { dlr } from '../helpers/cli';
 import { databaseUrlFor, testDialect } from '../helpers/db';
@@ -70,15 +70,7 @@ function hourly(from: string, to: string, provider: string, account: string): Se
   return out;
 }
 
-interface Row {
-  day?: string;
-  time_zone: string;
-  provider?: string;
-  account?: string;
-  status?: string;
-  error_code?: string | null;
-  count: number;
-}
+type Row = DailyRow;
 
 /** The JSON answer, or a refusal. */
 interface Answer {
