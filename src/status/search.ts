@@ -5,9 +5,6 @@ import { findRegistration } from './registrations';
 
 /** The most hits a search answers: a support search names one customer's messages, not a list. */
 export const MAX_SEARCH_HITS = 50;
-/** The longest term searched (a message id, a number, an address or a reference is far shorter). */
-export const MAX_SEARCH_CHARS = 256;
-
 /**
  * The region a number written without a country code is read in: the service's providers are
  * mostly Chinese, and their reports carry national numbers (`13800138000`).
