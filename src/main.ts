@@ -1,17 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config/config';
+import { describeDatabaseUrl } from './db/connect';
 import { createLogger } from './logger';
 import { startServer } from './server';
-
-/** The database a URL names, without its credentials. */
-function databaseOf(url: string): string {
-  if (!/^postgres(ql)?:/i.test(url)) return url;
-  try {
-    const u = new URL(url);
-    return `postgres://${u.host}${u.pathname}`;
-  } catch {
-    return 'the PostgreSQL URL';
-  }
-}
 
 /**
  * What went wrong at start, as one line that names the setting to fix (no stack: these are the
@@ -22,7 +12,7 @@ function startupFailure(err: unknown, config: Config): string | null {
   if (e.syscall === 'listen' && e.code === 'EADDRINUSE') return `port ${config.port} on ${config.host} is already in use: set PORT (or HOST) to a free one`;
   if (e.syscall === 'listen' && (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL'))
     return `cannot listen on ${config.host}:${config.port} (${e.code}): set PORT and HOST to an address this machine may use`;
-  const db = databaseOf(config.databaseUrl);
+  const db = describeDatabaseUrl(config.databaseUrl);
   if (e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_READONLY' || e.code === 'ENOENT' || e.code === 'EACCES')
     return `the SQLite database ${db} cannot be opened (${e.code}): check DATABASE_URL and that its folder exists and is writable`;
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', '28P01', '28000', '3D000'].includes(e.code ?? ''))

@@ -116,6 +116,17 @@ function openSqlite(file: string, options: OpenOptions): Db {
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */
 export const DEFAULT_POOL_SIZE = 10;
 
+/** A database URL as logs and messages show it: a PostgreSQL one without its credentials or query. */
+export function describeDatabaseUrl(url: string): string {
+  if (!/^postgres(ql)?:/i.test(url)) return url;
+  try {
+    const u = new URL(url);
+    return `postgres://${u.host}${u.pathname}`;
+  } catch {
+    return 'the PostgreSQL URL';
+  }
+}
+
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (a read past its budget). */
 export const PG_QUERY_CANCELED = '57014';
 
@@ -131,12 +142,11 @@ function openPostgres(url: string, poolSize: number, reads: OpenOptions['reads']
   // Reads get connections of their own (ingest never waits for a pool slot a slow read holds) that
   // cancel a statement at the budget (PG_QUERY_CANCELED, answered as ReadTimeout).
   const read = reads ? postgresKysely(url, Math.max(2, Math.ceil(poolSize / 2)), reads.budgetMs) : db;
-  const u = new URL(url);
   const close = async () => {
     if (read !== db) await read.destroy();
     await db.destroy();
   };
-  return { db, read, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: `postgres://${u.host}${u.pathname}`, close };
+  return { db, read, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: describeDatabaseUrl(url), close };
 }
 
 const ACCEPTED_URLS = 'sqlite:./relative/path.sqlite, sqlite:/absolute/path.sqlite, sqlite:///absolute/path.sqlite or postgres://user@host:port/database';
