@@ -9,8 +9,7 @@ import type { Channel, Status } from '../../status/types';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { isValidZone, parseLocalTime } from '../../util/time';
 import type { Ack } from '../types';
-import huaweiSms from './presets/huawei-sms.json';
-import vonage from './presets/vonage.json';
+import { PRESET_FILES } from './presets';
 
 /** A status, or `keep`: record the report, leave the message's status as it is. */
 export type StatusRule = Status | 'keep';
@@ -110,10 +109,9 @@ export interface GenericDefinition {
 }
 
 /** Ready configuration for real gateways; each file names its sources. */
-export const PRESETS = {
-  'huawei-sms': huaweiSms.definition,
-  vonage: vonage.definition,
-} as const;
+export const PRESETS = Object.fromEntries(Object.entries(PRESET_FILES).map(([name, file]) => [name, file.definition])) as {
+  [K in keyof typeof PRESET_FILES]: (typeof PRESET_FILES)[K]['definition'];
+};
 
 const validateDefinition = schemaValidator<GenericSettings>('config.schema.json#/definitions/genericDefinition');
 
