@@ -5,9 +5,9 @@
  *
  * - docs/configuration.md, below the marker: every key of schemas/config.schema.json (path, type
  *   and limits, default, description, allowed values);
- * - docs/providers.md, between the markers: the provider matrix, from the provider registry
- *   (src/providers/registry.ts, built to dist/), the generic presets, the config schema's account
- *   settings and the fixtures.
+ * - docs/providers.md, between the markers: the provider matrix, status tables and sources, from the
+ *   provider catalogue (src/providers/catalogue.ts, built to dist/providers/catalogue.js: the same
+ *   entries GET /v1/providers answers) and the fixtures.
  *
  * Everything outside the markers is written by hand and kept as it is.
  *
@@ -268,77 +268,8 @@ function configurationReference(schema) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// docs/providers.md: the provider matrix
-
-const REQUEST_KINDS = [
-  ['JSON', 'application/json'],
-  ['form', 'application/x-www-form-urlencoded'],
-  ['XML', 'application/xml'],
-];
-
-/** A request as the callback route builds it, empty: enough for a provider's ack. */
-function emptyCallback(provider, contentType) {
-  return {
-    id: 'raw_docs',
-    provider,
-    account: 'default',
-    method: 'POST',
-    url: `/v1/callbacks/${provider}`,
-    headers: { 'content-type': contentType },
-    body: Buffer.alloc(0),
-    remoteAddr: '127.0.0.1',
-    receivedAt: new Date(0),
-  };
-}
-
-function describeAck(provider) {
-  const groups = [];
-  for (const [kind, type] of REQUEST_KINDS) {
-    const ack = provider.ack(emptyCallback(provider.name, type));
-    const text = `${code(ack.status)}${ack.body === '' ? ', empty body' : ` ${code(ack.body)}`}`;
-    const group = groups.find((g) => g.text === text);
-    if (group) group.kinds.push(kind);
-    else groups.push({ text, kinds: [kind] });
-  }
-  return groups.length === 1 ? groups[0].text : groups.map((g) => `${g.kinds.join(', ')} requests: ${g.text}`).join('; ');
-}
-
-/** Where a generic definition finds a value, in words. */
-function locationText(location) {
-  const [kind, name] =
-    location.header !== undefined
-      ? ['header', location.header]
-      : location.query !== undefined
-        ? ['query parameter', location.query]
-        : ['field', location.field];
-  return `${kind} ${code(name)}${location.prefix ? ` after ${code(location.prefix)}` : ''}`;
-}
-
-/** A compiled generic signature in words. */
-function describeSignature(sig) {
-  const template = sig.template
-    .map((p) => (p.kind === 'text' ? p.text : p.kind === 'header' || p.kind === 'field' ? `{${p.kind}:${p.name}}` : `{${p.kind}}`))
-    .join('');
-  const parts = [`${code(sig.algorithm)} of ${code(template)} (${sig.encoding}) in ${locationText(sig.location)}`];
-  if (sig.timestamp) parts.push(`timestamp in ${locationText(sig.timestamp)} (${sig.timestamp.unit}), within the account's \`timestampToleranceSeconds\``);
-  if (sig.nonce) parts.push(`single-use nonce in ${locationText(sig.nonce)}`);
-  return parts.join('; ');
-}
-
-const UNSIGNED = 'none: protect the account with `token` and/or `allowIps`';
-
-/** Account settings a built-in provider takes beyond every account's (from the config schema). */
-function accountSettings(schema, name) {
-  const tools = schemaTools(schema);
-  const entry = ((schema.properties || {}).providers || {}).properties || {};
-  if (!entry[name]) return [];
-  const accounts = tools.resolve((tools.resolve(entry[name]).properties || {}).accounts);
-  const account = tools.resolve(accounts.additionalProperties);
-  const required = new Set(account.required || []);
-  return Object.entries(account.properties || {})
-    .filter(([, s]) => Object.keys(s).length > 0)
-    .map(([key]) => `${code(key)}${required.has(key) ? ' (required)' : ''}`);
-}
+// docs/providers.md: the provider matrix, from the provider catalogue (src/providers/catalogue.ts,
+// the same entries GET /v1/providers answers)
 
 function fixtureCounts(fixturesDir, name) {
   const dir = path.join(fixturesDir, name);
@@ -357,64 +288,66 @@ function sectionOf(handWritten, name) {
   return h ? { label: h.text.replace(/\s*\([^()]*\)\s*$/, ''), anchor: h.anchor } : null;
 }
 
-function providerMatrix({ registry, definition, schema, root, handWritten }) {
-  const fixturesDir = path.join(root, 'fixtures');
-  const presetsDir = path.join(root, 'src/providers/generic/presets');
-  const entries = registry.providerNames().map((name) => ({ name, provider: registry.findProvider(name), preset: null }));
-  for (const name of Object.keys(definition.PRESETS)) {
-    const def = definition.compileDefinition(name, { kind: 'generic', preset: name, accounts: {} });
-    const provider = registry.findProvider(name, { [name]: { accounts: {}, generic: def } });
-    const file = JSON.parse(fs.readFileSync(path.join(presetsDir, `${name}.json`), 'utf8'));
-    entries.push({ name, provider, preset: { def, file } });
-  }
+function describeAck(ack) {
+  return `${code(ack.status)}${ack.body === '' ? ', empty body' : ` ${code(ack.body)}`}`;
+}
 
-  const rows = entries.map(({ name, provider, preset }) => {
-    const section = sectionOf(handWritten, name);
-    const label = section ? `[${section.label}](#${section.anchor})` : name;
-    const id = preset ? `${code(`"preset": "${name}"`)}` : code(name);
-    let verification;
-    let settings;
-    if (preset) {
-      verification = preset.def.signature ? describeSignature(preset.def.signature) : UNSIGNED;
-      settings = preset.def.signature ? [`${code('secret')} (required)`] : [];
-    } else {
-      verification = provider.unsigned ? UNSIGNED : "the provider's signature, on the raw bytes (see its section)";
-      settings = accountSettings(schema, name);
-    }
-    const counts = fixtureCounts(fixturesDir, name);
-    const reports = counts ? `[${counts.min === counts.max ? counts.min : `${counts.min}–${counts.max}`}](../fixtures/${name}/)` : 'no fixtures';
+function describeSettings(settings) {
+  return settings.length ? settings.map((s) => `${code(s.name)}${s.required ? ' (required)' : ''}`).join(', ') : '—';
+}
+
+/** A source as a list item: a URL as a link, anything else as code. */
+function sourceItem(source) {
+  const m = /^(https?:\/\/\S+)(.*)$/.exec(source);
+  return m ? `  - <${m[1]}>${prose(m[2])}` : `  - ${code(source)}`;
+}
+
+function providerMatrix({ catalogue, root, handWritten }) {
+  const fixturesDir = path.join(root, 'fixtures');
+  const entries = catalogue.providerCatalogue();
+  const rows = entries.map((e) => {
+    const section = sectionOf(handWritten, e.name);
+    const label = section ? `[${section.label}](#${section.anchor})` : e.name;
+    const id = e.kind === 'preset' ? code(`"preset": "${e.name}"`) : code(e.name);
+    const counts = fixtureCounts(fixturesDir, e.name);
+    const reports = counts ? `[${counts.min === counts.max ? counts.min : `${counts.min}–${counts.max}`}](../fixtures/${e.name}/)` : 'no fixtures';
     return [
       `${label} ${id}`,
-      provider.channel,
-      verification,
-      settings.length ? settings.join(', ') : '—',
-      !preset && provider.unsigned ? 'yes, on an unprotected `default` account' : 'no',
-      describeAck(provider),
+      e.channel,
+      `${code(e.signature.scheme)}: ${prose(e.signature.summary)}`,
+      describeSettings(e.settings),
+      e.kind === 'builtin' && e.signature.scheme === 'none' ? 'yes, on an unprotected `default` account' : 'no',
+      describeAck(e.ack),
       reports,
     ];
   });
-
-  const after = entries.filter((e) => typeof e.provider.afterCommit === 'function').map((e) => code(e.name));
   const out = [
     '## Matrix',
     '',
-    'Generated by `scripts/docs.js` from the provider registry (`src/providers/registry.ts`), the presets',
-    '(`src/providers/generic/presets/`), the account settings of `schemas/config.schema.json` and the',
-    'fixtures. Every account also takes `token`, `allowIps`, `timeZone` and `timestampToleranceSeconds`',
-    '([configuration](configuration.md)). "Reports per request" is the fewest and the most reports one',
-    'fixture request of that provider carries; "without a config file": whether the provider accepts',
-    'callbacks when the service runs with no config file at all.',
+    'Generated by `scripts/docs.js` from the provider catalogue (`src/providers/catalogue.ts`: the registry,',
+    "each provider's status table and description, the compiled presets), the same entries",
+    '`GET /v1/providers` answers, and the fixtures. Every account also takes `token`, `allowIps`,',
+    '`timeZone` and `timestampToleranceSeconds` ([configuration](configuration.md)). "Reports per',
+    'request" is the fewest and the most reports one fixture request of that provider carries; "without',
+    'a config file": whether the provider accepts callbacks when the service runs with no config file at',
+    'all. The acknowledgement is the answer to a JSON request.',
     '',
     table(['provider', 'channel', 'signature', 'account settings', 'without a config file', 'acknowledgement', 'reports per request'], rows),
+    '',
+    '### Status tables',
+    '',
+    "Each provider's code (or condition) → the normalized status; `keep`: recorded in the message's history",
+    "without changing its status; `engagement:<action>`: a `message.engagement` event. The provider's own",
+    'code is kept in `error.code`.',
+    '',
   ];
-  if (after.length) out.push('', `Work after the commit, off the request path (\`afterCommit\`): ${after.join(', ')}.`);
-  out.push('', '### Preset sources', '');
-  for (const { name, preset } of entries.filter((e) => e.preset)) {
-    out.push(`- ${code(name)} (\`src/providers/generic/presets/${name}.json\`):`);
-    for (const source of preset.file.sources || []) {
-      const m = /^(https?:\/\/\S+)(.*)$/.exec(source);
-      out.push(m ? `  - <${m[1]}>${prose(m[2])}` : `  - ${code(source)}`);
-    }
+  for (const e of entries) {
+    out.push(`- ${code(e.name)}: ${e.statuses.map((s) => `${code(s.code)} → ${code(s.status)}`).join(', ')}`);
+  }
+  out.push('', '### Sources', '');
+  for (const e of entries) {
+    out.push(`- ${code(e.name)}${e.kind === 'preset' ? ` (\`src/providers/generic/presets/${e.name}.json\`)` : ''}:`);
+    for (const source of e.sources) out.push(sourceItem(source));
   }
   return out.join('\n');
 }
@@ -425,7 +358,7 @@ function providerMatrix({ registry, definition, schema, root, handWritten }) {
 function builtModules(root) {
   const dist = path.join(root, 'dist/providers');
   try {
-    return { registry: require(path.join(dist, 'registry')), definition: require(path.join(dist, 'generic/definition')) };
+    return { catalogue: require(path.join(dist, 'catalogue')) };
   } catch (err) {
     throw new Error(`cannot load the built providers from ${dist} (run npm run build first; npm run docs does): ${err.message}`, { cause: err });
   }
@@ -450,7 +383,7 @@ function handWrittenPart(text) {
 
 /**
  * What the generated files should hold: { 'docs/….md': content }. Options: `root` (the package),
- * `modules` ({ registry, definition }: the provider modules; default the built ones in dist/).
+ * `modules` ({ catalogue }: the provider catalogue module; default the built one in dist/).
  */
 function render(options = {}) {
   const root = options.root || ROOT;

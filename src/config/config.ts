@@ -91,6 +91,7 @@ export const DEFAULTS = {
   apiRateLimit: { windowSeconds: 60, max: 600 },
   timeZone: 'Asia/Shanghai',
   timestampToleranceSeconds: 300,
+  finalAfterSeconds: 259_200,
   rawDays: 30,
   retryScheduleSeconds: [5, 30, 120, 600, 1800, 3600, 10800, 21600],
   deliveryTimeoutSeconds: 10,
@@ -199,6 +200,7 @@ function withAccountDefaults(raw: Partial<AccountConfig>): AccountConfig {
     ...raw,
     timeZone: raw.timeZone ?? DEFAULTS.timeZone,
     timestampToleranceSeconds: raw.timestampToleranceSeconds ?? DEFAULTS.timestampToleranceSeconds,
+    finalAfterSeconds: raw.finalAfterSeconds ?? DEFAULTS.finalAfterSeconds,
   };
 }
 
@@ -226,11 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providers[name] = generic ? { accounts: {}, generic } : { accounts: {} };
     for (const [account, settings] of Object.entries(provider.accounts)) {
       providers[name].accounts[account] = withAccountDefaults(settings);
-      if (generic?.signature && !settings.secret) {
-        throw new ConfigError(
-          `config invalid: providers.${name}.accounts.${account}.secret: required, since the provider's signature is ${generic.signature.algorithm}`,
-        );
-      }
+      // a generic provider's scheme settings (secret, publicKey, username/password, publicUrl): compileDefinition checked them
       if (source !== null && unsigned && !settings.token && !settings.allowIps) {
         warnings.push(`providers.${name}.accounts.${account} has neither token nor allowIps: anyone can post reports to it`);
       }

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Express } from 'express';
 import type { AppContext } from '../context';
 import { trackRequest } from './request-context';
-import { callbackHandler } from './routes/callbacks';
+import { callbackHandler, takesMethod } from './routes/callbacks';
 
 /** `/v1/callbacks/:provider[/:account]` with an optional trailing slash, any case (as express routes it). */
 const CALLBACK_PATH = /^\/v1\/callbacks\/([^/?#]+)(?:\/([^/?#]+))?\/?(?:\?|$)/i;
@@ -26,10 +26,11 @@ export function requestListener(ctx: AppContext, app: Express): RequestListener 
   if (ctx.config.server.rateLimit.callbacks) return app;
   const handle = callbackHandler(ctx);
   return (req: IncomingMessage, res: ServerResponse) => {
-    const m = req.method === 'POST' ? CALLBACK_PATH.exec(req.url ?? '') : null;
+    const m = req.method === 'POST' || req.method === 'GET' || req.method === 'HEAD' ? CALLBACK_PATH.exec(req.url ?? '') : null;
     const provider = m ? decode(m[1]) : null;
     const account = m ? decode(m[2]) : null;
-    if (!provider || account === null) {
+    // GET and HEAD only for a provider whose definition says it calls that way (format.methods)
+    if (!provider || account === null || (req.method !== 'POST' && !takesMethod(ctx, provider, req.method))) {
       app(req, res);
       return;
     }

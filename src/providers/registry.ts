@@ -1,4 +1,5 @@
 import { aliyun } from './aliyun';
+import { awsSms } from './aws-sms';
 import { mailgun } from './mailgun';
 import { ronglian } from './ronglian';
 import { sendgrid } from './sendgrid';
@@ -10,7 +11,7 @@ import { createGenericProvider } from './generic';
 import type { Provider } from './types';
 
 /** The one table of providers: adding a provider is adding its folder and one line here. */
-const PROVIDERS: ReadonlyMap<string, Provider> = new Map([aliyun, tencent, ronglian, twilio, sendgrid, mailgun, ses].map((p) => [p.name, p]));
+const PROVIDERS: ReadonlyMap<string, Provider> = new Map([aliyun, tencent, ronglian, twilio, sendgrid, mailgun, ses, awsSms].map((p) => [p.name, p]));
 
 const generic = new WeakMap<GenericDefinition, Provider>();
 
@@ -30,4 +31,9 @@ export function findProvider(name: string, configured?: Readonly<Record<string, 
 
 export function providerNames(): string[] {
   return [...PROVIDERS.keys()];
+}
+
+/** The built-in providers, in the registry's order. */
+export function builtInProviders(): Provider[] {
+  return [...PROVIDERS.values()];
 }

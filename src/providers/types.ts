@@ -1,5 +1,5 @@
 import type { RawCallback } from '../raw/types';
-import type { Channel, ProviderReport } from '../status/types';
+import type { Channel, ProviderReport, Status } from '../status/types';
 
 /** The response a provider expects for a request it should not send again. */
 export interface Ack {
@@ -39,6 +39,36 @@ export interface AccountSettings {
   /** The IANA zone of the provider's local timestamps. */
   timeZone: string;
   timestampToleranceSeconds: number;
+  /** A message with no final report this many seconds after it was first seen (or registered) is stale. */
+  finalAfterSeconds: number;
+}
+
+/**
+ * One row of a provider's status table, as the catalogue shows it (GET /v1/providers,
+ * docs/providers.md): the provider's own code (or a condition on its fields, e.g. "Bounce Permanent")
+ * and what it becomes: a normalized status, `keep` (recorded, the message's status unchanged) or
+ * `engagement:<action>` (a message.engagement event).
+ */
+export interface StatusEntry {
+  code: string;
+  status: Status | 'keep' | `engagement:${string}`;
+}
+
+/** A setting an account of the provider takes, beyond every account's (token, allowIps, timeZone, …). */
+export interface SettingInfo {
+  name: string;
+  required: boolean;
+  description: string;
+}
+
+/** What the provider catalogue (src/providers/catalogue.ts) says about a built-in provider. */
+export interface ProviderAbout {
+  description: string;
+  /** `scheme`: a short name (`none`, `hmac-sha1`, `ecdsa-p256`, `sns`…); `summary`: in words. */
+  signature: { scheme: string; summary: string };
+  settings: readonly SettingInfo[];
+  /** The documentation (and public code) the provider follows. */
+  sources: readonly string[];
 }
 
 export interface Verified {
@@ -59,6 +89,16 @@ export interface Provider<S extends AccountSettings = AccountSettings> {
   verify?(raw: RawCallback, account: S, ctx: VerifyContext): Verified | void | Promise<Verified | void>;
   parse(raw: RawCallback, account: S): ProviderReport[];
   ack(raw: RawCallback): Ack;
+  /**
+   * Why a request that was verified and parsed carries no report (an SNS subscription message, a
+   * notification with no event): the raw log's detail for its `accepted` verdict. Absent, or null
+   * for the request: no detail.
+   */
+  noReportReason?(raw: RawCallback): string | null;
+  /** The status table, for the catalogue. */
+  statuses?: readonly StatusEntry[];
+  /** Description, signature, settings and sources, for the catalogue. */
+  about?: ProviderAbout;
   /** Work after the commit, off the request path (SNS subscription confirmation). */
   afterCommit?(raw: RawCallback, account: S, ctx: VerifyContext): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context';
 import type { RawRequestRow } from '../db/types';
 import { AppError, isCallbackRefusal, NotFound, SignatureInvalid } from '../errors';
-import { afterApply, applyReports, resolveTarget, verdictOf, verifyAndParse, type Target } from '../ingest/ingest';
+import { afterApply, applyReports, noReportDetail, resolveTarget, verdictOf, verifyAndParse, type Target } from '../ingest/ingest';
 import { claimNonces } from '../ingest/nonces';
 import type { Nonce } from '../providers/types';
 import type { RawCallback } from '../raw/types';
@@ -119,6 +119,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
   }
   const t = target;
   const ownsUnnamed = row.verdict === 'accepted' || row.verdict === 'duplicate';
+  const detail = noReportDetail(t.provider, raw, reports);
   let applied: AppliedReport[];
   try {
     applied = await ctx.dbh.transact(async (trx) => {
@@ -126,7 +127,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
       const done = await applyReports(trx, ctx, t, raw, reports, true);
       if (dryRun) throw new DryRunRollback(done);
       const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(done);
-      if (verdict !== row.verdict || row.detail !== null) await updateVerdict(trx, row.id, verdict, null);
+      if (verdict !== row.verdict || row.detail !== detail) await updateVerdict(trx, row.id, verdict, detail);
       return done;
     }, reports.length);
   } catch (err) {
@@ -136,7 +137,7 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
   }
   if (!dryRun) afterApply(ctx, row.provider, applied);
   const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(applied);
-  return { ...result, verdict, detail: null, events: applied.flatMap((a) => (a.event ? [a.event] : [])), changes: changesOf(applied) };
+  return { ...result, verdict, detail, events: applied.flatMap((a) => (a.event ? [a.event] : [])), changes: changesOf(applied) };
 }
 
 /** Replays one stored request by id, audited. */

@@ -40,3 +40,48 @@ describe('aliyun parser', () => {
     expect(() => parse(body)).toThrow(message);
   });
 });
+
+describe('aliyun parser, international site webhook (PascalCase fields)', () => {
+  const intl = {
+    To: '85212345678',
+    SendDate: 'Thu, 25 Nov 2021 10:27:00 +0800',
+    ReceiveDate: 'Thu, 25 Nov 2021 10:27:33 +0800',
+    Status: '1',
+    ErrorCode: 'success',
+    ErrorDescription: 'success',
+    SmsSize: '1',
+    MessageId: '123456789000',
+  };
+
+  it.each([
+    ['1', 'delivered', null],
+    ['3', 'delivered', null],
+    ['2', 'failed', { code: 'UNDELIV', message: 'x' }],
+    ['6', 'expired', { code: 'UNDELIV', message: 'x' }],
+    ['9', null, { code: 'UNDELIV', message: 'x' }],
+  ])('maps Status %s to %s, keeping the ErrorCode', (code, status, error) => {
+    const [r] = parse([{ ...intl, Status: code, ErrorCode: 'UNDELIV', ErrorDescription: 'x' }]);
+    expect(r).toMatchObject({ type: 'message.status', messageId: '123456789000', recipient: '+85212345678', status, error });
+  });
+
+  it('reads RFC 2822 dates with their own offset, whatever the account’s zone', () => {
+    const [r] = parse([intl], { ...ACCOUNT, timeZone: 'UTC' });
+    expect(r.occurredAt.toISOString()).toBe('2021-11-25T02:27:33.000Z');
+    const { ReceiveDate: _unused, ...sentOnly } = intl;
+    expect(parse([sentOnly])[0].occurredAt.toISOString()).toBe('2021-11-25T02:27:00.000Z');
+  });
+
+  it('takes a lone object and keeps a "+" already there', () => {
+    expect(parse({ ...intl, To: '+85212345678' })[0].recipient).toBe('+85212345678');
+  });
+
+  it.each([
+    ['a missing To', { ...intl, To: undefined }, /"To" is missing/],
+    ['a missing Status', { ...intl, Status: undefined }, /"Status" is missing/],
+    ['a numeric Status', { ...intl, Status: 1 }, /"Status" must be a string/],
+    ['a date that is not RFC 2822', { ...intl, ReceiveDate: '2021-11-25 10:27:33' }, /"ReceiveDate" is not an RFC 2822 date/],
+  ])('refuses %s', (_what, body, message) => {
+    expect(() => parse([body])).toThrow(PayloadInvalid);
+    expect(() => parse([body])).toThrow(message);
+  });
+});

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import getRawBody from 'raw-body';
 import type { AppContext } from '../../context';
 import { AppError, BadRequest, BodyTimeout, isCallbackRefusal, Overloaded, PayloadTooLarge, UnknownProvider } from '../../errors';
 import { ingest, recordRefusal, resolveTarget, type Target } from '../../ingest/ingest';
+import { findProvider } from '../../providers/registry';
 import type { Ack } from '../../providers/types';
 import type { RawCallback } from '../../raw/types';
 import { bodyBudgetOf, type BodyBudget } from '../body-budget';
@@ -34,6 +35,23 @@ function declaredLength(req: IncomingMessage): number | null {
   const value = req.headers['content-length'];
   const n = value === undefined ? NaN : Number(value);
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/**
+ * Whether this provider calls with this method besides POST: only a provider defined by
+ * configuration whose definition says so (`format.methods`: GET with the report in the query
+ * string, HEAD to check the URL exists), never a built-in one.
+ */
+export function takesMethod(ctx: AppContext, provider: string, method: string | undefined): boolean {
+  if (findProvider(provider) || !Object.hasOwn(ctx.config.providers, provider)) return false;
+  const methods: readonly string[] = ctx.config.providers[provider].generic?.format.methods ?? [];
+  return method !== undefined && methods.includes(method);
+}
+
+/** A GET callback's report is its query string: the raw log keeps it as the body (bytes as received). */
+function queryOf(url: string): Buffer {
+  const at = url.indexOf('?');
+  return Buffer.from(at < 0 ? '' : url.slice(at + 1), 'latin1');
 }
 
 /** What one request holds of the process's body budget, given back once it is answered. */
@@ -133,7 +151,7 @@ async function receive(
   const { bodyLimitBytes: limit, bodyTimeoutSeconds } = ctx.config.server;
   try {
     try {
-      raw.body = await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
+      raw.body = req.method === 'GET' ? queryOf(raw.url) : await readBody(req, limit, bodyTimeoutSeconds, budget, holding);
     } catch (err) {
       const refusal =
         err instanceof BodyTimeout || err instanceof Overloaded ? err : (err as RawBodyError).type === 'entity.too.large' ? new PayloadTooLarge(limit) : null;
@@ -203,6 +221,12 @@ export function callbackHandler(ctx: AppContext) {
       if (!(err instanceof UnknownProvider)) return answer(ctx, res, call, null, { error: err });
       target = err;
     }
+    if (req.method === 'HEAD') {
+      // a provider checking that its URL exists before it posts (Mandrill): nothing to record
+      res.writeHead(target instanceof UnknownProvider ? 404 : 200, { 'content-length': 0 });
+      res.end();
+      return;
+    }
     const raw = rawOf(req, call, target instanceof UnknownProvider ? null : target);
     const holding: Holding = { bytes: 0 };
     try {
@@ -219,7 +243,7 @@ export function callbackHandler(ctx: AppContext) {
 export function callbacksRouter(ctx: AppContext): Router {
   const router = Router();
   const handle = callbackHandler(ctx);
-  router.post('/:provider{/:account}', async (req: Request, res: Response) => {
+  const route = async (req: Request, res: Response) => {
     const params = req.params as { provider: string; account?: string };
     await handle(req, res, {
       ...params,
@@ -228,6 +252,14 @@ export function callbacksRouter(ctx: AppContext): Router {
       note: res.locals.note as (line: LogLine) => void,
       requestId: req.id,
     });
-  });
+  };
+  router.post('/:provider{/:account}', route);
+  // HEAD before GET: express would otherwise route a HEAD to the GET handler
+  for (const method of ['head', 'get'] as const) {
+    router[method]('/:provider{/:account}', async (req: Request, res: Response, next: NextFunction) => {
+      if (takesMethod(ctx, (req.params as { provider: string }).provider, req.method)) await route(req, res);
+      else next();
+    });
+  }
   return router;
 }

@@ -5,108 +5,28 @@
  */
 import { DateTime } from 'luxon';
 import { ConfigError } from '../../errors';
-import type { Channel, Status } from '../../status/types';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { isValidZone, parseLocalTime } from '../../util/time';
 import type { Ack } from '../types';
+import { checkAccountSettings, compileSignature } from './compile-signature';
+import { checkCoverage, readsOf } from './coverage';
+import { fail, type GenericDefinition, type GenericSettings, type Method, type Path, type Paths } from './language';
 import { PRESET_FILES } from './presets';
 
-/** A status, or `keep`: record the report, leave the message's status as it is. */
-export type StatusRule = Status | 'keep';
-export type Algorithm = 'none' | 'md5' | 'sha1' | 'sha256' | 'sha512' | 'hmac-md5' | 'hmac-sha1' | 'hmac-sha256' | 'hmac-sha512';
-
-/** Where a value is in the request: a header, a body field (form, top-level JSON, XML child) or a query parameter. */
-export interface ValueLocation {
-  header?: string;
-  field?: string;
-  query?: string;
-  /** Text before the value to strip ("sha256="). */
-  prefix?: string;
-}
-
-export interface ParamsOptions {
-  prefix?: string;
-  separator?: string;
-  keyValueSeparator?: string;
-  valuesOnly?: boolean;
-  exclude?: string[];
-  skipEmpty?: boolean;
-  replaceInValues?: Record<string, string>;
-}
-
-/** `providers.<name>` of a generic provider as written (after `env:` references are resolved). */
-export interface GenericSettings {
-  kind: 'generic';
-  preset?: keyof typeof PRESETS;
-  channel?: Channel;
-  format?: { type?: 'auto' | 'json' | 'form' | 'xml'; reports?: string; charset?: string };
-  mapping?: {
-    messageId?: string;
-    recipient?: string;
-    recipientPrefix?: string;
-    status?: string;
-    errorCode?: string;
-    errorMessage?: string;
-    occurredAt?: string;
-    eventId?: string;
-    attributes?: Record<string, string>;
-  };
-  time?: { format?: string; zone?: string };
-  statuses?: { map?: Record<string, StatusRule>; prefixes?: Record<string, StatusRule>; default?: StatusRule };
-  signature?: {
-    algorithm?: Algorithm;
-    signed?: string;
-    location?: ValueLocation;
-    encoding?: 'hex' | 'HEX' | 'base64';
-    timestamp?: ValueLocation & { unit?: 's' | 'ms' };
-    nonce?: ValueLocation;
-    params?: ParamsOptions;
-  };
-  ack?: { status?: number; contentType?: string; body?: unknown };
-  accounts: Record<string, Record<string, unknown>>;
-}
-
-/** A path into a report: JSON pointer (`/a/0/b`) or dotted (`a.0.b`), split into its steps. */
-export type Path = readonly string[];
-
-type TemplatePart =
-  { kind: 'text'; text: string } | { kind: 'body' | 'params' | 'timestamp' | 'nonce' | 'secret' } | { kind: 'header' | 'field'; name: string };
-
-export interface CompiledSignature {
-  algorithm: Exclude<Algorithm, 'none'>;
-  template: TemplatePart[];
-  location: ValueLocation;
-  encoding: 'hex' | 'base64';
-  timestamp: (ValueLocation & { unit: 's' | 'ms' }) | null;
-  nonce: ValueLocation | null;
-  params: Required<ParamsOptions>;
-  /** `{body}` is signed: every byte, nothing left for the request to check (checkCoverage). */
-  bodySigned: boolean;
-  /** Form fields the reports read through `{params}`: sent twice, which one is read is not signed (signature.ts). */
-  singleFields: string[];
-}
-
-export interface GenericDefinition {
-  name: string;
-  channel: Channel;
-  format: { type: 'auto' | 'json' | 'form' | 'xml'; reports: Path | null; charset: string };
-  mapping: {
-    messageId: Path;
-    recipient: Path | null;
-    recipientPrefix: string;
-    status: Path;
-    errorCode: Path | null;
-    errorMessage: Path | null;
-    occurredAt: Path | null;
-    eventId: Path | null;
-    attributes: [string, Path][];
-  };
-  /** Parses an event time in a zone (the configured one, else the account's). */
-  time: { parse: (text: string, zone: string) => Date | null; zone: string | null; format: string };
-  statuses: { map: Map<string, StatusRule>; prefixes: [string, StatusRule][]; fallback: StatusRule };
-  signature: CompiledSignature | null;
-  ack: Ack;
-}
+export type {
+  Algorithm,
+  CompiledSignature,
+  DigestAlgorithm,
+  GenericDefinition,
+  GenericSettings,
+  Method,
+  ParamsOptions,
+  Path,
+  SchemeSetting,
+  StatusRule,
+  ValueLocation,
+} from './language';
+export { describeLocation } from './language';
 
 /** Ready configuration for real gateways; each file names its sources. */
 export const PRESETS = Object.fromEntries(Object.entries(PRESET_FILES).map(([name, file]) => [name, file.definition])) as {
@@ -114,10 +34,6 @@ export const PRESETS = Object.fromEntries(Object.entries(PRESET_FILES).map(([nam
 };
 
 const validateDefinition = schemaValidator<GenericSettings>('config.schema.json#/definitions/genericDefinition');
-
-function fail(where: string, message: string): never {
-  throw new ConfigError(`config invalid: ${where}: ${message}`);
-}
 
 /** The preset's settings with the user's over them, section by section; the tables merge code by code. */
 function mergeWithPreset(settings: GenericSettings): GenericSettings {
@@ -130,6 +46,7 @@ function mergeWithPreset(settings: GenericSettings): GenericSettings {
   if (statuses) {
     statuses.map = { ...preset.statuses?.map, ...settings.statuses?.map };
     statuses.prefixes = { ...preset.statuses?.prefixes, ...settings.statuses?.prefixes };
+    statuses.engagements = { ...preset.statuses?.engagements, ...settings.statuses?.engagements };
   }
   const mapping = merged.mapping as GenericSettings['mapping'];
   if (mapping) mapping.attributes = { ...preset.mapping?.attributes, ...settings.mapping?.attributes };
@@ -137,6 +54,10 @@ function mergeWithPreset(settings: GenericSettings): GenericSettings {
 }
 
 function compilePath(path: string, where: string): Path {
+  if (path.startsWith('$.') || path.startsWith('$/')) {
+    const steps = compilePath(path.slice(1 + Number(path[1] === '.')), where);
+    return Object.assign([...steps], { fromRoot: true as const });
+  }
   if (path.startsWith('/')) {
     return path
       .slice(1)
@@ -148,9 +69,36 @@ function compilePath(path: string, where: string): Path {
   return steps;
 }
 
-const optionalPath = (path: string | undefined, where: string): Path | null => (path === undefined ? null : compilePath(path, where));
+/** Exact codes, or prefixes written with a trailing `*` ("contact.*"). */
+function ignoredCodes(codes: string[]): (code: string) => boolean {
+  const exact = new Set(codes.filter((c) => !c.endsWith('*')));
+  const prefixes = codes.filter((c) => c.endsWith('*')).map((c) => c.slice(0, -1));
+  return (code) => exact.has(code) || prefixes.some((prefix) => code.startsWith(prefix));
+}
+
+/** One path, or the first of a list with the others as its alternatives (`or`), tried in order. */
+function compilePaths(paths: Paths, where: string): Path {
+  if (typeof paths === 'string') return compilePath(paths, where);
+  const [first, ...rest] = paths.map((path, i) => compilePath(path, `${where}[${i}]`));
+  return rest.length === 0 ? first : Object.assign([...first], { ...(first.fromRoot ? { fromRoot: true as const } : {}), or: rest });
+}
+
+const optionalPath = (path: Paths | undefined, where: string): Path | null => (path === undefined ? null : compilePaths(path, where));
 
 const KNOWN_TIME_FORMATS = ['unix', 'unix_ms', 'iso'];
+
+/** One format, or a list tried in order (Vonage sends both yyyy-MM-dd HH:mm:ss and ISO). */
+function compileTimes(format: string | string[], where: string): (text: string, zone: string) => Date | null {
+  if (typeof format === 'string') return compileTime(format, where);
+  const parsers = format.map((f, i) => compileTime(f, `${where}[${i}]`));
+  return (text, zone) => {
+    for (const parse of parsers) {
+      const date = parse(text, zone);
+      if (date) return date;
+    }
+    return null;
+  };
+}
 
 function compileTime(format: string, where: string): (text: string, zone: string) => Date | null {
   if (format === 'unix' || format === 'unix_ms') {
@@ -173,208 +121,6 @@ function compileTime(format: string, where: string): (text: string, zone: string
   return (text, zone) => parseLocalTime(text, format, zone);
 }
 
-export function describeLocation(location: ValueLocation): string {
-  if (location.header !== undefined) return `header ${location.header}`;
-  if (location.query !== undefined) return `query parameter ${location.query}`;
-  return `field ${location.field}`;
-}
-
-const PLACEHOLDER = /\{([a-z]+)(?::([^{}]+))?\}/g;
-
-function compileTemplate(signed: string, where: string): TemplatePart[] {
-  const template = signed === 'raw-body' ? '{body}' : signed === 'sorted-params' ? '{params}' : signed;
-  const parts: TemplatePart[] = [];
-  let last = 0;
-  for (const m of template.matchAll(PLACEHOLDER)) {
-    if (m.index > last) parts.push({ kind: 'text', text: template.slice(last, m.index) });
-    const [, name, arg] = m as unknown as [string, string, string | undefined];
-    if (name === 'header' || name === 'field') {
-      if (!arg) fail(where, `{${name}:NAME} needs a name`);
-      parts.push({ kind: name, name: name === 'header' ? arg.toLowerCase() : arg });
-    } else if (['body', 'params', 'timestamp', 'nonce', 'secret'].includes(name) && arg === undefined) {
-      parts.push({ kind: name as 'body' });
-    } else {
-      fail(where, `unknown placeholder ${m[0]} (known: {body} {params} {timestamp} {nonce} {secret} {header:NAME} {field:NAME})`);
-    }
-    last = m.index + m[0].length;
-  }
-  if (last < template.length) parts.push({ kind: 'text', text: template.slice(last) });
-  if (!parts.some((p) => p.kind !== 'text'))
-    fail(where, `"${signed}" signs no part of the request (use raw-body, sorted-params or a template with placeholders)`);
-  return parts;
-}
-
-function compileSignature(sig: NonNullable<GenericSettings['signature']>, where: string): CompiledSignature | null {
-  const algorithm = sig.algorithm ?? 'none';
-  if (algorithm === 'none') return null;
-  if (!sig.signed) fail(`${where}.signed`, `what ${algorithm} signs is required: raw-body, sorted-params or a template such as {timestamp}{nonce}{body}`);
-  if (!sig.location) fail(`${where}.location`, 'where the signature is is required: {"header": NAME}, {"field": NAME} or {"query": NAME}');
-  const template = compileTemplate(sig.signed, `${where}.signed`);
-  const uses = (kind: TemplatePart['kind']) => template.some((p) => p.kind === kind);
-  if (!algorithm.startsWith('hmac-') && !uses('secret')) {
-    fail(`${where}.signed`, `a plain ${algorithm} signature proves nothing unless {secret} is part of what is signed`);
-  }
-  if (uses('timestamp') && !sig.timestamp) fail(`${where}.signed`, '{timestamp} is used but signature.timestamp does not say where it is');
-  if (uses('nonce') && !sig.nonce) fail(`${where}.signed`, '{nonce} is used but signature.nonce does not say where it is');
-  if (sig.nonce && !sig.timestamp) {
-    fail(`${where}.nonce`, 'a nonce needs signature.timestamp too: without a time limit every nonce would have to be remembered forever');
-  }
-  const params = sig.params ?? {};
-  return {
-    algorithm,
-    template,
-    location: sig.location,
-    encoding: sig.encoding === 'base64' ? 'base64' : 'hex',
-    timestamp: sig.timestamp ? { ...sig.timestamp, unit: sig.timestamp.unit ?? 's' } : null,
-    nonce: sig.nonce ?? null,
-    params: {
-      prefix: params.prefix ?? '',
-      separator: params.separator ?? '&',
-      keyValueSeparator: params.keyValueSeparator ?? '=',
-      valuesOnly: params.valuesOnly ?? false,
-      exclude: [...(params.exclude ?? []), ...(sig.location.field ? [sig.location.field] : [])],
-      skipEmpty: params.skipEmpty ?? false,
-      replaceInValues: params.replaceInValues ?? {},
-    },
-    bodySigned: uses('body'),
-    singleFields: [],
-  };
-}
-
-/** A value the reports read: the setting that names it, its path as written and compiled. */
-interface Read {
-  setting: string;
-  text: string;
-  path: Path;
-}
-
-function readsOf(def: GenericDefinition, m: NonNullable<GenericSettings['mapping']>): Read[] {
-  const reads: Read[] = [];
-  for (const key of ['messageId', 'recipient', 'status', 'errorCode', 'errorMessage', 'occurredAt', 'eventId'] as const) {
-    const path = def.mapping[key];
-    if (path) reads.push({ setting: `mapping.${key}`, text: m[key]!, path });
-  }
-  for (const [attr, path] of def.mapping.attributes) reads.push({ setting: `mapping.attributes.${attr}`, text: m.attributes![attr], path });
-  return reads;
-}
-
-/**
- * What a signature covers (finding 6 of #14). Start-up refuses a definition whose signature covers
- * neither every byte of the body nor every field the mapping reads, and one whose timestamp or nonce
- * is not signed. Returns the form fields the reports read through `{params}`, which a request must
- * send once (checked in signature.ts with the other thing a definition cannot decide: a JSON list
- * where `{params}` signs the members of one object).
- *
- * - `{body}` (`raw-body`): every byte, so whatever the mapping reads.
- * - `{params}` (`sorted-params`): each top-level single value with its name (form fields; top-level
- *   JSON members that are a string, number, boolean or null; children of the XML root with text
- *   only), but the excluded ones and the signature's own field. Objects are left out and the items
- *   of a list are signed sorted, so a path below a top-level member (`data.status`,
- *   `/reports/0/id`) is not covered, nor is `format.reports` (a form has no list: not read there).
- *   - The signature's own field is not covered: its text varies (hex in either case, base64 in
- *     either alphabet) under one signature.
- *   - `skipEmpty`: an empty value and a missing one sign alike, and the mapping reads them alike
- *     (empty is missing): accepted. A JSON value's type is not signed (`1`, `"1"`) but the mapping
- *     reads text and cannot tell either.
- *   - `valuesOnly` is refused unless `{body}` is signed too: without the names, a sender holding one
- *     signed request can rename its fields, keeping their sorted order, and so move a signed value
- *     into another field ({id, sta: "DELIVRD", status: "+86"} signs as {id, status: "DELIVRD", to:
- *     "+86"}): no field the mapping reads is tied to its value.
- *   - `replaceInValues`: `from` and `to` sign alike, so a sender can swap them in any value. That
- *     can change the status only if a code in `statuses` contains one of them (for single
- *     characters: a code with neither has a single spelling, and no other spelling is a code with
- *     neither): refused then. Ids, texts and attributes are accepted with the swap (the Vonage
- *     preset's `&`/`=` → `_`): a message id would have to differ from another message's just there.
- *   - Known limit, accepted: with both separators empty (`k1v1k2v2`, as gateways sign) where a name
- *     ends is not signed, so a value can take in the next name and value; the status code this
- *     makes is one the provider does not send (`statuses.default`, or the same prefix rule).
- * - `{field:NAME}`: that field's first value exactly (the report reads the first too), nothing
- *   below it; `{timestamp}` and `{nonce}` read from a body field cover that field the same way.
- * - `{header:NAME}`, `{secret}`, a timestamp or nonce from a header or the query string, literal
- *   text: none of the body.
- */
-function checkCoverage(def: GenericDefinition, sig: CompiledSignature, reads: Read[], signed: string, where: string): string[] {
-  const uses = (kind: TemplatePart['kind']) => sig.template.some((p) => p.kind === kind);
-  const params = uses('params');
-  const exact = new Map<string, string>(); // field → the placeholder that signs it exactly
-  for (const part of sig.template) if (part.kind === 'field') exact.set(part.name, `{field:${part.name}}`);
-  if (uses('timestamp') && sig.timestamp?.field !== undefined) exact.set(sig.timestamp.field, '{timestamp}');
-  if (uses('nonce') && sig.nonce?.field !== undefined) exact.set(sig.nonce.field, '{nonce}');
-  const inParams = (name: string) => params && !sig.params.exclude.includes(name);
-  const viaParams = new Set<string>();
-
-  if (!sig.bodySigned) {
-    if (!params && exact.size === 0) {
-      fail(
-        `${where}.signed`,
-        `the signature covers none of the body ("${signed}"): sign "raw-body", "sorted-params", or a template with {body}, {params} or {field:NAME} for each field the mapping reads`,
-      );
-    }
-    if (params && sig.params.valuesOnly) {
-      fail(
-        `${where}.params.valuesOnly`,
-        'values without their names are not tied to the fields the mapping reads: a sender holding one signed request could rename its fields, keeping their order, and move a signed value into another field; sign the names too (leave valuesOnly out) or sign "{body}"',
-      );
-    }
-    const what = params && exact.size > 0 ? 'the signed parameters and fields' : params ? 'the signed parameters' : 'the signed fields';
-    const placeholder = params ? '{params}' : '{field:NAME}';
-    const flat = def.format.type === 'form'; // a form is one report of single values: nothing is below a field
-    if (def.format.reports && !flat) {
-      fail(
-        where,
-        `format.reports reads "${def.format.reports.join('.')}", which ${what} do not cover (${placeholder} signs top-level single values only, not a list of reports; sign "raw-body" or "{body}")`,
-      );
-    }
-    const problems: string[] = [];
-    for (const read of reads) {
-      const name = read.path[0];
-      let why: string | null = null;
-      if (read.path.length > 1 && !flat) why = `nested JSON under ${placeholder} is not signed; sign "raw-body" or "{body}"`;
-      else if (exact.has(name)) continue;
-      else if (inParams(name)) viaParams.add(name);
-      else if (params && name === sig.location.field)
-        why = `"${name}" is where the signature is, and its text is not unique: hex in either case, base64 in either alphabet`;
-      else if (params) why = `"${name}" is in signature.params.exclude`;
-      else why = `only ${[...exact.values()].join(', ')} ${exact.size === 1 ? 'is' : 'are'} signed; add {field:${name}}, or sign {params} or {body}`;
-      if (why) problems.push(`${read.setting} reads "${read.text}", which ${what} do not cover (${why})`);
-    }
-    if (problems.length > 0) fail(where, problems.join('; '));
-
-    const status = def.mapping.status[0];
-    if (viaParams.has(status)) {
-      const codes: [string, string][] = [
-        ...[...def.statuses.map.keys()].map((c): [string, string] => [c, 'map']),
-        ...def.statuses.prefixes.map(([c]): [string, string] => [c, 'prefixes']),
-      ];
-      for (const [from, to] of Object.entries(sig.params.replaceInValues)) {
-        const hit = codes.find(([code]) => code.includes(from) || code.includes(to));
-        if (hit) {
-          fail(
-            `${where}.params.replaceInValues`,
-            `"${from}" and "${to}" sign alike, and the status code "${hit[0]}" (statuses.${hit[1]}) contains one: a sender could swap them and change the status; sign the status with {field:${status}} or "{body}", or drop the replacement`,
-          );
-        }
-      }
-    }
-  }
-
-  for (const [what, location] of [
-    ['timestamp', sig.timestamp],
-    ['nonce', sig.nonce],
-  ] as const) {
-    if (!location || uses(what)) continue;
-    let covered = false;
-    if (location.header !== undefined) covered = sig.template.some((p) => p.kind === 'header' && p.name === location.header!.toLowerCase());
-    else if (location.field !== undefined) covered = sig.bodySigned || exact.has(location.field) || inParams(location.field);
-    if (!covered) {
-      const risk = what === 'timestamp' ? 'a fresh one on an old request' : 'a new one on a replayed request';
-      fail(`${where}.${what}`, `the ${what} (${describeLocation(location)}) is not signed, so a sender could put ${risk}; add {${what}} to signature.signed`);
-    }
-    if (!sig.bodySigned && location.field !== undefined && !exact.has(location.field)) viaParams.add(location.field);
-  }
-  return def.format.type === 'form' || def.format.type === 'auto' ? [...viaParams] : [];
-}
-
 function compileAck(ack: GenericSettings['ack']): Ack {
   const body = ack?.body ?? 'OK';
   if (typeof body === 'string') return { status: ack?.status ?? 200, contentType: ack?.contentType ?? 'text/plain; charset=utf-8', body };
@@ -395,6 +141,9 @@ export function compileDefinition(name: string, settings: GenericSettings, where
     );
   }
   const { format, mapping, time, statuses } = merged as Required<GenericSettings>;
+  if (format.jsonInField !== undefined && format.type !== 'form') {
+    fail(`${where}.format.jsonInField`, 'reports inside a form field need format.type "form"');
+  }
   const m = mapping as Required<NonNullable<GenericSettings['mapping']>>;
   const zone = time?.zone ?? null;
   if (zone !== null && !isValidZone(zone)) fail(`${where}.time.zone`, `"${zone}" is not an IANA time zone`);
@@ -408,23 +157,40 @@ export function compileDefinition(name: string, settings: GenericSettings, where
       type: format.type ?? 'auto',
       reports: optionalPath(format.reports, `${where}.format.reports`),
       charset: (format.charset ?? 'utf-8').toLowerCase(),
+      jsonInField: format.jsonInField ?? null,
+      methods: [...new Set<Method>(format.methods ?? ['POST'])],
     },
     mapping: {
-      messageId: compilePath(m.messageId, p('messageId')),
+      messageId: compilePaths(m.messageId, p('messageId')),
       recipient: optionalPath(m.recipient, p('recipient')),
       recipientPrefix: m.recipientPrefix ?? '',
-      status: compilePath(m.status, p('status')),
+      status: compilePaths(m.status, p('status')),
+      statusDetail: optionalPath(m.statusDetail, p('statusDetail')),
       errorCode: optionalPath(m.errorCode, p('errorCode')),
       errorMessage: optionalPath(m.errorMessage, p('errorMessage')),
       occurredAt: optionalPath(m.occurredAt, p('occurredAt')),
       eventId: optionalPath(m.eventId, p('eventId')),
       attributes: Object.entries(m.attributes ?? {}).map(([attr, path]) => [attr, compilePath(path, `${p('attributes')}.${attr}`)]),
     },
-    time: { parse: compileTime(time?.format ?? 'iso', `${where}.time.format`), zone, format: time?.format ?? 'iso' },
-    statuses: { map: new Map(Object.entries(statuses.map ?? {})), prefixes, fallback: statuses.default ?? 'keep' },
+    time: { parse: compileTimes(time?.format ?? 'iso', `${where}.time.format`), zone, format: [time?.format ?? 'iso'].flat().join(' or ') },
+    statuses: {
+      map: new Map(Object.entries(statuses.map ?? {})),
+      prefixes,
+      fallback: statuses.default ?? 'keep',
+      engagements: new Map(Object.entries(statuses.engagements ?? {})),
+      ignored: ignoredCodes(statuses.ignore ?? []),
+      ignoreMissing: statuses.ignoreMissing ?? false,
+    },
     signature: compileSignature(merged.signature ?? {}, `${where}.signature`),
     ack: compileAck(merged.ack),
   };
-  if (def.signature) def.signature.singleFields = checkCoverage(def, def.signature, readsOf(def, m), merged.signature!.signed!, `${where}.signature`);
+  const sig = def.signature;
+  if (sig && sig.template.length > 0) {
+    // a callback by GET carries its report in the query string, which {url} signs
+    const reporting = def.format.methods.filter((method) => method !== 'HEAD');
+    if (reporting.length > 0 && reporting.every((method) => method === 'GET') && sig.template.some((part) => part.kind === 'url')) sig.bodySigned = true;
+    sig.singleFields = checkCoverage(def, sig, readsOf(def, m), merged.signature!.signed!, `${where}.signature`);
+  }
+  if (sig) checkAccountSettings(sig, settings.accounts ?? {}, where);
   return def;
 }

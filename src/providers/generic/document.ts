@@ -13,9 +13,13 @@ export interface Document {
   kind: 'json' | 'form' | 'xml';
   root: unknown;
   fields: [string, string][];
+  /** `format.jsonInField`: the JSON document in that form field (Mandrill's `mandrill_events`), where the reports are. */
+  inner?: unknown;
 }
 
 function kindOf(def: GenericDefinition, raw: RawCallback): Document['kind'] {
+  // a callback by GET: the raw log keeps its query string as the body (src/http/routes/callbacks.ts)
+  if (raw.method === 'GET') return 'form';
   if (def.format.type !== 'auto') return def.format.type;
   const type = contentType(raw);
   if (type.includes('json')) return 'json';
@@ -52,7 +56,11 @@ function read(def: GenericDefinition, raw: RawCallback): Document {
     const fields = formEntries(raw, def.format.charset);
     const root: Record<string, string> = {};
     for (const [k, v] of fields) if (!Object.hasOwn(root, k)) Object.defineProperty(root, k, { value: v, enumerable: true });
-    return { kind, root, fields };
+    const holder = def.format.jsonInField;
+    if (holder === null) return { kind, root, fields };
+    const json = root[holder];
+    if (json === undefined) throw new PayloadInvalid(`form field "${holder}" (the reports, as JSON) is missing`);
+    return { kind, root, fields, inner: parseJson(json, holder, parseLossless) };
   }
   const text = bodyText(raw, def.format.charset);
   if (kind === 'json') {
@@ -90,10 +98,24 @@ function valueAt(root: unknown, path: Path): unknown {
   return here;
 }
 
-/** A mapped value as text; missing or empty is undefined, an object or list where one value belongs is refused. */
-export function textAt(item: unknown, path: Path, where: string): string | undefined {
-  const value = valueAt(item, path);
-  if (value === undefined || value === null || value === '') return undefined;
+/** The document a `$.`-path starts at: the JSON in the form field for `format.jsonInField`, else the body's. */
+export function rootOf(doc: Document): unknown {
+  return doc.inner ?? doc.root;
+}
+
+/**
+ * A mapped value as text; missing or empty is undefined, an object or list where one value belongs
+ * is refused. A `$.` path reads from `root` (the document), any other from the report.
+ */
+export function textAt(item: unknown, path: Path, where: string, root?: unknown): string | undefined {
+  const value = valueAt(path.fromRoot ? root : item, path);
+  if (value === undefined || value === null || value === '') {
+    for (const alternative of path.or ?? []) {
+      const text = textAt(item, alternative, where, root);
+      if (text !== undefined) return text;
+    }
+    return undefined;
+  }
   const text = scalarText(value);
   if (text === undefined) throw new PayloadInvalid(`${where}: "${path.join('.')}" is not a single value`);
   return text;
@@ -101,10 +123,10 @@ export function textAt(item: unknown, path: Path, where: string): string | undef
 
 /** The report objects of a document: one for a form, else the list (or object) at `format.reports`. */
 export function reportItems(def: GenericDefinition, doc: Document): Record<string, unknown>[] {
-  if (doc.kind === 'form') return [doc.root as Record<string, unknown>];
-  let container = doc.root;
+  if (doc.kind === 'form' && doc.inner === undefined) return [doc.root as Record<string, unknown>];
+  let container = doc.inner ?? doc.root;
   if (def.format.reports) {
-    container = valueAt(doc.root, def.format.reports);
+    container = valueAt(doc.inner ?? doc.root, def.format.reports);
     if (container === undefined) throw new PayloadInvalid(`"${def.format.reports.join('.')}" (the list of reports) is missing`);
   }
   const items = Array.isArray(container) ? container : [container];

@@ -1,41 +1,55 @@
 /**
  * Generic providers: gateways described by configuration instead of code (docs/providers.md, "Providers by
- * configuration"; presets for Huawei Cloud SMS and Vonage in ./presets).
+ * configuration"; presets in ./presets).
  *
- * Route:     POST /v1/callbacks/<name>[/:account], <name> being the key under `providers`.
- * Signature: none, or the configured scheme (./signature.ts) with the account's `secret`.
- * Body:      JSON, form or XML (by Content-Type when `auto`), reports at `format.reports`.
+ * Route:     POST /v1/callbacks/<name>[/:account], <name> being the key under `providers`; GET
+ *            (the report in the query string) and HEAD when `format.methods` names them.
+ * Signature: none, or the configured scheme: a digest or Ed25519 over a template (./signature.ts),
+ *            or a fixed scheme — Standard Webhooks, a JWT binding URL and body, basic auth
+ *            (./schemes.ts) — with the account's secret, publicKey, username/password, publicUrl.
+ * Body:      JSON, form or XML (by Content-Type when `auto`; a GET's query as a form), reports at
+ *            `format.reports` (inside the JSON of one form field with `format.jsonInField`).
  * Ack:       the configured status and body (default 200 "OK").
  */
 import { PayloadInvalid } from '../../errors';
-import type { ProviderReport, Status, StatusReport } from '../../status/types';
+import type { ProviderReport, Status } from '../../status/types';
 import type { Provider } from '../types';
 import type { RawCallback } from '../../raw/types';
-import type { GenericDefinition } from './definition';
-import { documentOf, reportItems, textAt } from './document';
+import type { GenericDefinition, Path } from './definition';
+import { documentOf, reportItems, rootOf, textAt } from './document';
 import { verifyGeneric, type GenericAccountSettings } from './signature';
 
 const NO_ERROR: ReadonlySet<Status> = new Set(['queued', 'sent', 'delivered']);
 
-function statusOf(def: GenericDefinition, code: string): Status | null {
-  let rule = def.statuses.map.get(code);
+function statusOf(def: GenericDefinition, code: string, detail: string | undefined): Status | null {
+  // "Bounce:Transient" before "Bounce": the detail refines the code (mapping.statusDetail)
+  let rule = detail === undefined ? undefined : def.statuses.map.get(`${code}:${detail}`);
+  rule ??= def.statuses.map.get(code);
   rule ??= def.statuses.prefixes.find(([prefix]) => code.startsWith(prefix))?.[1];
   rule ??= def.statuses.fallback;
   return rule === 'keep' ? null : rule;
 }
 
-function toReport(def: GenericDefinition, item: Record<string, unknown>, i: number, raw: RawCallback, account: GenericAccountSettings): StatusReport {
+function toReport(
+  def: GenericDefinition,
+  item: Record<string, unknown>,
+  root: unknown,
+  i: number,
+  raw: RawCallback,
+  account: GenericAccountSettings,
+): ProviderReport {
   const where = `report[${i}]`;
   const m = def.mapping;
-  const required = (path: readonly string[], what: string) => {
-    const value = textAt(item, path, where);
+  const required = (path: Path, what: string) => {
+    const value = textAt(item, path, where, root);
     if (value === undefined) throw new PayloadInvalid(`${where}: "${path.join('.')}" (${what}) is missing`);
     return value;
   };
-  const optional = (path: readonly string[] | null) => (path ? textAt(item, path, where) : undefined);
+  const optional = (path: Path | null) => (path ? textAt(item, path, where, root) : undefined);
 
   const code = required(m.status, 'the status code');
-  const status = statusOf(def, code);
+  const action = def.statuses.engagements.get(code);
+  const status = action === undefined ? statusOf(def, code, optional(m.statusDetail)) : null;
   let recipient = optional(m.recipient) ?? '';
   if (recipient !== '' && m.recipientPrefix && !recipient.startsWith(m.recipientPrefix)) recipient = m.recipientPrefix + recipient;
   if (def.channel === 'email') recipient = recipient.toLowerCase();
@@ -52,15 +66,16 @@ function toReport(def: GenericDefinition, item: Record<string, unknown>, i: numb
     const value = optional(path);
     if (value !== undefined) attributes[name] = value;
   }
-  const report: StatusReport = {
-    type: 'message.status',
-    messageId: required(m.messageId, 'the message id'),
-    recipient,
-    status,
-    error: status !== null && NO_ERROR.has(status) ? null : { code: optional(m.errorCode) ?? code, message: optional(m.errorMessage) ?? null },
-    occurredAt,
-    attributes,
-  };
+  const base = { messageId: required(m.messageId, 'the message id'), recipient, occurredAt, attributes };
+  const report: ProviderReport =
+    action !== undefined
+      ? { type: 'message.engagement', ...base, action }
+      : {
+          type: 'message.status',
+          ...base,
+          status,
+          error: status !== null && NO_ERROR.has(status) ? null : { code: optional(m.errorCode) ?? code, message: optional(m.errorMessage) ?? null },
+        };
   const eventId = optional(m.eventId);
   if (eventId !== undefined) report.eventId = eventId;
   return report;
@@ -74,7 +89,14 @@ export function createGenericProvider(def: GenericDefinition): Provider<GenericA
     unsigned: sig === null,
     ...(sig ? { verify: (raw: RawCallback, account: GenericAccountSettings) => verifyGeneric(def, sig, raw, account) } : {}),
     parse(raw, account): ProviderReport[] {
-      return reportItems(def, documentOf(def, raw)).map((item, i) => toReport(def, item, i, raw, account));
+      const doc = documentOf(def, raw);
+      const reports: ProviderReport[] = [];
+      for (const [i, item] of reportItems(def, doc).entries()) {
+        const code = textAt(item, def.mapping.status, `report[${i}]`, rootOf(doc));
+        if (code === undefined ? def.statuses.ignoreMissing : def.statuses.ignored(code)) continue;
+        reports.push(toReport(def, item, rootOf(doc), i, raw, account));
+      }
+      return reports;
     },
     ack: () => def.ack,
   };

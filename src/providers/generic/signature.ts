@@ -1,13 +1,19 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, verify as verifySignature } from 'node:crypto';
 import { SignatureInvalid } from '../../errors';
 import { safeEqual } from '../../util/safe-equal';
 import { checkTimestamp, requiredSecret } from '../timestamp';
 import type { RawCallback } from '../../raw/types';
-import type { AccountSettings, Verified } from '../types';
+import type { Verified } from '../types';
 import { describeLocation, type CompiledSignature, type GenericDefinition, type ParamsOptions, type ValueLocation } from './definition';
 import { documentOf, type Document } from './document';
+import { ed25519Key } from './keys';
+import { publicUrlOf, verifyBasicAuth, verifyJwtHs256, verifyStandardWebhooks, type GenericAccountSettings } from './schemes';
+
+export type { GenericAccountSettings };
 
 const MAX_NONCE_LENGTH = 200;
+/** Signatures accepted side by side in one value (a provider rotating its key sends two). */
+const MAX_SIGNATURES = 8;
 
 /** Request parts as the signature sees them; the body is parsed only if a field is asked for. */
 class SignedRequest {
@@ -76,7 +82,7 @@ function checkCovered(sig: CompiledSignature, req: SignedRequest): void {
 }
 
 /** The bytes that are signed: the template with the request's parts in place; the body as raw bytes. */
-function signedBytes(sig: CompiledSignature, req: SignedRequest, secret: string, values: { timestamp?: string; nonce?: string }): Buffer {
+function signedBytes(sig: CompiledSignature, req: SignedRequest, values: { secret: string; url: string; timestamp?: string; nonce?: string }): Buffer {
   const chunks = sig.template.map((part): Buffer => {
     switch (part.kind) {
       case 'text':
@@ -86,7 +92,9 @@ function signedBytes(sig: CompiledSignature, req: SignedRequest, secret: string,
       case 'params':
         return Buffer.from(paramsString(req.fields(), sig.params), 'utf8');
       case 'secret':
-        return Buffer.from(secret, 'utf8');
+        return Buffer.from(values.secret, 'utf8');
+      case 'url':
+        return Buffer.from(values.url, 'utf8');
       case 'timestamp':
         return Buffer.from(values.timestamp ?? '', 'utf8');
       case 'nonce':
@@ -100,7 +108,7 @@ function signedBytes(sig: CompiledSignature, req: SignedRequest, secret: string,
   return Buffer.concat(chunks);
 }
 
-function digest(algorithm: CompiledSignature['algorithm'], secret: string, data: Buffer): Buffer {
+function digest(algorithm: string, secret: string, data: Buffer): Buffer {
   if (algorithm.startsWith('hmac-')) return createHmac(algorithm.slice(5), secret).update(data).digest();
   return createHash(algorithm).update(data).digest();
 }
@@ -111,29 +119,56 @@ function decodeSignature(text: string, encoding: CompiledSignature['encoding']):
   return /^[A-Za-z0-9+/_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : null;
 }
 
-/** An account of a generic provider: the shared secret its signature scheme uses (when it has one). */
-export interface GenericAccountSettings extends AccountSettings {
-  secret?: string;
+/** NetEase Yunxin's MD5 header: the body's digest as sent must be the body's (the signature covers the header). */
+function checkBodyDigest(digestOf: NonNullable<CompiledSignature['bodyDigest']>, raw: RawCallback): void {
+  const sent = raw.headers[digestOf.header];
+  if (sent === undefined || sent === '') throw new SignatureInvalid(`no body digest in header ${digestOf.header}`);
+  const actual = createHash(digestOf.algorithm).update(raw.body).digest(digestOf.encoding);
+  const matches = digestOf.encoding === 'hex' ? safeEqual(sent.toLowerCase(), actual) : safeEqual(sent, actual);
+  if (!matches) throw new SignatureInvalid(`header ${digestOf.header} is not the ${digestOf.algorithm} of the body (changed on the way)`);
+}
+
+/** Whether one signature as sent is right for the signed bytes. */
+function matches(sig: CompiledSignature, sent: string, data: Buffer, account: GenericAccountSettings, secret: string): boolean {
+  const received = decodeSignature(sent, sig.encoding);
+  if (!received) return false;
+  if (sig.algorithm === 'ed25519') {
+    const key = ed25519Key(requiredSecret(account.publicKey, 'publicKey'));
+    try {
+      return verifySignature(null, data, key, received);
+    } catch {
+      return false; // a signature of the wrong length is simply not this key's
+    }
+  }
+  return safeEqual(digest(sig.algorithm, secret, data).toString('hex'), received.toString('hex'));
 }
 
 /**
- * Verifies a generic provider's signature on the raw request: timestamp within the account's
- * tolerance, the digest of the signed bytes equal to the one sent (constant time), the nonce
- * handed back to be recorded once.
+ * Verifies a generic provider's signature on the raw request: the fixed schemes (./schemes.ts), or
+ * a template's: timestamp within the account's tolerance, the body's digest header (when there is
+ * one) right for the body, the signed bytes' digest equal to one sent (constant time) or the Ed25519
+ * signature valid for them, the nonce handed back to be recorded once.
  */
 export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, raw: RawCallback, account: GenericAccountSettings): Verified {
-  const secret = requiredSecret(account.secret, 'secret');
+  // what the signature covers was decided for the methods the definition names: a GET's {url} signs its query, not a POST's body
+  if (!(def.format.methods as readonly string[]).includes(raw.method)) {
+    throw new SignatureInvalid(`this provider calls by ${def.format.methods.join(' or ')}: a ${raw.method.slice(0, 10)} is not verified (format.methods)`);
+  }
+  if (sig.algorithm === 'standard-webhooks') return verifyStandardWebhooks(raw, account);
+  if (sig.algorithm === 'jwt-hs256') return verifyJwtHs256(sig, raw, account);
+  if (sig.algorithm === 'basic-auth') return verifyBasicAuth(raw, account);
+  const secret = sig.algorithm === 'ed25519' ? '' : requiredSecret(account.secret, 'secret');
+  if (sig.algorithm === 'ed25519') requiredSecret(account.publicKey, 'publicKey');
   const req = new SignedRequest(def, raw);
   const sent = req.locate(sig.location);
   if (sent === undefined) throw new SignatureInvalid(`no signature in ${describeLocation(sig.location)}`);
-  const values: { timestamp?: string; nonce?: string } = {};
+  const values: { secret: string; url: string; timestamp?: string; nonce?: string } = { secret, url: '' };
+  if (sig.template.some((part) => part.kind === 'url')) values.url = publicUrlOf(raw, account);
   if (sig.timestamp) {
     const where = describeLocation(sig.timestamp);
     values.timestamp = req.locate(sig.timestamp);
-    const seconds =
-      sig.timestamp.unit === 'ms' && values.timestamp !== undefined && /^\d{1,15}$/.test(values.timestamp)
-        ? String(Number(values.timestamp) / 1000)
-        : values.timestamp;
+    const ms = sig.timestamp.unit === 'ms' || (sig.timestamp.unit === 'auto' && /^\d{13,15}$/.test(values.timestamp ?? ''));
+    const seconds = ms && values.timestamp !== undefined && /^\d{1,15}$/.test(values.timestamp) ? String(Number(values.timestamp) / 1000) : values.timestamp;
     checkTimestamp(seconds, raw.receivedAt, account.timestampToleranceSeconds, `the timestamp (${where})`);
   }
   if (sig.nonce) {
@@ -141,12 +176,22 @@ export function verifyGeneric(def: GenericDefinition, sig: CompiledSignature, ra
     if (values.nonce === undefined || values.nonce.length > MAX_NONCE_LENGTH)
       throw new SignatureInvalid(`no nonce (or one over ${MAX_NONCE_LENGTH} characters) in ${describeLocation(sig.nonce)}`);
   }
-  const received = decodeSignature(sent, sig.encoding);
-  if (!received) throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} is not ${sig.encoding}`);
-  const expected = digest(sig.algorithm, secret, signedBytes(sig, req, secret, values));
-  if (!safeEqual(expected.toString('hex'), received.toString('hex'))) {
+  if (sig.bodyDigest) checkBodyDigest(sig.bodyDigest, raw);
+  const candidates =
+    sig.separator === null
+      ? [sent]
+      : sent
+          .split(sig.separator)
+          .map((s) => s.trim())
+          .slice(0, MAX_SIGNATURES);
+  if (sig.separator === null && !decodeSignature(sent, sig.encoding)) {
+    throw new SignatureInvalid(`the signature in ${describeLocation(sig.location)} is not ${sig.encoding}`);
+  }
+  const data = signedBytes(sig, req, values);
+  if (!candidates.some((candidate) => matches(sig, candidate, data, account, secret))) {
+    const key = sig.algorithm === 'ed25519' ? 'publicKey' : 'secret';
     throw new SignatureInvalid(
-      `the signature in ${describeLocation(sig.location)} does not match (check the account's secret and the provider's ${sig.algorithm} setting)`,
+      `the signature in ${describeLocation(sig.location)} does not match (check the account's ${key}${values.url ? ' and publicUrl' : ''} and the provider's ${sig.algorithm} setting)`,
     );
   }
   if (!sig.bodySigned) checkCovered(sig, req);

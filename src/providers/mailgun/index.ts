@@ -18,7 +18,7 @@ import type { ProviderReport, Status } from '../../status/types';
 import { safeEqual } from '../../util/safe-equal';
 import { bodyText, fieldText, isObject, parseJson, stringField } from '../decode';
 import { checkTimestamp, requiredSecret } from '../timestamp';
-import type { AccountSettings, Provider } from '../types';
+import type { AccountSettings, Provider, StatusEntry } from '../types';
 
 /** A Mailgun account: its HTTP webhook signing key. */
 export interface MailgunSettings extends AccountSettings {
@@ -89,4 +89,23 @@ export const mailgun: Provider<MailgunSettings> = {
     return [{ ...base, type: 'message.status', status, error: failed ? { code, message: message ?? null } : null }];
   },
   ack: () => ({ status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ message: 'ok' }) }),
+  statuses: [
+    { code: 'accepted', status: 'queued' },
+    { code: 'delivered', status: 'delivered' },
+    { code: 'failed (severity permanent)', status: 'failed' },
+    { code: 'failed (severity temporary)', status: 'deferred' },
+    { code: 'rejected', status: 'rejected' },
+    ...[...ENGAGEMENT].map((action): StatusEntry => ({ code: action, status: `engagement:${action}` })),
+  ],
+  about: {
+    description:
+      'Mailgun webhooks (JSON): one event per request, {"signature": {…}, "event-data": {…}}; the code of a failure is delivery-status.code, else the reason; message_id = the Message-Id header without <>.',
+    signature: {
+      scheme: 'hmac-sha256',
+      summary:
+        'signature.signature: hex HMAC-SHA256 (the webhook signing key) of signature.timestamp + signature.token; the timestamp within timestampToleranceSeconds and each token used once (it does not cover event-data)',
+    },
+    settings: [{ name: 'signingKey', required: true, description: 'The HTTP webhook signing key.' }],
+    sources: ['https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks', '../shared/providers.md §F'],
+  },
 };

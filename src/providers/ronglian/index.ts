@@ -110,4 +110,15 @@ export const ronglian: Provider = {
     }
     return { status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ statusCode: SUCCESS_CODE }) };
   },
+  statuses: [
+    { code: 'status "0" / respCode "000000"', status: 'delivered' },
+    { code: 'any other status / respCode', status: 'failed' },
+  ],
+  about: {
+    description:
+      'Cloopen / Ronglian (容联云通讯) SMS status reports (SMSArrived), one per request as JSON {"Request": {…}}, XML <Request>…</Request> (acknowledged in XML) or a form post with respCode; local yyyyMMddHHmmss times. Low-confidence format: the official page was not found, fixtures follow public code.',
+    signature: { scheme: 'none', summary: 'unsigned: protect the account with token (?token= in the URL) and/or allowIps' },
+    settings: [],
+    sources: ['../shared/providers.md §C', 'https://github.com/cloopen/java-sms-sdk'],
+  },
 };

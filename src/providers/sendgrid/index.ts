@@ -19,7 +19,7 @@ import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, Status } from '../../status/types';
 import { bodyText, isObject, parseJson, reportObjects, stringField } from '../decode';
 import { checkTimestamp, requiredSecret } from '../timestamp';
-import type { AccountSettings, Provider } from '../types';
+import type { AccountSettings, Provider, StatusEntry } from '../types';
 
 /** A SendGrid account: the Event Webhook's verification key (Settings → Mail Settings → Signed Event Webhook). */
 export interface SendgridSettings extends AccountSettings {
@@ -113,4 +113,22 @@ export const sendgrid: Provider<SendgridSettings> = {
       .filter((r): r is ProviderReport => r !== null);
   },
   ack: () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: '' }),
+  statuses: [
+    ...Object.entries(STATUS_EVENTS).map(([code, status]): StatusEntry => ({ code, status })),
+    ...Object.entries(ENGAGEMENT_EVENTS).map(([code, action]): StatusEntry => ({ code, status: `engagement:${action}` })),
+  ],
+  about: {
+    description:
+      'Twilio SendGrid Event Webhook: a JSON array of events of mixed types and messages (verified on the raw bytes, CRLFs included); bounce keeps the SMTP status as the error code; message_id = sg_message_id up to the first ".".',
+    signature: {
+      scheme: 'ecdsa-p256',
+      summary:
+        "X-Twilio-Email-Event-Webhook-Signature: ECDSA P-256 / SHA-256 (DER, base64) over the X-Twilio-Email-Event-Webhook-Timestamp header followed by the raw body, with the account's public key; the timestamp within timestampToleranceSeconds",
+    },
+    settings: [{ name: 'publicKey', required: true, description: 'The Signed Event Webhook verification key (base64 DER, SPKI).' }],
+    sources: [
+      'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features',
+      'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event',
+    ],
+  },
 };

@@ -9,35 +9,60 @@
  *            `certificates` {url: PEM}; fetched ones are cached. Other topics are refused.
  * Body:      one SNS message (sent as text/plain); the SES event is a JSON string in "Message".
  *            SubscriptionConfirmation is recorded and, with `autoConfirm`, confirmed by GETting
- *            SubscribeURL after the commit.
+ *            SubscribeURL after the commit. A verified notification whose Message is no SES event
+ *            (SES posts the plain text "Successfully validated SNS topic for Amazon SES event
+ *            publishing." when a configuration set is pointed at the topic) carries no report: it
+ *            is acknowledged, so SNS does not retry it, and raw-logged `accepted` with a detail
+ *            that says so. The SNS part is shared with aws-sms (../sns/).
  * Ack:       an empty 200.
  * Mapping:   Send → sent, Delivery → delivered, Bounce Permanent → failed, Transient/Undetermined
  *            → deferred (code: bounceSubType), DeliveryDelay → deferred (code: delayType), Reject →
  *            rejected, Rendering Failure → rejected; Complaint/Open/Click/Subscription are engagement.
  *            One report per recipient; message_id = mail.messageId; dedupe on the SNS MessageId.
  */
-import { PayloadInvalid, SignatureInvalid } from '../../errors';
 import type { ProviderReport, ReportError, Status } from '../../status/types';
-import { bodyText, fieldText, isObject, parseJson, stringField } from '../decode';
-import type { AccountSettings, Provider } from '../types';
+import { fieldText, isObject, parseJson, stringField } from '../decode';
+import type { Provider, StatusEntry } from '../types';
+import {
+  confirmSubscription,
+  quoteMessage,
+  SNS_SETTINGS,
+  SNS_SIGNATURE,
+  snsControlReason,
+  snsEnvelope,
+  verifySns,
+  type SnsEnvelope,
+  type SnsSettings,
+} from '../sns';
 
-/** An SES account: the SNS topics it accepts and how their subscriptions are confirmed. */
-export interface SesSettings extends AccountSettings {
-  /** The SNS topic ARNs whose notifications are accepted; none configured accepts none. */
-  topicArns?: string[];
-  /** Signing certificates (PEM) by their SigningCertURL, used instead of fetching them. */
-  certificates?: Record<string, string>;
-  /** Visit the SubscribeURL of a SubscriptionConfirmation after it is stored. */
-  autoConfirm?: boolean;
-}
-import type { RawCallback } from '../../raw/types';
-import { isSnsUrl, parseEnvelope, verifySnsSignature, type SnsEnvelope } from './sns';
+/** An SES account: the SNS topics it accepts and how their subscriptions are confirmed (../sns/). */
+export type SesSettings = SnsSettings;
 
 type Doc = Record<string, unknown>;
 
-function envelope(raw: RawCallback): SnsEnvelope {
-  return parseEnvelope(parseJson(bodyText(raw)));
+/** The SES event in a notification's Message, or null when the Message is not one (plain text, another JSON). */
+function sesEvent(msg: SnsEnvelope): Doc | null {
+  const text = msg.Message.trimStart();
+  if (!text.startsWith('{')) return null;
+  const event = parseJson(msg.Message, 'SNS Message');
+  if (!isObject(event) || (event.eventType === undefined && event.notificationType === undefined)) return null;
+  return event;
 }
+
+const STATUSES: readonly StatusEntry[] = [
+  { code: 'Send', status: 'sent' },
+  { code: 'Delivery', status: 'delivered' },
+  { code: 'Bounce Permanent', status: 'failed' },
+  { code: 'Bounce Transient', status: 'deferred' },
+  { code: 'Bounce Undetermined', status: 'deferred' },
+  { code: 'DeliveryDelay', status: 'deferred' },
+  { code: 'Reject', status: 'rejected' },
+  { code: 'Rendering Failure', status: 'rejected' },
+  { code: 'Complaint', status: 'engagement:complained' },
+  { code: 'Open', status: 'engagement:opened' },
+  { code: 'Click', status: 'engagement:clicked' },
+  { code: 'Subscription', status: 'engagement:subscription_changed' },
+];
 
 function obj(doc: Doc, key: string): Doc {
   const v = doc[key];
@@ -161,30 +186,42 @@ function sesReports(event: Doc, sns: SnsEnvelope, receivedAt: Date): ProviderRep
   }
 }
 
+const KNOWN_TYPES = new Set(['Send', 'Delivery', 'Bounce', 'DeliveryDelay', 'Reject', 'RenderingFailure', 'Complaint', 'Open', 'Click', 'Subscription']);
+
 export const ses: Provider<SesSettings> = {
   name: 'ses',
   channel: 'email',
   unsigned: false,
-  async verify(raw, account, ctx) {
-    const topics = account.topicArns;
-    if (!topics || topics.length === 0) throw new SignatureInvalid('this account has no topicArns configured, so no topic is accepted');
-    const msg = envelope(raw);
-    if (!topics.includes(msg.TopicArn)) throw new SignatureInvalid(`topic ${msg.TopicArn} is not in this account's topicArns`);
-    await verifySnsSignature(msg, account.certificates, ctx);
-  },
+  verify: verifySns,
   parse(raw): ProviderReport[] {
-    const msg = envelope(raw);
+    const msg = snsEnvelope(raw);
     if (msg.Type !== 'Notification') return [];
-    const event = parseJson(msg.Message, 'SNS Message');
-    if (!isObject(event)) throw new PayloadInvalid('SNS Message is not an SES event object');
-    return sesReports(event, msg, raw.receivedAt);
+    const event = sesEvent(msg);
+    return event ? sesReports(event, msg, raw.receivedAt) : [];
+  },
+  noReportReason(raw) {
+    const msg = snsEnvelope(raw);
+    const control = snsControlReason(msg);
+    if (control) return control;
+    const event = sesEvent(msg);
+    if (!event) return `SNS Notification whose Message is not an SES event: ${quoteMessage(msg)}`;
+    const type = fieldText(event.eventType ?? event.notificationType).replace(/\s+/g, '');
+    return KNOWN_TYPES.has(type)
+      ? `SES ${type} event naming no recipient`
+      : `SES event type ${JSON.stringify(type.slice(0, 64))} that this service does not map`;
   },
   ack: () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: '' }),
-  async afterCommit(raw, account, ctx) {
-    if (account.autoConfirm !== true) return;
-    const msg = envelope(raw);
-    if (msg.Type !== 'SubscriptionConfirmation' || !msg.SubscribeURL) return;
-    if (!isSnsUrl(msg.SubscribeURL, false)) throw new Error('SubscribeURL is not an https URL on an SNS host; not confirming');
-    await ctx.fetchText(msg.SubscribeURL);
+  afterCommit: confirmSubscription,
+  statuses: STATUSES,
+  about: {
+    description:
+      'Amazon SES events (configuration-set event publishing or identity notifications) delivered by Amazon SNS over HTTPS: one SNS message per request, the SES event a JSON string in Message; one report per recipient, message_id = mail.messageId.',
+    signature: SNS_SIGNATURE,
+    settings: SNS_SETTINGS,
+    sources: [
+      'https://docs.aws.amazon.com/ses/latest/dg/notification-contents.html',
+      'https://docs.aws.amazon.com/ses/latest/dg/event-publishing-retrieving-sns-contents.html',
+      'https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html',
+    ],
   },
 };

@@ -71,4 +71,15 @@ export const tencent: Provider = {
     return items.map((item, i) => toReport(item, i, account, raw));
   },
   ack: () => ({ status: 200, contentType: 'application/json; charset=utf-8', body: ACK }),
+  statuses: [
+    { code: 'SUCCESS', status: 'delivered' },
+    { code: 'FAIL', status: 'failed' },
+  ],
+  about: {
+    description:
+      'Tencent Cloud SMS delivery status callbacks (短信下发状态通知): a JSON array of reports (or {"callbackData": base64 of it}); local yyyy-MM-dd HH:mm:ss times; the recipient is +nationcode+mobile; errmsg (DELIVRD, UNDELIV…) is kept as the error code.',
+    signature: { scheme: 'none', summary: 'unsigned: protect the account with token (?token= in the URL) and/or allowIps' },
+    settings: [],
+    sources: ['https://cloud.tencent.com/document/product/382/5807', 'https://www.tencentcloud.com/document/api/382/43547'],
+  },
 };

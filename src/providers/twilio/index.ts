@@ -101,4 +101,23 @@ export const twilio: Provider<TwilioSettings> = {
     ];
   },
   ack: () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: '' }),
+  statuses: Object.entries(STATUS).map(([code, status]) => ({ code, status })),
+  about: {
+    description:
+      'Twilio Programmable Messaging status callbacks: a form post per status change (MessageSid, MessageStatus, To, ErrorCode); no event time, the receive time is used; `read` counts as delivered.',
+    signature: {
+      scheme: 'hmac-sha1',
+      summary:
+        'X-Twilio-Signature: base64 HMAC-SHA1 (the Auth Token) of publicUrl + path + query + the sorted form parameters; JSON bodies through the bodySHA256 query parameter',
+    },
+    settings: [
+      { name: 'authToken', required: true, description: 'The Twilio Auth Token the signature is computed with.' },
+      { name: 'publicUrl', required: true, description: 'The public base URL Twilio calls (the signature covers the URL as Twilio saw it).' },
+    ],
+    sources: [
+      'https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks',
+      'https://www.twilio.com/docs/usage/webhooks/webhooks-security',
+      'https://github.com/twilio/twilio-node (src/webhooks/webhooks.ts)',
+    ],
+  },
 };
