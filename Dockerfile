@@ -36,6 +36,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY schemas ./schemas
+COPY openapi/openapi.json ./openapi/openapi.json
 COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 USER node

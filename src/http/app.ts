@@ -9,7 +9,9 @@ import { adminRouter } from './routes/admin';
 import { requestContext } from './request-context';
 import { callbacksRouter } from './routes/callbacks';
 import { consoleRouter } from './routes/console';
+import { contractRouter } from './routes/contract';
 import { opsRouter } from './routes/ops';
+import { providersRouter } from './routes/providers';
 import { queriesRouter } from './routes/queries';
 import { replayRouter } from './routes/replay';
 import { reportsRouter } from './routes/reports';
@@ -66,6 +68,8 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
     reportsRouter(ctx),
     replayRouter(ctx),
     adminRouter(ctx),
+    contractRouter(ctx),
+    providersRouter(ctx),
   );
   app.use(() => {
     throw new NotFound('route');

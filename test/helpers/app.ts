@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { databaseUrlFor, dropDatabaseFor } from './db';
+import { watchContract } from './openapi';
 
 export interface TestApp {
   running: RunningServer;
@@ -13,6 +14,8 @@ export interface TestApp {
   dir: string;
   /** Every log line written, as text. */
   logs: string[];
+  /** Answers the server sent that openapi/openapi.json does not allow (test/helpers/openapi.ts); close() fails with them. */
+  contractViolations: string[];
   close(): Promise<void>;
 }
 
@@ -56,16 +59,24 @@ export async function startTestApp(config: object | null = {}, env: Record<strin
   } finally {
     process.chdir(cwd);
   }
+  // every answer checked against the OpenAPI document (DLR_CONTRACT_CHECK=off: not)
+  const contract = process.env.DLR_CONTRACT_CHECK === 'off' ? { violations: [] } : watchContract(running.server);
   return {
     running,
     url: `http://127.0.0.1:${running.port}`,
     dir,
     logs,
+    contractViolations: contract.violations,
     async close() {
       await running.close();
       if (!opts.dir) {
         await dropDatabaseFor(dir);
         fs.rmSync(dir, { recursive: true, force: true });
+      }
+      if (contract.violations.length > 0) {
+        throw new Error(
+          `answers that openapi/openapi.json does not allow (fix openapi/source.mjs, or the server):\n${[...new Set(contract.violations)].join('\n')}`,
+        );
       }
     },
   };
