@@ -1174,7 +1174,7 @@ function table(g) {
     .join('\n');
 }
 
-module.exports = { FIGURES, TARGETS, runGrowth, table };
+module.exports = { FIGURES, TARGETS, runGrowth, table, request, percentile };
 
 if (require.main === module) {
   const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((s) => s.trim()) : null;

@@ -14,6 +14,8 @@
  *                                  report's `growth` key and leaves the rest. Its figures one by
  *                                  one: growth_ingest, growth_reads, growth_mixed, growth_disk,
  *                                  growth_wal, growth_purge (printed only). A full run includes it.
+ *   BENCH_ONLY=timeseries_10m      health over time on the rollups of 10 M messages (bench/timeseries.js);
+ *                                  BENCH_TS_MESSAGES to change the count
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -52,6 +54,8 @@ const TARGETS = {
   forwarding_per_s: 2_000,
   replay_per_s: 5_000,
   peak_rss_mb: 200,
+  /** GET /v1/stats/timeseries, a day by the hour, over 10 M messages (p95). */
+  timeseries_10m_ms: 200,
 };
 
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -430,6 +434,16 @@ async function main() {
   }
   if (wanted('forwarding')) results.forwarding = summarize(await repeat('forwarding', forwardingRun), ['per_s', 'seconds']);
   if (wanted('replay')) results.replay = summarize(await repeat('replay', replayRun), ['per_s', 'seconds']);
+  if (wanted('timeseries_10m')) {
+    results.timeseries_10m = await require('./timeseries').runTimeseries({
+      startService,
+      request: growth.request,
+      percentile: growth.percentile,
+      log,
+      round,
+      readToken: ADMIN,
+    });
+  }
   const growthReport = growthFigures.length > 0 ? await growth.runGrowth(growthFigures) : null;
   if (PG_URL && wanted('postgres')) {
     results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
@@ -462,6 +476,7 @@ async function main() {
     forwarding_per_s: results.forwarding.per_s >= TARGETS.forwarding_per_s,
     replay_per_s: results.replay.per_s >= TARGETS.replay_per_s,
     peak_rss_mb: results.peak_rss_mb <= TARGETS.peak_rss_mb,
+    timeseries_10m_ms: results.timeseries_10m.meets_target,
   };
 
   const cpus = os.cpus();
@@ -505,6 +520,12 @@ async function main() {
     ['batch ingest (100 reports)', `${results.batch_ingest.reports_per_s} reports/s`, `p99 ${results.batch_ingest.p99} ms`, ''],
     ['forwarding (10,000 events)', `${results.forwarding.per_s} deliveries/s`, '', ''],
     ['replay (10,000 requests)', `${results.replay.per_s} requests/s`, 'incl. CLI start', ''],
+    [
+      'timeseries, a day by the hour, 10 M messages',
+      `${results.timeseries_10m.routes.day_by_hour.p95} ms p95`,
+      `p50 ${results.timeseries_10m.routes.day_by_hour.p50} ms; by country p95 ${results.timeseries_10m.routes.day_by_hour_by_country.p95} ms`,
+      '',
+    ],
   ];
   if (PG_URL) {
     rows.push(['PostgreSQL ingest, 1 replica', `${results.postgres_1_replica.rps} req/s`, `p99 ${results.postgres_1_replica.p99} ms`, '']);

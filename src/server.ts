@@ -9,6 +9,7 @@ import { requestListener } from './http/callback-listener';
 import { metricsListener } from './http/routes/ops';
 import type { Logger } from './logger';
 import { createMetrics } from './ops/metrics';
+import { startStaleSweep } from './outbox/stale-sweep';
 import { createWorker } from './outbox/worker';
 import { startRetention } from './replay/retention';
 import { startRollupFolding } from './status/rollups';
@@ -117,6 +118,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   logger.info({ callbacks }, callbacks.length > 0 ? 'callback routes' : 'no provider account is configured: every callback answers 404');
   worker?.start();
   const stopRetention = config.worker ? startRetention(ctx) : () => Promise.resolve();
+  const stopSweep = config.worker ? startStaleSweep(ctx) : () => Promise.resolve();
   const stopFolding =
     config.worker && dbh.dialect === 'postgres'
       ? startRollupFolding(dbh.db, (err) => logger.warn({ err }, 'folding stats rollup deltas failed; retrying'))
@@ -132,7 +134,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       metricsServer?.closeAllConnections();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
-      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS), retentionStopped, stopFolding()]);
+      await Promise.all([closed, worker?.stop(SHUTDOWN_GRACE_MS), retentionStopped, stopSweep(), stopFolding()]);
       clearTimeout(timer);
       await dbh.close();
     })();

@@ -5,8 +5,10 @@ import { ConfigError, DEFAULTS, loadConfig } from '../config/config';
 import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { AppError, BadRequest, VERDICTS } from '../errors';
+import type { AppContext } from '../context';
 import { createLogger } from '../logger';
 import { createMetrics } from '../ops/metrics';
+import { startStaleSweep } from '../outbox/stale-sweep';
 import { createWorker } from '../outbox/worker';
 import { getRaw, listRaw } from '../raw/queries';
 import { type RawFilter } from '../raw/filter';
@@ -140,13 +142,15 @@ export function buildCli(): Command {
       const logger = createLogger(config.logLevel);
       const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
       await migrateToLatest(dbh);
-      const worker = createWorker({ config, dbh, logger, metrics: createMetrics(dbh) });
+      const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };
+      const worker = createWorker(ctx);
+      ctx.wakeWorker = () => worker.poke();
+      const stopSweep = startStaleSweep(ctx); // a worker alone also finds the stale messages
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, as for serve: only this command needs the server module
       const { SHUTDOWN_GRACE_MS } = require('../server') as typeof import('../server');
       worker.start();
       const stop = () => {
-        void worker
-          .stop(SHUTDOWN_GRACE_MS)
+        void Promise.all([worker.stop(SHUTDOWN_GRACE_MS), stopSweep()])
           .then(() => dbh.close())
           .then(() => {
             logger.info('worker stopped');

@@ -5,6 +5,8 @@ import * as nonceUsers from './migrations/0002-nonce-users';
 import * as readPaths from './migrations/0003-read-paths';
 import * as rollupDeltas from './migrations/0004-rollup-deltas';
 import * as supportReads from './migrations/0005-support-reads';
+import * as staleMessages from './migrations/0006-stale-messages';
+import * as rollupDimensions from './migrations/0007-rollup-dimensions';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -13,6 +15,8 @@ const MIGRATIONS = {
   '0003-read-paths': readPaths,
   '0004-rollup-deltas': rollupDeltas,
   '0005-support-reads': supportReads,
+  '0006-stale-messages': staleMessages,
+  '0007-rollup-dimensions': rollupDimensions,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

@@ -17,6 +17,8 @@ export interface Database {
   audit_log: AuditTable;
   stats_rollup: StatsRollupTable;
   stats_rollup_delta: StatsRollupDeltaTable;
+  series_rollup: SeriesRollupTable;
+  series_rollup_delta: SeriesRollupDeltaTable;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface StatsRollupTable {
   provider: string;
   account: string;
   channel: string;
+  /** The recipient's ISO region ('' for e-mail, an unknown number, or rows counted before migration 0007). */
+  country: string;
   /** The messages' current status; '' for none. */
   status: string;
   /** Their current error code; '' for none. */
@@ -41,6 +45,29 @@ export interface StatsRollupTable {
 
 /** PostgreSQL: changes to stats_rollup not folded into it yet (migration 0004, src/status/rollups.ts). */
 export interface StatsRollupDeltaTable extends StatsRollupTable {
+  id: Generated<number | string>;
+}
+
+/**
+ * Counts over time that are not messages (migration 0007, src/status/rollups.ts): callbacks by
+ * verdict (`series` 'callback', `key` the verdict) and status reports by lateness (`series`
+ * 'latency', `key` a latency bucket's upper bound in seconds, or '+Inf').
+ */
+export interface SeriesRollupTable {
+  period: string;
+  series: string;
+  bucket: string;
+  provider: string;
+  account: string;
+  /** '' for callbacks (a request has no channel). */
+  channel: string;
+  /** '' for callbacks. */
+  country: string;
+  key: string;
+  n: number | string;
+}
+
+export interface SeriesRollupDeltaTable extends SeriesRollupTable {
   id: Generated<number | string>;
 }
 
@@ -111,6 +138,10 @@ export interface MessageTable {
   attributes: string;
   created_at: string;
   updated_at: string;
+  /** When a final report is due (src/status/stale.ts); null once final, once found stale, or for rows older than migration 0006. */
+  final_due_at: string | null;
+  /** When the message was found stale: no final report by its due time; null again once one arrives. */
+  stale_at: string | null;
 }
 
 export interface ReportTable {
@@ -202,6 +233,10 @@ export interface RegistrationTable {
   metadata: string | null;
   created_at: string;
   updated_at: string;
+  /** When a report is due (created_at + the account's finalAfterSeconds); null once the sweep has looked. */
+  final_due_at: string | null;
+  /** For a registration that never got a report: when the sweep made its stale message. */
+  stale_at: string | null;
 }
 
 export type RawRequestRow = Selectable<RawRequestTable>;

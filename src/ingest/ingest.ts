@@ -9,7 +9,7 @@ import type { Ack, Nonce, Provider, VerifyContext } from '../providers/types';
 import type { RawCallback } from '../raw/types';
 import { insertRaw, rowOf, storedForm } from '../raw/store';
 import type { ProviderReport } from '../status/types';
-import { RollupDeltas } from '../status/rollups';
+import { RollupDeltas, SeriesDeltas } from '../status/rollups';
 import { applyAll, type AppliedReport } from '../status/store';
 import { checkAccountProtection } from './access';
 import { containsNul } from '../util/mask';
@@ -103,7 +103,7 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
       await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
       const applied = await applyReports(trx, ctx, target, raw, reports, false);
       const verdict = verdictOf(applied);
-      await insertRaw(trx, rowOf(raw, verdict, null, stored));
+      await insertRaw(trx, rowOf(raw, verdict, noReportDetail(target.provider, raw, reports), stored), latencies(raw, target, reports, applied));
       return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
     }, reports.length);
   } catch (err) {
@@ -144,8 +144,29 @@ export async function applyReports(
     replay,
     outbox: createOutbox(trx, raw.receivedAt),
     rollup: new RollupDeltas(),
+    finalAfterSeconds: target.account.finalAfterSeconds,
   };
   return applyAll(trx, base, reports);
+}
+
+/**
+ * The raw log's detail for an accepted request that carries no report, when its provider says why
+ * (an SNS subscription message, a notification with no event); null otherwise.
+ */
+export function noReportDetail(provider: Provider, raw: RawCallback, reports: ProviderReport[]): string | null {
+  if (reports.length > 0 || !provider.noReportReason) return null;
+  const reason = provider.noReportReason(raw);
+  return reason === null ? null : `no report: ${reason}`;
+}
+
+/** How late each status report of a request came (duplicates left out), for the timeseries' latency. */
+function latencies(raw: RawCallback, target: Target, reports: ProviderReport[], applied: AppliedReport[]): SeriesDeltas {
+  const series = new SeriesDeltas();
+  applied.forEach((a, i) => {
+    if (a.reported === null || a.duplicate || a.delaySeconds === null) return;
+    series.latency(raw.receivedAt, raw.provider, raw.account, target.provider.channel, reports[i].recipient, a.delaySeconds);
+  });
+  return series;
 }
 
 /** `duplicate` when every report of a request was one; `accepted` otherwise (an empty batch too). */

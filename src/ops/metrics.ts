@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/connect';
+import { LATENCY_BOUNDS } from '../status/rollups';
 
 /**
  * Prometheus metrics of one process, in a registry of their own (tests run several apps). The
@@ -24,13 +25,15 @@ export interface Metrics {
   lastCallback: Gauge<'provider' | 'account'>;
   /** Sends registered (POST /v1/messages), by configured provider and account. */
   registrations: Counter<'provider' | 'account'>;
+  /** Messages found stale by this process's sweep (no final report within the account's finalAfterSeconds). */
+  staleMessages: Counter<'provider' | 'account'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 /** A delivery attempt: loopback answers in a millisecond, a slow subscriber up to the request timeout (10 s by default). */
 const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** A provider's delay in reporting: from a second to a day (an SMS can stay pending on a handset that is off). */
-const REPORT_LATENCY_BUCKETS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400];
+/** A provider's delay in reporting: from a second to a day (an SMS can stay pending on a handset that is off); the timeseries' buckets too. */
+const REPORT_LATENCY_BUCKETS = [...LATENCY_BOUNDS];
 
 export const DEAD_REASONS = ['retries_exhausted', 'gone'] as const;
 export const ATTEMPT_RESULTS = ['success', 'failure', 'timeout', 'gone'] as const;
@@ -159,6 +162,12 @@ export function createMetrics(dbh: Db): Metrics {
     registrations: new Counter({
       name: 'dlr_registrations_total',
       help: 'Sends registered through POST /v1/messages (provider and account unknown: not configured)',
+      labelNames: ['provider', 'account'],
+      registers: [registry],
+    }),
+    staleMessages: new Counter({
+      name: 'dlr_messages_stale_total',
+      help: "Messages found stale: no final report within the account's finalAfterSeconds (registered sends that never got a report included)",
       labelNames: ['provider', 'account'],
       registers: [registry],
     }),

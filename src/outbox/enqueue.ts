@@ -61,7 +61,7 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
         taken.map(({ event, messagePk }) => ({
           id: event.id,
           message_pk: messagePk,
-          raw_id: event.raw_id,
+          raw_id: event.raw_id ?? '', // message.stale: made by the sweep, from no request
           type: event.type,
           payload: JSON.stringify(event),
           created_at: nowIso,

@@ -19,6 +19,6 @@ export function matchesFilter(filter: SubscriptionFilter, event: StatusEvent): b
     allows(filter.providers, event.provider) &&
     allows(filter.channels, event.channel) &&
     allows(filter.types, event.type) &&
-    allows(filter.statuses, event.status)
+    allows(filter.statuses, event.status ?? undefined)
   );
 }

@@ -2,6 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely, Transaction } from 'kysely';
 import { fixed, insertRows } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
+import { SeriesDeltas } from '../status/rollups';
 import { iso } from '../util/time';
 import type { RawCallback } from './types';
 
@@ -80,9 +81,21 @@ export function rowOf(raw: RawCallback, verdict: string, detail: string | null, 
   };
 }
 
-/** Writes a raw request's row (rowOf): every request that reached a known provider route. */
-export async function insertRaw(db: Kysely<Database> | Transaction<Database>, row: RawRequestRow): Promise<void> {
+/**
+ * Writes a raw request's row (rowOf) — every request that reached a provider route — and counts
+ * it by verdict in the series rollups (the callbacks of GET /v1/stats/timeseries), with whatever
+ * else `series` holds (ingest: the latency of its reports), in one transaction. A request to an
+ * unknown provider or account is counted as `unknown`: a URL's text never becomes a group.
+ */
+export async function insertRaw(db: Kysely<Database> | Transaction<Database>, row: RawRequestRow, series = new SeriesDeltas()): Promise<void> {
+  if (!db.isTransaction) {
+    await db.transaction().execute((trx) => insertRaw(trx, row, series));
+    return;
+  }
+  const unknown = row.verdict === 'unknown_provider';
+  series.callback(new Date(row.received_at), unknown ? 'unknown' : row.provider, unknown ? 'unknown' : row.account, row.verdict);
   await insertRawRows.run(db, [row]);
+  await series.flush(db);
 }
 
 /** The stored request as the pipeline takes it (the inverse of rowOf). */

@@ -27,6 +27,8 @@ export function messageView(row: MessageRow, registration: Registration | null =
     metadata: registration?.metadata ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    /** When its final report was due and had not come (src/status/stale.ts); null when it is not stale. */
+    stale_since: row.stale_at,
   };
 }
 
@@ -96,6 +98,8 @@ export interface MessageFilter {
   account?: string;
   status?: string;
   recipient?: string;
+  /** 'true': only stale messages (through the partial index of migration 0006); 'false': only the others. */
+  stale?: string;
   since?: string;
   until?: string;
 }
@@ -111,6 +115,8 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
         ['account', '=', f.account],
         ['status', '=', f.status],
         ['recipient', '=', f.recipient],
+        ['stale_at', 'is not', f.stale === 'true' ? null : undefined],
+        ['stale_at', 'is', f.stale === 'false' ? null : undefined],
         ['updated_at', '>=', f.since],
         ['updated_at', '<', f.until],
         ['id', '<', f.cursor],
@@ -138,6 +144,7 @@ export interface StatsFilter {
  */
 export async function stats(db: Kysely<Database>, f: StatsFilter) {
   const rows = await countMessages(db, f);
+  const stale = await countStale(db, f);
   const counts: Record<string, number> = {};
   let total = 0;
   const errors = new Map<string, { provider: string; code: string; count: number }>();
@@ -164,6 +171,26 @@ export async function stats(db: Kysely<Database>, f: StatsFilter) {
     final,
     delivered,
     delivery_rate: final === 0 ? null : delivered / final,
+    stale,
     top_error_codes: top.slice(0, TOP_ERROR_CODES),
   };
+}
+
+/** Stale messages first seen in the window: few, read through the partial index of migration 0006. */
+async function countStale(db: Kysely<Database>, f: StatsFilter): Promise<number> {
+  const row = await db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('stale_at', 'is not', null)
+    .where((eb) =>
+      matching(eb, [
+        ['provider', '=', f.provider],
+        ['account', '=', f.account],
+        ['channel', '=', f.channel],
+        ['created_at', '>=', f.since],
+        ['created_at', '<', f.until],
+      ]),
+    )
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { fixed } from '../db/sql';
 import type { Database } from '../db/types';
+import { iso } from '../util/time';
 
 export interface MessageKey {
   provider: string;
@@ -14,6 +15,12 @@ export interface Registration {
   metadata: Record<string, unknown> | null;
 }
 
+/** A registration as found for a report: which recipient it names ('' for all), and whether the sweep made a stale message of it. */
+export interface FoundRegistration extends Registration {
+  recipient: string;
+  staleAt: string | null;
+}
+
 const selectRegistrations = fixed(
   'registrations',
 )`SELECT * FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient IN (${'recipient'}, '')`;
@@ -22,11 +29,16 @@ const selectRegistrations = fixed(
  * The registration of a message: one for its exact recipient, else one for every recipient of
  * its id (recipient ''). Registration is optional; a report never waits for one.
  */
-export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<Registration | null> {
+export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<FoundRegistration | null> {
   const rows = await selectRegistrations.all(db, { provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient });
   const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
   if (!row) return null;
-  return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };
+  return {
+    reference: row.reference,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    recipient: row.recipient,
+    staleAt: row.stale_at,
+  };
 }
 
 const selectAnyRegistration = fixed('registrations')`SELECT 1 AS one FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} LIMIT 1`;
@@ -51,8 +63,11 @@ export function anyRegistration(trx: Transaction<Database>, provider: string, ac
   return answer;
 }
 
-/** Records (or replaces) a send registration. */
-export async function register(db: Kysely<Database>, key: MessageKey, reg: Registration, now: Date): Promise<void> {
+/**
+ * Records (or replaces) a send registration. A new one is due a report within `finalAfterSeconds`
+ * (src/status/stale.ts); replacing one keeps its due time.
+ */
+export async function register(db: Kysely<Database>, key: MessageKey, reg: Registration, now: Date, finalAfterSeconds: number): Promise<void> {
   const values = {
     reference: reg.reference,
     metadata: reg.metadata === null ? null : JSON.stringify(reg.metadata),
@@ -60,7 +75,44 @@ export async function register(db: Kysely<Database>, key: MessageKey, reg: Regis
   };
   await db
     .insertInto('registrations')
-    .values({ provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient, created_at: now.toISOString(), ...values })
+    .values({
+      provider: key.provider,
+      account: key.account,
+      message_id: key.messageId,
+      recipient: key.recipient,
+      created_at: now.toISOString(),
+      final_due_at: dueAfter(now, finalAfterSeconds),
+      ...values,
+    })
     .onConflict((oc) => oc.columns(['provider', 'account', 'message_id', 'recipient']).doUpdateSet(values))
+    .execute();
+}
+
+export function dueAfter(from: Date, seconds: number): string {
+  return iso(new Date(from.getTime() + seconds * 1000));
+}
+
+/**
+ * A report came for one recipient of a message id registered for all recipients (recipient '')
+ * after the sweep had made that registration a stale message: the provider did call back, so the
+ * registration's message is no longer stale (the recipient's own message is watched from now on).
+ */
+export async function clearRegisteredStale(trx: Transaction<Database>, provider: string, account: string, messageId: string): Promise<void> {
+  await trx
+    .updateTable('messages')
+    .set({ stale_at: null })
+    .where('provider', '=', provider)
+    .where('account', '=', account)
+    .where('message_id', '=', messageId)
+    .where('recipient', '=', '')
+    .where('stale_at', 'is not', null)
+    .execute();
+  await trx
+    .updateTable('registrations')
+    .set({ stale_at: null })
+    .where('provider', '=', provider)
+    .where('account', '=', account)
+    .where('message_id', '=', messageId)
+    .where('recipient', '=', '')
     .execute();
 }

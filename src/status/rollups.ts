@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { matching } from '../db/filters';
 import { insertRows, isPostgres } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
+import { countryOf } from '../util/country';
 
 /**
  * Message counts kept with the data (table `stats_rollup`, migration 0003): GET /v1/stats sums a
@@ -14,13 +15,13 @@ import type { Database, MessageRow } from '../db/types';
  * rows in the same order).
  */
 
-type Counted = Pick<MessageRow, 'created_at' | 'provider' | 'account' | 'channel' | 'status' | 'error_code'>;
+type Counted = Pick<MessageRow, 'created_at' | 'provider' | 'account' | 'channel' | 'recipient' | 'status' | 'error_code'>;
 
-const ROLLUP_COLUMNS = ['period', 'bucket', 'provider', 'account', 'channel', 'status', 'error_code', 'n'] as const;
+const ROLLUP_COLUMNS = ['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code', 'n'] as const;
 const upsertRollups = insertRows(
   'stats_rollup',
   ROLLUP_COLUMNS,
-  ' ON CONFLICT (period, bucket, provider, account, channel, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n',
+  ' ON CONFLICT (period, bucket, provider, account, channel, country, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n',
 );
 /** PostgreSQL: appended, never updated, so concurrent ingests lock nothing in common (migration 0004). */
 const insertDeltas = insertRows('stats_rollup_delta', ROLLUP_COLUMNS);
@@ -35,8 +36,9 @@ export class RollupDeltas {
 
   /** A message now counts (+1) in this state, or no longer does (−1). */
   add(m: Counted, sign: 1 | -1): void {
+    const country = countryOf(m.recipient);
     for (const period of ['m', 'h'] as const) {
-      const key = [period, m.created_at.slice(0, BUCKET_CHARS[period]), m.provider, m.account, m.channel, m.status ?? '', m.error_code ?? ''];
+      const key = [period, m.created_at.slice(0, BUCKET_CHARS[period]), m.provider, m.account, m.channel, country, m.status ?? '', m.error_code ?? ''];
       const id = key.join('\u0000');
       const entry = this.deltas.get(id);
       if (entry) entry.n += sign;
@@ -50,14 +52,85 @@ export class RollupDeltas {
       .filter(([, e]) => e.n !== 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, e]) => {
-        const [period, bucket, provider, account, channel, status, error_code] = e.key as [string, string, string, string, string, string, string];
-        return { period, bucket, provider, account, channel, status, error_code, n: e.n };
+        const [period, bucket, provider, account, channel, country, status, error_code] = e.key as [
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ];
+        return { period, bucket, provider, account, channel, country, status, error_code, n: e.n };
       });
     this.deltas.clear();
     if (rows.length === 0) return;
     // SQLite has one writer: the rollup rows themselves. PostgreSQL: delta rows, folded later.
     if (isPostgres(trx)) await insertDeltas.run(trx, rows);
     else await upsertRollups.run(trx, rows);
+  }
+}
+
+/**
+ * Upper bounds, in seconds, of the latency buckets a status report is counted in (receive time minus
+ * the provider's occurred_at): from a second to a day, as the dlr_report_latency_seconds histogram.
+ */
+export const LATENCY_BOUNDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400] as const;
+
+const SERIES_COLUMNS = ['period', 'series', 'bucket', 'provider', 'account', 'channel', 'country', 'key', 'n'] as const;
+const upsertSeries = insertRows(
+  'series_rollup',
+  SERIES_COLUMNS,
+  ' ON CONFLICT (period, series, bucket, provider, account, channel, country, key) DO UPDATE SET n = series_rollup.n + excluded.n',
+);
+const insertSeriesDeltas = insertRows('series_rollup_delta', SERIES_COLUMNS);
+
+/** The bucket (its upper bound as text) a report that came `seconds` late is counted in. */
+export function latencyKey(seconds: number): string {
+  const bound = LATENCY_BOUNDS.find((b) => seconds <= b);
+  return bound === undefined ? '+Inf' : String(bound);
+}
+
+/**
+ * Callbacks by verdict and reports by lateness (table `series_rollup`, migration 0007), counted by
+ * the ingest transaction beside the raw request: one statement per request for all of them.
+ */
+export class SeriesDeltas {
+  private readonly deltas = new Map<string, { key: string[]; n: number }>();
+
+  private count(at: Date, series: string, provider: string, account: string, channel: string, country: string, key: string): void {
+    const time = at.toISOString();
+    for (const period of ['m', 'h'] as const) {
+      const k = [period, series, time.slice(0, BUCKET_CHARS[period]), provider, account, channel, country, key];
+      const id = k.join('\u0000');
+      const entry = this.deltas.get(id);
+      if (entry) entry.n += 1;
+      else this.deltas.set(id, { key: k, n: 1 });
+    }
+  }
+
+  /** A callback received at `at`, stored with this verdict. */
+  callback(at: Date, provider: string, account: string, verdict: string): void {
+    this.count(at, 'callback', provider, account, '', '', verdict);
+  }
+
+  /** A status report received at `at`, `seconds` after the provider says it happened (negative: 0). */
+  latency(at: Date, provider: string, account: string, channel: string, recipient: string, seconds: number): void {
+    this.count(at, 'latency', provider, account, channel, countryOf(recipient), latencyKey(Math.max(0, seconds)));
+  }
+
+  async flush(trx: Kysely<Database> | Transaction<Database>): Promise<void> {
+    if (this.deltas.size === 0) return;
+    const rows = [...this.deltas.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, e]) => {
+        const [period, series, bucket, provider, account, channel, country, key] = e.key as [string, string, string, string, string, string, string, string];
+        return { period, series, bucket, provider, account, channel, country, key, n: e.n };
+      });
+    this.deltas.clear();
+    if (isPostgres(trx)) await insertSeriesDeltas.run(trx, rows);
+    else await upsertSeries.run(trx, rows);
   }
 }
 
@@ -193,13 +266,35 @@ export async function foldRollupDeltas(db: Kysely<Database>): Promise<number> {
     const result = await sql<{ moved: string | number }>`
       WITH moved AS (
         DELETE FROM stats_rollup_delta WHERE id IN (SELECT id FROM stats_rollup_delta ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING period, bucket, provider, account, channel, status, error_code, n
+        RETURNING period, bucket, provider, account, channel, country, status, error_code, n
       ), summed AS (
-        INSERT INTO stats_rollup (period, bucket, provider, account, channel, status, error_code, n)
-        SELECT period, bucket, provider, account, channel, status, error_code, sum(n) FROM moved
-        GROUP BY period, bucket, provider, account, channel, status, error_code
-        ORDER BY period, bucket, provider, account, channel, status, error_code
-        ON CONFLICT (period, bucket, provider, account, channel, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n
+        INSERT INTO stats_rollup (period, bucket, provider, account, channel, country, status, error_code, n)
+        SELECT period, bucket, provider, account, channel, country, status, error_code, sum(n) FROM moved
+        GROUP BY period, bucket, provider, account, channel, country, status, error_code
+        ORDER BY period, bucket, provider, account, channel, country, status, error_code
+        ON CONFLICT (period, bucket, provider, account, channel, country, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n
+      )
+      SELECT count(*) AS moved FROM moved`.execute(db);
+    const moved = Number(result.rows[0]?.moved ?? 0);
+    folded += moved;
+    if (moved < FOLD_BATCH) return folded + (await foldSeriesDeltas(db));
+  }
+}
+
+/** The same for series_rollup_delta. */
+async function foldSeriesDeltas(db: Kysely<Database>): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const result = await sql<{ moved: string | number }>`
+      WITH moved AS (
+        DELETE FROM series_rollup_delta WHERE id IN (SELECT id FROM series_rollup_delta ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
+        RETURNING period, series, bucket, provider, account, channel, country, key, n
+      ), summed AS (
+        INSERT INTO series_rollup (period, series, bucket, provider, account, channel, country, key, n)
+        SELECT period, series, bucket, provider, account, channel, country, key, sum(n) FROM moved
+        GROUP BY period, series, bucket, provider, account, channel, country, key
+        ORDER BY period, series, bucket, provider, account, channel, country, key
+        ON CONFLICT (period, series, bucket, provider, account, channel, country, key) DO UPDATE SET n = series_rollup.n + excluded.n
       )
       SELECT count(*) AS moved FROM moved`.execute(db);
     const moved = Number(result.rows[0]?.moved ?? 0);

@@ -1,15 +1,11 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, RegistrationRow } from '../db/types';
+import { DEFAULT_REGION, readNumber } from '../util/country';
 import { findRegistration } from './registrations';
 
 /** The most hits a search answers: a support search names one customer's messages, not a list. */
 export const MAX_SEARCH_HITS = 50;
-/**
- * The region a number written without a country code is read in: the service's providers are
- * mostly Chinese, and their reports carry national numbers (`13800138000`).
- */
-export const DEFAULT_REGION: CountryCode = 'CN';
 
 /** What a hit matched: its message id, its recipient (in one of its forms), or its registration's reference. */
 export type Matched = 'message_id' | 'recipient' | 'reference';
@@ -45,11 +41,7 @@ export function recipientForms(term: string, region: CountryCode = DEFAULT_REGIO
   if (term.includes('@')) forms.add(term.toLowerCase());
   else if (PHONE_LIKE.test(term) && term.replace(/\D/g, '').length >= MIN_DIGITS) {
     const digits = term.replace(/\D/g, '');
-    const international = term.startsWith('+') ? `+${digits}` : digits.startsWith('00') ? `+${digits.slice(2)}` : null;
-    const candidates = international
-      ? [parsePhoneNumberFromString(international)]
-      : [parsePhoneNumberFromString(digits, region), parsePhoneNumberFromString(`+${digits}`)];
-    const number = candidates.find((n) => n?.isValid()) ?? candidates.find((n) => n?.isPossible());
+    const number = readNumber(term, region);
     if (number) {
       const cc = number.countryCallingCode;
       const nsn = number.nationalNumber;

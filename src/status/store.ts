@@ -5,7 +5,7 @@ import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
-import { anyRegistration, findRegistration, type Registration } from './registrations';
+import { anyRegistration, clearRegisteredStale, dueAfter, findRegistration, type FoundRegistration, type Registration } from './registrations';
 import type { RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
@@ -35,6 +35,8 @@ export interface ApplyContext {
   outbox: Outbox;
   /** The request's changes to the stats rollups, written at the end of applyAll. */
   rollup: RollupDeltas;
+  /** The account's `finalAfterSeconds`: a message not final this long after it was first seen is stale (src/status/stale.ts). */
+  finalAfterSeconds: number;
 }
 
 export interface AppliedReport {
@@ -81,6 +83,7 @@ const MESSAGE_COLUMNS = [
   'attributes',
   'created_at',
   'updated_at',
+  'final_due_at',
 ] as const;
 // no RETURNING: it adds to every insert (docs/performance.md), and nearly always every row is new (see applyAll)
 const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
@@ -93,7 +96,7 @@ const selectMessageForUpdate = fixed(
 const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
 const updateMessage = fixed(
   'messages',
-)`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+)`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'}, final_due_at = ${'final_due_at'}, stale_at = ${'stale_at'} WHERE id = ${'id'}`;
 const REPORT_COLUMNS = [
   'id',
   'message_pk',
@@ -120,6 +123,7 @@ const insertReportRows = insertRows('reports', REPORT_COLUMNS);
 function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): MessageRow {
   const now = iso(ctx.receivedAt);
   const changes = !blank && report.type === 'message.status' && report.status !== null;
+  const final = report.type === 'message.status' && changes && TERMINAL_STATUSES.has(report.status!);
   return {
     id: newId('msg'),
     provider: ctx.provider,
@@ -135,6 +139,8 @@ function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): M
     attributes: changes ? JSON.stringify(report.attributes) : '{}',
     created_at: now,
     updated_at: now,
+    final_due_at: final ? null : dueAfter(ctx.receivedAt, ctx.finalAfterSeconds),
+    stale_at: null,
   };
 }
 
@@ -232,7 +238,7 @@ function buildEvent(
   return event;
 }
 
-async function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<Registration | null> {
+async function registrationOf(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<FoundRegistration | null> {
   if (!(await anyRegistration(trx, ctx.provider, ctx.account))) return null;
   return findRegistration(trx, { provider: ctx.provider, account: ctx.account, messageId: report.messageId, recipient: report.recipient });
 }
@@ -248,6 +254,8 @@ async function firstReport(trx: Transaction<Database>, ctx: ApplyContext, messag
   const before = { ...message, status: null, version: 0 };
   if (report.type === 'message.status' && !hasStatus(report)) return { decision: { change: false, reason: 'unmapped' }, event: null, seen: undefined };
   const registration = await registrationOf(trx, ctx, report);
+  if (registration?.staleAt && registration.recipient === '' && report.recipient !== '')
+    await clearRegisteredStale(trx, ctx.provider, ctx.account, report.messageId);
   if (report.type === 'message.status') return { decision: { change: true }, event: buildEvent(ctx, before, report, 1, registration), seen: undefined };
   return { decision: null, event: buildEvent(ctx, before, report, 0, registration), seen: undefined };
 }
@@ -265,6 +273,8 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
   const event = buildEvent(ctx, message, report, message.version + 1, await registrationOf(trx, ctx, report));
   const attributes = JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes });
   const error = report.error;
+  // a final status ends the watch for it, and clears a stale mark (the event goes out as usual)
+  const final = TERMINAL_STATUSES.has(report.status);
   await updateMessage.run(trx, {
     status: report.status,
     error_code: error?.code ?? null,
@@ -273,6 +283,8 @@ async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, messag
     version: message.version + 1,
     attributes,
     updated_at: iso(ctx.receivedAt),
+    final_due_at: final ? null : message.final_due_at,
+    stale_at: final ? null : message.stale_at,
     id: message.id,
   });
   ctx.rollup.add(message, -1);

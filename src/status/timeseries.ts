@@ -3,19 +3,22 @@ import { matching } from '../db/filters';
 import { isPostgres } from '../db/sql';
 import type { Database } from '../db/types';
 import { BadRequest } from '../errors';
+import { LATENCY_BOUNDS } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
 
 /**
  * Delivery health over time (GET /v1/stats/timeseries): per bucket, the messages first seen in it
- * by their current status (delivered, final, delivery rate, top error codes) — summed from the
- * stats rollups, never from the messages — and the callbacks received in it by verdict (so a wrong
- * secret shows as a `signature_invalid` spike). A message counts in the bucket it was first seen in
- * (its `created_at`) under its status now; a bucket with nothing in it is left out.
+ * by their current status (delivered, final, delivery rate, top error codes), the status reports
+ * received in it by how late they came (p50/p95 of receive time minus the provider's event time),
+ * and the callbacks received in it by verdict (so a wrong secret shows as a `signature_invalid`
+ * spike) — all summed from rollups (src/status/rollups.ts), never from the messages or the raw log,
+ * so an answer costs the same at any size. A message counts in the bucket it was first seen in (its
+ * `created_at`) under its status now; a bucket with nothing in it is left out.
  */
 
 export const INTERVALS = { '1m': 60_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
 export type Interval = keyof typeof INTERVALS;
-export const GROUPS = ['provider', 'account', 'channel'] as const;
+export const GROUPS = ['provider', 'account', 'channel', 'country'] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** Buckets one answer holds at most (a week of hours, a day of minutes and then some). */
@@ -43,6 +46,8 @@ export interface Bucket {
   final: number;
   delivery_rate: number | null;
   top_errors: { code: string; count: number }[];
+  /** Status reports received in the bucket by lateness, in seconds (interpolated in the rollup's latency buckets); null when none. */
+  latency: { count: number; p50: number | null; p95: number | null };
   callbacks: Record<string, number>;
 }
 
@@ -82,30 +87,41 @@ export async function timeseries(
     let b = buckets.get(id);
     if (!b) {
       const start = iso(Date.parse(prefix.length === 10 ? `${prefix}T00:00:00.000Z` : prefix.length === 13 ? `${prefix}:00:00.000Z` : `${prefix}:00.000Z`));
-      b = { start, group: g, total: 0, by_status: {}, delivered: 0, final: 0, delivery_rate: null, top_errors: [], callbacks: {} };
+      b = {
+        start,
+        group: g,
+        total: 0,
+        by_status: {},
+        delivered: 0,
+        final: 0,
+        delivery_rate: null,
+        top_errors: [],
+        latency: { count: 0, p50: null, p95: null },
+        callbacks: {},
+      };
       buckets.set(id, b);
     }
     return b;
   };
 
   // messages, from the rollups (and on PostgreSQL the deltas not folded yet), by bucket and group
-  // a group's name: the provider, `provider/account` (an account name is a provider's), or the channel
-  const groupOf = (r: { provider: string; account: string; channel: string }): string | null =>
-    group === 'provider' ? r.provider : group === 'account' ? `${r.provider}/${r.account}` : group === 'channel' ? r.channel : null;
+  // a group's name: the provider, `provider/account` (an account name is a provider's), the channel,
+  // or the recipient's country (`unknown`: e-mail, or a number whose region cannot be told)
+  const groupOf = (r: Partial<Record<Dimension, string>>): string | null => {
+    if (group === 'provider') return r.provider!;
+    if (group === 'account') return `${r.provider}/${r.account}`;
+    if (group === 'channel') return r.channel!;
+    if (group === 'country') return r.country === '' ? 'unknown' : r.country!;
+    return null;
+  };
+  // only the columns the grouping names are read (a day by the hour sums tens of thousands of rollup rows into a few hundred)
+  const dims = DIMENSIONS[group ?? 'none'];
   const errors = new Map<Bucket, Map<string, number>>();
   const tables = isPostgres(db) ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
   for (const table of tables) {
     const rows = await db
       .selectFrom(table)
-      .select((eb) => [
-        sql<string>`substr(bucket, 1, ${sql.lit(chars)})`.as('prefix'),
-        'provider',
-        'account',
-        'channel',
-        'status',
-        'error_code',
-        eb.fn.sum<number | string>('n').as('n'),
-      ])
+      .select((eb) => [prefixOf(chars).as('prefix'), ...dims, 'status', 'error_code', eb.fn.sum<number | string>('n').as('n')])
       .where('period', '=', period)
       .where('bucket', '>=', key(iso(from)))
       .where('bucket', '<', key(iso(to)))
@@ -116,7 +132,8 @@ export async function timeseries(
           ['channel', '=', q.channel],
         ]),
       )
-      .groupBy([sql`substr(bucket, 1, ${sql.lit(chars)})`, 'provider', 'account', 'channel', 'status', 'error_code'])
+      .groupBy([prefixOf(chars), ...dims, 'status', 'error_code'])
+      .$castTo<{ prefix: string; status: string; error_code: string; n: number | string } & Partial<Record<Dimension, string>>>()
       .execute();
     for (const r of rows) {
       const n = Number(r.n);
@@ -133,36 +150,19 @@ export async function timeseries(
     }
   }
 
-  // callbacks by verdict, from the raw log's received_at index (a raw request has no channel: with
-  // a channel filter or grouped by channel, they are left out)
-  if ((q.channel === undefined || q.channel === '') && group !== 'channel') {
-    const knownProvider = sql<string>`CASE WHEN verdict = 'unknown_provider' THEN 'unknown' ELSE provider END`;
-    const knownAccount = sql<string>`CASE WHEN verdict = 'unknown_provider' THEN 'unknown' ELSE account END`;
-    const rows = await db
-      .selectFrom('raw_requests')
-      .select((eb) => [
-        sql<string>`substr(received_at, 1, ${sql.lit(chars)})`.as('prefix'),
-        // a request to an unknown provider or account names them with whatever its sender wrote in the
-        // URL: counted as `unknown`, never a group of its own
-        knownProvider.as('provider'),
-        knownAccount.as('account'),
-        'verdict',
-        eb.fn.countAll<number | string>().as('n'),
-      ])
-      .where('received_at', '>=', iso(from))
-      .where('received_at', '<', iso(to))
-      .where((eb) =>
-        matching(eb, [
-          ['provider', '=', q.provider],
-          ['account', '=', q.account],
-        ]),
-      )
-      .groupBy([sql`substr(received_at, 1, ${sql.lit(chars)})`, knownProvider, knownAccount, 'verdict'])
-      .execute();
-    for (const r of rows) {
-      const b = bucketOf(r.prefix, groupOf({ ...r, channel: '' }));
-      b.callbacks[r.verdict] = (b.callbacks[r.verdict] ?? 0) + Number(r.n);
+  // status reports by lateness, and callbacks by verdict (a raw request has no channel or country:
+  // with a channel filter, or grouped by channel or country, callbacks are left out)
+  const latencies = new Map<Bucket, Map<string, number>>();
+  const withCallbacks = (q.channel === undefined || q.channel === '') && group !== 'channel' && group !== 'country';
+  for (const row of await seriesRows(db, q, period, key(iso(from)), key(iso(to)), chars, dims, withCallbacks)) {
+    const b = bucketOf(row.prefix, groupOf(row));
+    if (row.series === 'callback') {
+      b.callbacks[row.key] = (b.callbacks[row.key] ?? 0) + row.n;
+      continue;
     }
+    const h = latencies.get(b) ?? new Map<string, number>();
+    h.set(row.key, (h.get(row.key) ?? 0) + row.n);
+    latencies.set(b, h);
   }
 
   for (const b of buckets.values()) {
@@ -173,7 +173,85 @@ export async function timeseries(
       .map(([code, count]) => ({ code, count }))
       .sort((x, y) => y.count - x.count || (x.code < y.code ? -1 : 1))
       .slice(0, TOP_ERRORS);
+    const h = latencies.get(b);
+    if (h) b.latency = { count: [...h.values()].reduce((x, y) => x + y, 0), p50: quantile(h, 0.5), p95: quantile(h, 0.95) };
   }
   const sorted = [...buckets.values()].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : (x.group ?? '') < (y.group ?? '') ? -1 : 1));
   return { interval: q.interval, since: iso(from), until: iso(to), group_by: group, buckets: sorted };
+}
+
+type Dimension = 'provider' | 'account' | 'channel' | 'country';
+/** The rollup columns each grouping reads (an account is named with its provider). */
+const DIMENSIONS: Record<Group | 'none', Dimension[]> = {
+  none: [],
+  provider: ['provider'],
+  account: ['provider', 'account'],
+  channel: ['channel'],
+  country: ['country'],
+};
+
+/** A bucket of `interval` named by the first `chars` characters of a rollup bucket (the whole of it: the column itself, which keeps the index order). */
+function prefixOf(chars: number) {
+  return chars === 13 || chars === 16 ? sql<string>`bucket` : sql<string>`substr(bucket, 1, ${sql.lit(chars)})`;
+}
+
+type SeriesRow = { prefix: string; series: string; key: string; n: number } & Partial<Record<Dimension, string>>;
+
+/** The window's latency counts (and callbacks, when asked), summed per bucket prefix and dimension, from series_rollup (and its PostgreSQL deltas). */
+async function seriesRows(
+  db: Kysely<Database>,
+  q: TimeseriesQuery,
+  period: 'm' | 'h',
+  from: string,
+  to: string,
+  chars: number,
+  dims: Dimension[],
+  withCallbacks: boolean,
+): Promise<SeriesRow[]> {
+  const out: SeriesRow[] = [];
+  const tables = isPostgres(db) ? (['series_rollup', 'series_rollup_delta'] as const) : (['series_rollup'] as const);
+  for (const table of tables) {
+    for (const series of withCallbacks ? ['latency', 'callback'] : ['latency']) {
+      const rows = await db
+        .selectFrom(table)
+        .select((eb) => [prefixOf(chars).as('prefix'), ...dims, 'key', eb.fn.sum<number | string>('n').as('n')])
+        .where('period', '=', period)
+        .where('series', '=', series)
+        .where('bucket', '>=', from)
+        .where('bucket', '<', to)
+        .where((eb) =>
+          matching(eb, [
+            ['provider', '=', q.provider],
+            ['account', '=', q.account],
+            // callbacks have no channel: a channel filter applies to the latency of reports only
+            ['channel', '=', series === 'latency' ? q.channel : undefined],
+          ]),
+        )
+        .groupBy([prefixOf(chars), ...dims, 'key'])
+        .$castTo<{ prefix: string; key: string; n: number | string } & Partial<Record<Dimension, string>>>()
+        .execute();
+      for (const r of rows) if (Number(r.n) !== 0) out.push({ ...r, series, n: Number(r.n) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The q-quantile of a latency histogram (counts by bucket upper bound): linear within the bucket the
+ * rank falls in, from the previous bound (0 for the first), as Prometheus's histogram_quantile does;
+ * in the open bucket past the last bound, that bound.
+ */
+export function quantile(histogram: Map<string, number>, q: number): number | null {
+  const total = [...histogram.values()].reduce((x, y) => x + y, 0);
+  if (total === 0) return null;
+  const rank = q * total;
+  let below = 0;
+  let lower = 0;
+  for (const bound of LATENCY_BOUNDS) {
+    const n = histogram.get(String(bound)) ?? 0;
+    if (n > 0 && below + n >= rank) return lower + ((bound - lower) * (rank - below)) / n;
+    below += n;
+    lower = bound;
+  }
+  return LATENCY_BOUNDS[LATENCY_BOUNDS.length - 1];
 }

@@ -5,7 +5,7 @@ export type Status = (typeof STATUSES)[number];
 export const TERMINAL_STATUSES: ReadonlySet<Status> = new Set<Status>(['delivered', 'failed', 'expired', 'rejected']);
 
 export type Channel = 'sms' | 'email';
-export type EventType = 'message.status' | 'message.engagement';
+export type EventType = 'message.status' | 'message.engagement' | 'message.stale';
 
 export interface ReportError {
   /** The provider's own code as sent ("UNDELIV", "MK:0001", "30003"). */
@@ -47,7 +47,8 @@ export interface StatusEvent {
   channel: Channel;
   message_id: string;
   recipient: string;
-  status?: Status;
+  /** message.status: the new status; message.stale: the current one (null: no report ever came). */
+  status?: Status | null;
   previous_status?: Status | null;
   terminal?: boolean;
   action?: string;
@@ -55,7 +56,8 @@ export interface StatusEvent {
   error: ReportError | null;
   occurred_at: string;
   received_at: string;
-  raw_id: string;
+  /** The raw request that made the event; null for message.stale, which the sweep makes. */
+  raw_id: string | null;
   attributes: Record<string, unknown>;
   reference?: string;
   metadata?: Record<string, unknown>;

@@ -86,7 +86,7 @@ describe('config', () => {
     try {
       const c = loadConfig({});
       expect(Object.keys(c.providers).sort()).toEqual(['aliyun', 'ronglian', 'tencent']);
-      expect(c.providers.aliyun.accounts.default).toEqual({ timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300 });
+      expect(c.providers.aliyun.accounts.default).toEqual({ timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300, finalAfterSeconds: 259_200 });
       expect(c.warnings.join()).toMatch(/no config file/);
     } finally {
       process.chdir(cwd);

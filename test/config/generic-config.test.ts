@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,5 +234,49 @@ describe('generic providers in the config', () => {
   ])('refuses a signature that does not cover what the mapping reads, naming what (%#)', (providers, message) => {
     expect(() => load(providers)).toThrow(ConfigError);
     expect(() => load(providers)).toThrow(message);
+  });
+});
+
+describe('the signed presets of issue #17 in the config', () => {
+  // the form Telnyx's portal shows: base64 of the raw 32-byte key
+  const ED25519_KEY = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('base64');
+  it('loads every one with the settings its scheme reads, from the environment', () => {
+    const c = load(
+      {
+        resend: { kind: 'generic', preset: 'resend', accounts: { default: { secret: 'env:RESEND_SECRET' } } },
+        telnyx: { kind: 'generic', preset: 'telnyx', accounts: { default: { publicKey: ED25519_KEY } } },
+        messagebird: { kind: 'generic', preset: 'messagebird', accounts: { default: { secret: 'mb-signing-key', publicUrl: 'https://dlr.example.com' } } },
+        mandrill: { kind: 'generic', preset: 'mandrill', accounts: { default: { secret: 'mandrill-key', publicUrl: 'https://dlr.example.com/' } } },
+        plivo: { kind: 'generic', preset: 'plivo', accounts: { default: { secret: 'plivo-auth-token', publicUrl: 'https://dlr.example.com' } } },
+        postmark: { kind: 'generic', preset: 'postmark', accounts: { default: { username: 'hook', password: 'hook-password' } } },
+        'netease-yunxin': { kind: 'generic', preset: 'netease-yunxin', accounts: { default: { secret: 'netease-app-secret' } } },
+      },
+      { RESEND_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    );
+    expect(c.providers.resend.accounts.default.secret).toBe('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
+    expect(c.providers.telnyx.generic?.signature?.algorithm).toBe('ed25519');
+    expect(c.providers.messagebird.generic?.format.methods).toEqual(['GET']);
+    // signed presets are not "unprotected": no warning about token or allowIps
+    expect(c.warnings.filter((w) => w.includes('neither token nor allowIps'))).toEqual([]);
+  });
+
+  it.each([
+    ['telnyx', {}, 'publicKey'],
+    ['resend', { secret: '' }, 'secret'],
+    ['messagebird', { secret: 'mb-signing-key' }, 'publicUrl'],
+    ['postmark', { username: 'hook' }, 'password'],
+    ['netease-yunxin', { token: 'a-url-token-123' }, 'secret'],
+  ])('refuses %s without its %s, naming the setting', (name, account, setting) => {
+    expect(() => load({ [name]: { kind: 'generic', preset: name, accounts: { default: account } } })).toThrow(ConfigError);
+    expect(() => load({ [name]: { kind: 'generic', preset: name, accounts: { default: account } } })).toThrow(`providers.${name}.accounts.default.${setting}`);
+  });
+
+  it('refuses a telnyx publicKey that is no Ed25519 key and a resend secret that is not whsec_ base64', () => {
+    expect(() => load({ telnyx: { kind: 'generic', preset: 'telnyx', accounts: { default: { publicKey: 'x'.repeat(44) } } } })).toThrow(
+      /providers.telnyx.accounts.default.publicKey: is not the base64 of a raw 32-byte Ed25519 public key/,
+    );
+    expect(() => load({ resend: { kind: 'generic', preset: 'resend', accounts: { default: { secret: 'whsec_not-base64!' } } } })).toThrow(
+      /providers.resend.accounts.default.secret: is not whsec_ followed by base64/,
+    );
   });
 });

@@ -2,7 +2,7 @@ import type { AccountConfig } from '../../src/config/config';
 import type { RawCallback } from '../../src/raw/types';
 import { newId } from '../../src/util/ids';
 
-export const ACCOUNT: AccountConfig = { timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300 };
+export const ACCOUNT: AccountConfig = { timeZone: 'Asia/Shanghai', timestampToleranceSeconds: 300, finalAfterSeconds: 259_200 };
 
 /** A RawCallback as the route would build it. */
 export function rawCallback(provider: string, body: Buffer | string, contentType: string, extra: Partial<RawCallback> = {}): RawCallback {

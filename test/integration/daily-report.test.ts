@@ -39,6 +39,7 @@ async function seed(db: Kysely<Database>, messages: Seeded[], table: 'stats_roll
       provider: m.provider,
       account: m.account,
       channel: m.channel ?? 'sms',
+      country: '',
       status: m.status ?? 'delivered',
       error_code: m.error_code ?? '',
       n: m.n ?? 1,
@@ -54,7 +55,7 @@ async function seed(db: Kysely<Database>, messages: Seeded[], table: 'stats_roll
       .values(row)
       .onConflict((oc) =>
         oc
-          .columns(['period', 'bucket', 'provider', 'account', 'channel', 'status', 'error_code'])
+          .columns(['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code'])
           .doUpdateSet((eb) => ({ n: eb('stats_rollup.n', '+', eb.ref('excluded.n')) })),
       )
       .execute();

@@ -9,6 +9,7 @@ import { countByScan, countMessages, foldRollupDeltas, RollupDeltas, type CountR
 import { stats } from '../../src/status/queries';
 import { applyAll } from '../../src/status/store';
 import { STATUSES, type ProviderReport } from '../../src/status/types';
+import { countryOf } from '../../src/util/country';
 import { newId } from '../../src/util/ids';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 
@@ -34,13 +35,16 @@ const report = fc
     report: {
       type: 'message.status',
       messageId: message,
-      recipient: '+8613800000000',
+      recipient: RECIPIENTS[message],
       status,
       error: code === null || status === 'delivered' ? null : { code, message: null },
       occurredAt: new Date(T0 + minute * 60_000),
       attributes: {},
     } satisfies ProviderReport,
   }));
+
+/** One per message, of several destinations (the rollups count by country): China, US, UK, a national number, an unknown one. */
+const RECIPIENTS: Record<string, string> = { m1: '+8613800000000', m2: '+12025550123', m3: '+447400123456', m4: '13800138000', m5: '+999123' };
 
 const request = fc.record({ at: fc.constantFrom(...OFFSETS), reports: fc.array(report, { minLength: 1, maxLength: 4 }) });
 const end = fc.option(fc.constantFrom(...OFFSETS, -1000, 60 * 60_000 - 30_000, 3 * 3600_000), { nil: undefined });
@@ -121,6 +125,7 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
                     rawId: newId('raw'),
                     receivedAt,
                     lockRows: dbh.dialect === 'postgres',
+                    finalAfterSeconds: 259200,
                     replay: false,
                     outbox: createOutbox(trx, receivedAt),
                     rollup: new RollupDeltas(),
@@ -166,6 +171,16 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
                 sorted(await countByScan(dbh.db, windows[0][2] ? { provider: windows[0][2] } : {})),
               );
             }
+            // by destination: the rollups' countries are the recipients' (src/util/country.ts), counted once per message
+            if (dbh.dialect === 'postgres') await foldRollupDeltas(dbh.db);
+            const byCountry = new Map<string, number>();
+            for (const r of await dbh.db.selectFrom('stats_rollup').select(['country', 'n']).where('period', '=', 'h').execute()) {
+              byCountry.set(r.country, (byCountry.get(r.country) ?? 0) + Number(r.n));
+            }
+            const recount = new Map<string, number>();
+            for (const m of await dbh.db.selectFrom('messages').select('recipient').execute())
+              recount.set(countryOf(m.recipient), (recount.get(countryOf(m.recipient)) ?? 0) + 1);
+            expect(new Map([...byCountry].filter(([, n]) => n !== 0))).toEqual(recount);
             // and GET /v1/stats's answer over the whole range is the recount's
             const all = await stats(dbh.db, {});
             expect(all.total).toBe((await countByScan(dbh.db, {})).reduce((s, r) => s + r.n, 0));

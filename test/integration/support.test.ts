@@ -155,5 +155,21 @@ describe(`support routes: who am I, search, an event's deliveries, the outbox, h
     const byAccount = await request(app.url).get(`/v1/stats/timeseries?interval=1d&group_by=account&since=${since}&until=${until}`).set(reader).expect(200);
     expect(new Set((byAccount.body.buckets as Bucket[]).map((b) => b.group))).toEqual(new Set(['aliyun/default', 'mailgw/default', 'unknown/unknown']));
     await request(app.url).get('/v1/stats/timeseries?interval=5m').set(reader).expect(400);
+
+    // by destination, and how late the reports came (Aliyun's report_time is when the handset answered)
+    const byCountry = await request(app.url)
+      .get(`/v1/stats/timeseries?interval=1d&group_by=country&provider=aliyun&since=${since}&until=${until}`)
+      .set(reader)
+      .expect(200);
+    const china = (byCountry.body.buckets as (Bucket & { latency: { count: number; p50: number | null; p95: number | null } })[]).filter(
+      (b) => b.group === 'CN',
+    );
+    expect(china.reduce((n, b) => n + b.total, 0)).toBeGreaterThanOrEqual(2);
+    expect(china.reduce((n, b) => n + b.latency.count, 0)).toBeGreaterThanOrEqual(2);
+    for (const b of china.filter((x) => x.latency.count > 0)) {
+      expect(b.latency.p50).toEqual(expect.any(Number));
+      expect(b.latency.p95!).toBeGreaterThanOrEqual(b.latency.p50!);
+    }
+    expect(china.every((b) => Object.keys(b.callbacks).length === 0)).toBe(true); // a request has no country
   });
 });

@@ -1,3 +1,4 @@
+import { sweepOnce } from '../../src/outbox/stale-sweep';
 import request from 'supertest';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
 import { startSubscriber, waitFor, type Subscriber } from '../helpers/subscriber';
@@ -51,6 +52,9 @@ describe('metrics on /metrics, with a worker delivering', () => {
 
   beforeAll(async () => {
     app = await startTestApp(seedConfig({}, FAST));
+    // a registered send never reported, found stale by a sweep 4 days on (before any subscription: no delivery)
+    await request(app.url).post('/v1/messages').set(admin).send({ provider: 'aliyun', message_id: 'ops-stale' }).expect(201);
+    expect(await sweepOnce(app.running.ctx, new Date(Date.now() + 4 * 86_400_000))).toBe(1);
     [ok, failing, gone] = await Promise.all([startSubscriber(() => 200), startSubscriber(() => 500), startSubscriber(() => 410)]);
     for (const sub of [ok, failing, gone]) await request(app.url).post('/v1/subscriptions').set(admin).send({ url: sub.url }).expect(201);
     await request(app.url).post('/v1/messages').set(admin).send({ provider: 'aliyun', message_id: 'ops-1' }).expect(201);
@@ -101,8 +105,12 @@ describe('metrics on /metrics, with a worker delivering', () => {
     expect(valueOf(samples, 'dlr_callbacks_total', { provider: 'unknown', verdict: 'unknown_provider' })).toBe(2);
   });
 
+  it('counts the messages found stale by provider and account', () => {
+    expect(valueOf(samples, 'dlr_messages_stale_total', { provider: 'aliyun', account: 'default' })).toBe(1);
+  });
+
   it('counts registered sends by configured provider and account ("unknown" otherwise)', () => {
-    expect(valueOf(samples, 'dlr_registrations_total', { provider: 'aliyun', account: 'default' })).toBe(1);
+    expect(valueOf(samples, 'dlr_registrations_total', { provider: 'aliyun', account: 'default' })).toBe(2);
     expect(valueOf(samples, 'dlr_registrations_total', { provider: 'unknown', account: 'unknown' })).toBe(1);
   });
 

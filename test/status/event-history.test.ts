@@ -44,6 +44,7 @@ describe('events nobody subscribed to are rebuilt from the history, equal to the
         { provider: 'aliyun', account: 'default', messageId: 'm2', recipient: '' },
         { reference: 'order-2', metadata: { shop: 7 } },
         new Date(),
+        259_200,
       );
       const out: unknown[] = [];
       for (const [i, reports] of requests.entries()) {
@@ -76,6 +77,7 @@ describe('events nobody subscribed to are rebuilt from the history, equal to the
               rawId,
               receivedAt,
               lockRows: false,
+              finalAfterSeconds: 259200,
               replay: false,
               outbox: createOutbox(trx, receivedAt),
               rollup: new RollupDeltas(),

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../../context';
+import { DEFAULTS } from '../../config/config';
 import { BadRequest } from '../../errors';
 import { getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, rotateSecret, updateSubscription } from '../../outbox/subscriptions';
@@ -82,11 +83,13 @@ export function adminRouter(ctx: AppContext): Router {
     const body: unknown = req.body;
     if (!validateRegistration(body)) throw new BadRequest(`invalid registration: ${describeErrors().join('; ')}`);
     const key = { provider: body.provider, account: body.account ?? 'default', messageId: body.message_id, recipient: body.recipient ?? '' };
-    await register(db, key, { reference: body.reference ?? null, metadata: body.metadata ?? null }, new Date());
     // Labelled only with a configured provider and account: the body's text never becomes a label value.
     const target = findProvider(key.provider, ctx.config.providers);
-    const configured = target !== undefined && Object.hasOwn(ctx.config.providers[target.name]?.accounts ?? {}, key.account);
-    ctx.metrics.registrations.inc(configured ? { provider: target.name, account: key.account } : { provider: 'unknown', account: 'unknown' });
+    const accounts = target !== undefined ? ctx.config.providers[target.name]?.accounts : undefined;
+    const configured = accounts !== undefined && Object.hasOwn(accounts, key.account);
+    const finalAfter = configured ? accounts[key.account].finalAfterSeconds : DEFAULTS.finalAfterSeconds;
+    await register(db, key, { reference: body.reference ?? null, metadata: body.metadata ?? null }, new Date(), finalAfter);
+    ctx.metrics.registrations.inc(configured && target ? { provider: target.name, account: key.account } : { provider: 'unknown', account: 'unknown' });
     res.status(201).json({
       provider: key.provider,
       account: key.account,

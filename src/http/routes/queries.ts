@@ -8,7 +8,7 @@ import { requireScope } from '../auth';
 import { queryParams } from '../query-params';
 
 const messageQuery = queryParams<'account' | 'recipient'>('message');
-const messagesQuery = queryParams<'provider' | 'account' | 'status' | 'recipient' | 'since' | 'until' | 'cursor' | 'limit'>('messages');
+const messagesQuery = queryParams<'provider' | 'account' | 'status' | 'recipient' | 'stale' | 'since' | 'until' | 'cursor' | 'limit'>('messages');
 const statsQuery = queryParams<'provider' | 'account' | 'channel' | 'since' | 'until'>('stats');
 const rawListQuery = queryParams<'provider' | 'account' | 'verdict' | 'since' | 'until' | 'q' | 'cursor' | 'limit'>('raw-list');
 const noQuery = queryParams('none');
