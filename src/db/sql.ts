@@ -22,6 +22,21 @@ export function isPostgres(db: Kysely<Database>): boolean {
 }
 
 /**
+ * Runs several reads on one snapshot. PostgreSQL: in a read-only REPEATABLE READ transaction, so a
+ * rollup and its deltas are read as of one moment (a fold moving rows from one to the other between
+ * two separate reads would count them twice or not at all). SQLite: as they are (its rollups have
+ * no deltas; a read connection sees one snapshot per statement and nothing moves between tables).
+ */
+export async function onSnapshot<T>(db: Kysely<Database>, read: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (!isPostgres(db) || db.isTransaction) return read(db);
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute((trx) => read(trx));
+}
+
+/**
  * Two ways to SQL, and when each is used:
  * - **kysely's query builder** everywhere a query's shape depends on its input (the read API's
  *   filters, admin routes, migrations, the CLI): the compiler checks every column and value.

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
 import { sql, type ExpressionBuilder, type Kysely, type RawBuilder } from 'kysely';
 import { matching } from '../db/filters';
-import { isPostgres } from '../db/sql';
+import { isPostgres, onSnapshot } from '../db/sql';
 import type { Database } from '../db/types';
 import { BadRequest } from '../errors';
 import { isValidZone } from '../util/time';
@@ -295,7 +295,12 @@ async function sumRanges(db: Kysely<Database>, table: RollupTable, s: Spans, ran
 const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 
 /** The report; `since`, `until`, `by` and the zones checked by the parsers above. */
-export async function dailyReport(db: Kysely<Database>, q: DailyQuery): Promise<DailyReport> {
+/** The report, its rollups (and PostgreSQL deltas) read on one snapshot (src/db/sql.ts onSnapshot). */
+export function dailyReport(db: Kysely<Database>, q: DailyQuery): Promise<DailyReport> {
+  return onSnapshot(db, (snap) => dailyOn(snap, q));
+}
+
+async function dailyOn(db: Kysely<Database>, q: DailyQuery): Promise<DailyReport> {
   const days = reportDays(q.since, q.until);
   const by = DIMENSIONS.filter((d) => q.by.includes(d));
   const groups = zoneGroups(q.zones, q);

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
-import { Conflict, NotFound } from '../errors';
+import { Conflict, NotFound, quoted } from '../errors';
 import { matching } from '../db/filters';
+import { onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages } from './rollups';
@@ -59,18 +60,34 @@ export interface MessageLookup {
 /** A message's answer carries at most this many reports (the newest), with `history_truncated: true` past it. */
 export const MAX_HISTORY = 1000;
 
+/** At most this many values a refusal lists to choose from (the answer's fields list them all). */
+const MAX_LISTED = 10;
+const listed = (values: string[]) => values.slice(0, MAX_LISTED).map(quoted).join(', ') + (values.length > MAX_LISTED ? ', …' : '');
+
+function notFoundHint(q: MessageLookup): string {
+  const narrowed = [q.account !== undefined && q.account !== '' ? `account ${quoted(q.account)}` : '', q.recipient !== undefined ? `recipient ${quoted(q.recipient)}` : '']
+    .filter(Boolean)
+    .join(' and ');
+  return `provider ${quoted(q.provider)} has no message with this id${narrowed ? ` and ${narrowed}` : ''}: check them (GET /v1/search?q= finds messages by id, recipient or reference)`;
+}
+
+/** What to add to the query: ?recipient= (and ?account= when the id spans accounts), with the values to choose from. */
+function ambiguousDetail(messageId: string, recipients: string[], accounts: string[]): string {
+  const account = accounts.length > 1 ? ` and ?account= (one of ${listed(accounts)})` : '';
+  return `several messages have the id ${quoted(messageId)}: add ?recipient= (one of ${listed(recipients)})${account}`;
+}
+
 /** One message and its history; 409 when the id covers several recipients and none was named. */
 export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
   let query = db.selectFrom('messages').selectAll().where('provider', '=', q.provider).where('message_id', '=', q.messageId);
   if (q.account) query = query.where('account', '=', q.account);
   if (q.recipient !== undefined) query = query.where('recipient', '=', q.recipient);
   const rows = await query.limit(100).execute();
-  if (rows.length === 0) throw new NotFound('message');
+  if (rows.length === 0) throw new NotFound('message', q.messageId, notFoundHint(q));
   if (rows.length > 1) {
-    throw new Conflict('ambiguous', 'several messages match: name ?recipient= (and ?account=)', {
-      recipients: [...new Set(rows.map((r) => r.recipient))],
-      accounts: [...new Set(rows.map((r) => r.account))],
-    });
+    const recipients = [...new Set(rows.map((r) => r.recipient))];
+    const accounts = [...new Set(rows.map((r) => r.account))];
+    throw new Conflict('ambiguous', ambiguousDetail(q.messageId, recipients, accounts), { recipients, accounts });
   }
   const message = rows[0];
   // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
@@ -143,8 +160,7 @@ export interface StatsFilter {
  * (src/status/rollups.ts): milliseconds at any size.
  */
 export async function stats(db: Kysely<Database>, f: StatsFilter) {
-  const rows = await countMessages(db, f);
-  const stale = await countStale(db, f);
+  const [rows, stale] = await onSnapshot(db, async (snap) => [await countMessages(snap, f), await countStale(snap, f)] as const);
   const counts: Record<string, number> = {};
   let total = 0;
   const errors = new Map<string, { provider: string; code: string; count: number }>();

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { matching } from '../db/filters';
-import { isPostgres } from '../db/sql';
+import { isPostgres, onSnapshot } from '../db/sql';
 import type { Database } from '../db/types';
 import { BadRequest } from '../errors';
 import { LATENCY_BOUNDS } from './rollups';
@@ -71,11 +71,20 @@ function window(q: TimeseriesQuery, now: Date): { from: number; to: number } {
   return { from, to };
 }
 
-export async function timeseries(
-  db: Kysely<Database>,
-  q: TimeseriesQuery,
-  now: Date = new Date(),
-): Promise<{ interval: Interval; since: string; until: string; group_by: Group | null; buckets: Bucket[] }> {
+export interface Timeseries {
+  interval: Interval;
+  since: string;
+  until: string;
+  group_by: Group | null;
+  buckets: Bucket[];
+}
+
+/** The window's buckets, every table read on one snapshot (src/db/sql.ts onSnapshot). */
+export function timeseries(db: Kysely<Database>, q: TimeseriesQuery, now: Date = new Date()): Promise<Timeseries> {
+  return onSnapshot(db, (snap) => bucketsOf(snap, q, now));
+}
+
+async function bucketsOf(db: Kysely<Database>, q: TimeseriesQuery, now: Date): Promise<Timeseries> {
   const { from, to } = window(q, now);
   const { period, chars } = SOURCE[q.interval];
   const iso = (t: number) => new Date(t).toISOString();

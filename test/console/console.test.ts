@@ -27,6 +27,7 @@ import {
 
 declare const document: PageDocument, sessionStorage: PageStorage, localStorage: PageStorage, location: { href: string };
 declare function getComputedStyle(element: unknown): { outlineStyle: string };
+import { sweepOnce } from '../../src/outbox/stale-sweep';
 import { startSubscriber, type Subscriber } from '../helpers/subscriber';
 import { ALIYUN_ID, aliyunReport, EMAIL, REFERENCE, seed } from './seed';
 
@@ -216,6 +217,22 @@ describeBrowser('console in Chromium', () => {
     await body.getByRole('heading', { name: /^Events this request produced \(2\)$/ }).waitFor();
     // the report's own event is open on its deliveries (none: no subscription)
     await body.getByText('No subscriber received this event.').waitFor();
+  });
+
+  it('shows when a message went stale: a registered send the provider never reported on', async () => {
+    const registered = await fetch(`${server.base}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'aliyun', message_id: 'never-reported-1', recipient: '13700137000', reference: 'order-stale' }),
+    });
+    expect(registered.status).toBe(201);
+    expect(await sweepOnce(server.app.running.ctx, new Date(Date.now() + 4 * 86_400_000))).toBe(1);
+    const p = await page();
+    await signIn(p, server.base, ADMIN_TOKEN, '/console/messages/aliyun/never-reported-1?recipient=13700137000');
+    await p.getByRole('heading', { name: 'Current status' }).waitFor();
+    const current = await p.locator('section', { has: p.getByRole('heading', { name: 'Current status' }) }).innerText();
+    expect(current).toContain('Stale since');
+    expect(current).toContain('consider a resend');
   });
 
   it('lists the recipients of an ambiguous message id as links', async () => {

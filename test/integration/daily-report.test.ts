@@ -325,8 +325,10 @@ describe(`GET /v1/reports/daily and dlr report (${testDialect})`, () => {
     try {
       // 400 days in a :30 zone: 400 hour ranges (2 statements) and 401 minute ranges (3) per table
       await dailyReport(spy, { since: '2025-01-01', until: '2026-02-05', by: ['day'], zones: { zone: 'Asia/Kolkata' }, provider: 'tencent' });
-      expect(captured).toHaveLength(testDialect === 'sqlite' ? 5 : 10);
-      for (const q of captured.splice(0)) {
+      // (PostgreSQL reads them on one snapshot: its BEGIN and COMMIT are not reads)
+      const reads = captured.splice(0).filter((q) => /^\s*select/i.test(q.sql));
+      expect(reads).toHaveLength(testDialect === 'sqlite' ? 5 : 10);
+      for (const q of reads) {
         const plan = (
           await spy.executeQuery<Record<string, string>>(
             CompiledQuery.raw(`EXPLAIN ${testDialect === 'sqlite' ? 'QUERY PLAN ' : ''}${q.sql}`, [...q.parameters]),

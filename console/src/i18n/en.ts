@@ -81,6 +81,8 @@ export const en = {
   'message.current': 'Current status',
   'message.terminal': '(final)',
   'message.notTerminal': '(not final yet)',
+  'message.staleSince': 'Stale since',
+  'message.staleHint': '(no final report came in time: consider a resend)',
   'message.occurred': 'Occurred',
   'message.received': 'received',
   'message.firstSeen': 'First seen',

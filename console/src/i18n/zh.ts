@@ -87,6 +87,8 @@ export const zh: Record<Key, string> = {
   'message.current': '当前状态',
   'message.terminal': '（最终状态）',
   'message.notTerminal': '（尚未最终）',
+  'message.staleSince': '超时未回执',
+  'message.staleHint': '（未在规定时间内收到最终状态报告，可考虑重发）',
   'message.occurred': '发生于',
   'message.received': '接收于',
   'message.firstSeen': '首次出现',

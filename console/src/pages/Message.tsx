@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { ApiError, apiPath, useApi } from '../api';
 import { Disclosure, ErrorBox, Facts, isTerminal, JsonBlock, KeyValues, Loading, PageTitle, StatusBadge, Time } from '../components/common';
 import { Link } from '../components/Link';
@@ -139,6 +140,16 @@ export function MessagePage(props: { provider: string; messageId: string; recipi
                 [t('message.occurred'), <Time iso={m.occurred_at} />],
                 [t('message.firstSeen'), <Time iso={m.created_at} />],
                 [t('search.lastChange'), <Time iso={m.updated_at} />],
+                ...(m.stale_since
+                  ? [
+                      [
+                        t('message.staleSince'),
+                        <>
+                          <Time iso={m.stale_since} /> <span class="muted">{t('message.staleHint')}</span>
+                        </>,
+                      ] as [string, ComponentChildren],
+                    ]
+                  : []),
               ]}
             />
             <h3>{t('message.attributes')}</h3>
