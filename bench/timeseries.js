@@ -7,7 +7,8 @@
  * callbacks and report latencies) over 30 days from a seeded generator and counting them per minute
  * and per hour as ingest would, written straight into the tables of a migrated SQLite database
  * (ingesting 10 M messages through HTTP would take this machine about an hour). Then the built
- * service answers the routes a dashboard asks, BENCH_TS_SAMPLES times each.
+ * service answers the routes a dashboard asks, BENCH_TS_SAMPLES times each. BENCH_TS_KEEP=DIR keeps
+ * the database in DIR and reuses it when it is there (drawing takes a few minutes).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -131,18 +132,30 @@ function buildRollups(file, end) {
 }
 
 async function runTimeseries({ startService, request, log, round, percentile, readToken }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-bench-timeseries-'));
+  const keep = process.env.BENCH_TS_KEEP;
+  const dir = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-bench-timeseries-'));
+  const built = path.join(dir, 'built.json');
   try {
-    // an empty database, migrated by the service itself
-    const empty = await startService(dir);
-    await empty.stop();
-    const end = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-    const built = Date.now();
-    log(`timeseries_10m: drawing ${MESSAGES.toLocaleString('en')} messages over ${DAYS} days into the rollups…`);
-    const { messages, rows } = buildRollups(path.join(dir, 'dlr.sqlite'), end);
-    log(
-      `timeseries_10m: ${messages.toLocaleString('en')} messages → ${rows.stats_rollup} stats rows, ${rows.series_rollup} series rows in ${round((Date.now() - built) / 1000)} s`,
-    );
+    let end;
+    let messages;
+    let rows;
+    if (keep && fs.existsSync(built)) {
+      ({ end, messages, rows } = JSON.parse(fs.readFileSync(built, 'utf8')));
+      log(`timeseries_10m: reusing the rollups of ${messages.toLocaleString('en')} messages in ${dir}`);
+    } else {
+      fs.mkdirSync(dir, { recursive: true });
+      // an empty database, migrated by the service itself
+      const empty = await startService(dir);
+      await empty.stop();
+      end = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const started = Date.now();
+      log(`timeseries_10m: drawing ${MESSAGES.toLocaleString('en')} messages over ${DAYS} days into the rollups…`);
+      ({ messages, rows } = buildRollups(path.join(dir, 'dlr.sqlite'), end));
+      log(
+        `timeseries_10m: ${messages.toLocaleString('en')} messages → ${rows.stats_rollup} stats rows, ${rows.series_rollup} series rows in ${round((Date.now() - started) / 1000)} s`,
+      );
+      if (keep) fs.writeFileSync(built, JSON.stringify({ end, messages, rows }));
+    }
     const svc = await startService(dir);
     try {
       const day = `since=${new Date(end - 86_400_000).toISOString()}&until=${new Date(end).toISOString()}`;
@@ -169,7 +182,7 @@ async function runTimeseries({ startService, request, log, round, percentile, re
       await svc.stop();
     }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

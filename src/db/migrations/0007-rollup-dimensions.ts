@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 import type { DialectName } from '../connect';
 
 /**
@@ -15,6 +15,15 @@ import type { DialectName } from '../connect';
  *   `series_rollup_delta` and folds, as for stats (migration 0004). Callbacks are counted from the
  *   raw log here, once; the latency of reports received before this migration is not known.
  */
+/**
+ * SQLite: the rollups are stored in their key's order (WITHOUT ROWID), so a window's rows are one
+ * range read with their counts, not an index range plus a table lookup per row (a day by the hour
+ * over 10 M messages reads ~170,000 rows: p50 41 ms instead of 191 ms in `npm run bench`, timeseries_10m). PostgreSQL: as they are.
+ */
+function clustered(dialect: DialectName) {
+  return <T extends CreateTableBuilder<string, string>>(table: T): T => (dialect === 'sqlite' ? (table.modifyEnd(sql`WITHOUT ROWID`) as T) : table);
+}
+
 export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   await db.schema
     .createTable('stats_rollup_next')
@@ -28,6 +37,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('error_code', 'text', (c) => c.notNull())
     .addColumn('n', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('stats_rollup_pk', ['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code'])
+    .$call(clustered(dialect))
     .execute();
   await sql`INSERT INTO stats_rollup_next (period, bucket, provider, account, channel, country, status, error_code, n)
     SELECT period, bucket, provider, account, channel, '', status, error_code, n FROM stats_rollup`.execute(db);
@@ -50,6 +60,7 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('n', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('series_rollup_pk', ['period', 'series', 'bucket', 'provider', 'account', 'channel', 'country', 'key'])
+    .$call(clustered(dialect))
     .execute();
   await db.schema
     .createTable('series_rollup_delta')
