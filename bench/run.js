@@ -15,7 +15,7 @@
  *                                  one: growth_ingest, growth_reads, growth_mixed, growth_disk,
  *                                  growth_wal, growth_purge (printed only). A full run includes it.
  *   BENCH_ONLY=timeseries_10m      health over time on the rollups of 10 M messages (bench/timeseries.js);
- *                                  BENCH_TS_MESSAGES to change the count
+ *                                  replaces results.timeseries_10m of bench/report.json. A full run includes it.
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -449,6 +449,16 @@ async function main() {
     results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
     results.postgres_2_replicas = summarize(await repeat('postgres, 2 replicas', () => postgresRun(2)), ['rps', 'p99']);
     results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
+  }
+  if (ONLY && ONLY.length === 1 && ONLY[0] === 'timeseries_10m') {
+    // like growth: its own key of bench/report.json is replaced, the rest left as it was
+    const file = path.join(__dirname, 'report.json');
+    const report = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+    report.results = { ...report.results, timeseries_10m: results.timeseries_10m };
+    if (report.checks) report.checks.timeseries_10m_ms = results.timeseries_10m.meets_target;
+    fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(results.timeseries_10m, null, 2)}\nwritten: results.timeseries_10m of bench/report.json\n`);
+    return;
   }
   if (ONLY) {
     if (!growthOnly) process.stdout.write(`${JSON.stringify({ ...results, peak_rss_mb: round(peakRss) }, (k, v) => (k === 'runs' ? undefined : v), 2)}\n`);

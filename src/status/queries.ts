@@ -65,10 +65,13 @@ const MAX_LISTED = 10;
 const listed = (values: string[]) => values.slice(0, MAX_LISTED).map(quoted).join(', ') + (values.length > MAX_LISTED ? ', …' : '');
 
 function notFoundHint(q: MessageLookup): string {
-  const narrowed = [q.account !== undefined && q.account !== '' ? `account ${quoted(q.account)}` : '', q.recipient !== undefined ? `recipient ${quoted(q.recipient)}` : '']
+  const narrowed = [
+    q.account !== undefined && q.account !== '' ? `account ${quoted(q.account)}` : '',
+    q.recipient !== undefined ? `recipient ${quoted(q.recipient)}` : '',
+  ]
     .filter(Boolean)
     .join(' and ');
-  return `provider ${quoted(q.provider)} has no message with this id${narrowed ? ` and ${narrowed}` : ''}: check them (GET /v1/search?q= finds messages by id, recipient or reference)`;
+  return `provider ${quoted(q.provider)} has none with this id${narrowed ? ` and ${narrowed}` : ''}: GET /v1/search?q= finds messages by id, recipient or reference`;
 }
 
 /** What to add to the query: ?recipient= (and ?account= when the id spans accounts), with the values to choose from. */

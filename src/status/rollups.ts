@@ -255,52 +255,41 @@ export async function countMessages(db: Kysely<Database>, f: CountFilter): Promi
 /** Delta rows folded per statement. */
 const FOLD_BATCH = 5000;
 
+/** The rollups PostgreSQL appends deltas to, each with the columns of its key. */
+const FOLDED = [
+  { table: 'stats_rollup', key: ['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code'] },
+  { table: 'series_rollup', key: ['period', 'series', 'bucket', 'provider', 'account', 'channel', 'country', 'key'] },
+] as const;
+
 /**
- * PostgreSQL: moves delta rows into stats_rollup, summed, a batch per statement (delete, sum and
- * upsert in one statement: a row is counted in one table or the other, never both or neither).
- * Replicas fold side by side: each takes rows the others have not locked. Returns the rows folded.
+ * PostgreSQL: moves delta rows into their rollup (stats_rollup, series_rollup), summed, a batch per
+ * statement (delete, sum and upsert in one statement: a row is counted in one table or the other,
+ * never both or neither). Replicas fold side by side: each takes rows the others have not locked.
+ * Returns the rows folded.
  */
 export async function foldRollupDeltas(db: Kysely<Database>): Promise<number> {
   let folded = 0;
-  for (;;) {
-    const result = await sql<{ moved: string | number }>`
-      WITH moved AS (
-        DELETE FROM stats_rollup_delta WHERE id IN (SELECT id FROM stats_rollup_delta ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING period, bucket, provider, account, channel, country, status, error_code, n
-      ), summed AS (
-        INSERT INTO stats_rollup (period, bucket, provider, account, channel, country, status, error_code, n)
-        SELECT period, bucket, provider, account, channel, country, status, error_code, sum(n) FROM moved
-        GROUP BY period, bucket, provider, account, channel, country, status, error_code
-        ORDER BY period, bucket, provider, account, channel, country, status, error_code
-        ON CONFLICT (period, bucket, provider, account, channel, country, status, error_code) DO UPDATE SET n = stats_rollup.n + excluded.n
-      )
-      SELECT count(*) AS moved FROM moved`.execute(db);
-    const moved = Number(result.rows[0]?.moved ?? 0);
-    folded += moved;
-    if (moved < FOLD_BATCH) return folded + (await foldSeriesDeltas(db));
+  for (const { table, key } of FOLDED) {
+    const rollup = sql.table(table);
+    const deltas = sql.table(`${table}_delta`);
+    const columns = sql.join(key.map((c) => sql.ref(c)));
+    for (;;) {
+      const result = await sql<{ moved: string | number }>`
+        WITH moved AS (
+          DELETE FROM ${deltas} WHERE id IN (SELECT id FROM ${deltas} ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
+          RETURNING ${columns}, n
+        ), summed AS (
+          INSERT INTO ${rollup} (${columns}, n)
+          SELECT ${columns}, sum(n) FROM moved GROUP BY ${columns} ORDER BY ${columns}
+          ON CONFLICT (${columns}) DO UPDATE SET n = ${rollup}.n + excluded.n
+        )
+        SELECT count(*) AS moved FROM moved`.execute(db);
+      const moved = Number(result.rows[0]?.moved ?? 0);
+      folded += moved;
+      if (moved < FOLD_BATCH) break;
+    }
   }
-}
-
-/** The same for series_rollup_delta. */
-async function foldSeriesDeltas(db: Kysely<Database>): Promise<number> {
-  let folded = 0;
-  for (;;) {
-    const result = await sql<{ moved: string | number }>`
-      WITH moved AS (
-        DELETE FROM series_rollup_delta WHERE id IN (SELECT id FROM series_rollup_delta ORDER BY id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
-        RETURNING period, series, bucket, provider, account, channel, country, key, n
-      ), summed AS (
-        INSERT INTO series_rollup (period, series, bucket, provider, account, channel, country, key, n)
-        SELECT period, series, bucket, provider, account, channel, country, key, sum(n) FROM moved
-        GROUP BY period, series, bucket, provider, account, channel, country, key
-        ORDER BY period, series, bucket, provider, account, channel, country, key
-        ON CONFLICT (period, series, bucket, provider, account, channel, country, key) DO UPDATE SET n = series_rollup.n + excluded.n
-      )
-      SELECT count(*) AS moved FROM moved`.execute(db);
-    const moved = Number(result.rows[0]?.moved ?? 0);
-    folded += moved;
-    if (moved < FOLD_BATCH) return folded;
-  }
+  return folded;
 }
 
 /** How often a PostgreSQL server with a worker folds the deltas (stats are exact either way). */

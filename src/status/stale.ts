@@ -1,12 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectName } from '../db/connect';
-import { insertRows } from '../db/sql';
 import type { Database, MessageRow, RegistrationRow } from '../db/types';
 import { newId } from '../util/ids';
 import { iso } from '../util/time';
 import { anyRegistration, findRegistration, type Registration } from './registrations';
 import { RollupDeltas } from './rollups';
-import type { Outbox } from './store';
+import { insertMessageRows, type Outbox } from './store';
 import type { Channel, Status, StatusEvent } from './types';
 
 /**
@@ -104,29 +103,6 @@ async function reported(trx: Transaction<Database>, reg: RegistrationRow): Promi
   return (await q.limit(1).executeTakeFirst()) !== undefined;
 }
 
-const insertStaleMessage = insertRows(
-  'messages',
-  [
-    'id',
-    'provider',
-    'account',
-    'message_id',
-    'recipient',
-    'channel',
-    'status',
-    'error_code',
-    'error_message',
-    'occurred_at',
-    'version',
-    'attributes',
-    'created_at',
-    'updated_at',
-    'final_due_at',
-    'stale_at',
-  ],
-  ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING',
-);
-
 function registrationOf(reg: RegistrationRow): Registration {
   return { reference: reg.reference, metadata: reg.metadata === null ? null : (JSON.parse(reg.metadata) as Record<string, unknown>) };
 }
@@ -168,7 +144,7 @@ async function sweepBatch(db: Kysely<Database>, o: SweepOptions, limit: number):
         final_due_at: null,
         stale_at: staleSince,
       };
-      if ((await insertStaleMessage.count(trx, [row])) === 0) continue; // a report made it meanwhile
+      if ((await insertMessageRows.count(trx, [row])) === 0) continue; // a report made it meanwhile
       rollup.add(row, 1);
       await trx
         .updateTable('registrations')

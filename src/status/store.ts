@@ -84,9 +84,10 @@ const MESSAGE_COLUMNS = [
   'created_at',
   'updated_at',
   'final_due_at',
+  'stale_at',
 ] as const;
 // no RETURNING: it adds to every insert (docs/performance.md), and nearly always every row is new (see applyAll)
-const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
+export const insertMessageRows = insertRows('messages', MESSAGE_COLUMNS, ' ON CONFLICT (provider, account, message_id, recipient) DO NOTHING');
 const selectMessage = fixed(
   'messages',
 )`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'}`;
