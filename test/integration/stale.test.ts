@@ -58,14 +58,22 @@ async function staleEvents(sub: Subscriber, count: number) {
 describe('stale messages', () => {
   let app: TestApp;
   let sub: Subscriber;
+  let staleOnly: Subscriber;
   beforeAll(async () => {
     sub = await startSubscriber();
+    staleOnly = await startSubscriber();
     app = await startTestApp({ providers: { gw: GATEWAY }, delivery: { allowPrivateNetworks: true } });
     await request(app.url).post('/v1/subscriptions').set(admin).send({ url: sub.url }).expect(201);
+    await request(app.url)
+      .post('/v1/subscriptions')
+      .set(admin)
+      .send({ url: staleOnly.url, filter: { types: ['message.stale'] } })
+      .expect(201);
   });
   afterAll(async () => {
     await app.close();
     await sub.close();
+    await staleOnly.close();
   });
 
   it('sweeps at least every min(finalAfterSeconds, 60) seconds', () => {
@@ -81,6 +89,9 @@ describe('stale messages', () => {
     expect(await sweepOnce(app.running.ctx, later(FINAL_AFTER + 5))).toBe(0); // once per message
 
     const [event] = await staleEvents(sub, 1);
+    // a subscription may take only these (filter types)
+    expect((await staleEvents(staleOnly, 1)).map((e) => e.message_id)).toEqual(['S-1']);
+    expect(staleOnly.received.map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['message.stale']);
     expect(event).toMatchObject({ type: 'message.stale', provider: 'gw', message_id: 'S-1', status: 'sent', terminal: false, version: 1, raw_id: null });
     expect(validateEvent(event)).toBe(true);
 
