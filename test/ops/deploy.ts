@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { parse } from 'yaml';
 
 /** What test/ops reads of deploy/: the alerting rules and the Grafana dashboard. */
 
@@ -28,51 +29,10 @@ export interface AlertRule {
   annotations: Record<string, string>;
 }
 
-/**
- * The alerting rules of alerts.yml, read line by line: enough for this file's shape (block style,
- * `expr: |` or one line), not YAML in general; promtool checks the file itself.
- */
+/** The alerting rules of alerts.yml (promtool checks the file itself). */
 export function readAlerts(text = fs.readFileSync(ALERTS_FILE, 'utf8')): AlertRule[] {
-  const rules: AlertRule[] = [];
-  const lines = text.split('\n');
-  let rule: AlertRule | null = null;
-  let section: 'labels' | 'annotations' | null = null;
-  let sectionIndent = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (/^\s*(#|$)/.test(line)) continue;
-    const m = /^(\s*)(- )?([A-Za-z_]+):\s?(.*)$/.exec(line);
-    if (!m) continue;
-    const indent = m[1].length + (m[2] ? 2 : 0);
-    const [key, rest] = [m[3], m[4].trim()];
-    if (key === 'alert') {
-      rule = { alert: rest, expr: '', labels: {}, annotations: {} };
-      rules.push(rule);
-      section = null;
-      continue;
-    }
-    if (!rule) continue;
-    // a block scalar (| or >-): the lines indented deeper than its key
-    let value = rest;
-    if (/^[|>][-+]?$/.test(rest)) {
-      const block: string[] = [];
-      while (i + 1 < lines.length && (lines[i + 1].trim() === '' || lines[i + 1].search(/\S/) > indent)) block.push(lines[++i].trim());
-      value = block.join(rest.startsWith('>') ? ' ' : '\n').trim();
-    } else {
-      value = value.replace(/^(['"])(.*)\1$/, '$2');
-    }
-    if (section && indent > sectionIndent) {
-      rule[section][key] = value;
-      continue;
-    }
-    section = null;
-    if (key === 'labels' || key === 'annotations') {
-      section = key;
-      sectionIndent = indent;
-    } else if (key === 'expr') rule.expr = value;
-    else if (key === 'for') rule.for = value;
-  }
-  return rules;
+  const doc = parse(text) as { groups: { rules: AlertRule[] }[] };
+  return doc.groups.flatMap((g) => g.rules).map((r) => ({ ...r, expr: r.expr.trim() }));
 }
 
 export interface DashboardQuery {
