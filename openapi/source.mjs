@@ -47,11 +47,15 @@ function apiErrors(scope) {
     400: { $ref: '#/components/responses/BadRequest' },
     ...(scope === null ? {} : { 401: { $ref: '#/components/responses/Unauthorized' } }),
     ...(scope ? { 403: { $ref: '#/components/responses/Forbidden' } } : {}),
+    415: { $ref: '#/components/responses/UnsupportedMediaType' },
     429: { $ref: '#/components/responses/TooManyRequests' },
     500: { $ref: '#/components/responses/Internal' },
     503: { $ref: '#/components/responses/Unavailable' },
   };
 }
+
+/** The POSTs that take an `Idempotency-Key` header (src/http/idempotency.ts): every admin POST, and replay. */
+const IDEMPOTENT = new Set(['registerMessage', 'createSubscription', 'rotateSecret', 'testSubscription', 'retryDead', 'retryDelivery', 'replayRaw', 'replay']);
 
 /**
  * One operation of the management API. `scope`: the bearer scope it needs ('' any valid token, null
@@ -61,6 +65,10 @@ function op({ id, tag, summary, description, scope, params = [], body, ok, okSta
   const responses = { [okStatus]: ok, ...apiErrors(scope) };
   if (notFound) responses[404] = error(notFound);
   if (conflict) responses[409] = conflict;
+  if (IDEMPOTENT.has(id)) {
+    params = [...params, { $ref: '#/components/parameters/IdempotencyKey' }];
+    responses[409] = { $ref: '#/components/responses/IdempotencyConflict' };
+  }
   if (body) responses[413] = { $ref: '#/components/responses/PayloadTooLarge' };
   Object.assign(responses, extra);
   return {
@@ -196,16 +204,22 @@ export const EXAMPLES = {
     received_at: '2026-11-27T08:00:00.412Z',
     raw_id: null,
   },
-  'webhook.test': { id: 'evt_01JDQ2Z8M4V1KX3T5N7P9R2S4X', type: 'webhook.test' },
+  'webhook.test': {
+    id: 'evt_01JDQ2Z8M4V1KX3T5N7P9R2S4X',
+    type: 'webhook.test',
+    subscription_id: 'sub_01JDQ2Z8M4V1KX3T5N7P9R2S4Y',
+    occurred_at: '2026-11-24T08:00:05.000Z',
+  },
 };
 
-const webhook = (type, summary, schema, example) => ({
+const webhook = (type, summary, schema, example, description) => ({
   post: {
     operationId: `webhook_${type.replace('.', '_')}`,
     tags: ['webhooks'],
     summary,
     description:
-      'POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.',
+      description ??
+      'POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), plus the subscription\'s custom `headers`. Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.',
     security: [],
     parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({ name, in: 'header', required: true, schema: str })),
     requestBody: { required: true, content: { 'application/json': { schema, example } } },
@@ -350,9 +364,10 @@ export default {
         id: 'replayRaw',
         tag: 'replay',
         summary: "Replay one stored request through today's verification, parsing and state rules",
+        description: 'The body must name `dry_run` (`true`: see what would change, nothing written; `false`: apply): 400 naming it when absent.',
         scope: 'replay',
         params: [rawId, ...query('none')],
-        body: { schema: ref('ReplayInput'), required: false },
+        body: { schema: ref('ReplayInput') },
         ok: answer('the result', ref('ReplayResult')),
         notFound: 'not_found: no such raw request',
       }),
@@ -362,9 +377,10 @@ export default {
         id: 'replay',
         tag: 'replay',
         summary: 'Replay every matching stored request, oldest first',
+        description: 'The body must name `dry_run` (`true`: see what would change, nothing written; `false`: apply): 400 naming it when absent.',
         scope: 'replay',
         params: query('none'),
-        body: { schema: ref('ReplayInput'), required: false },
+        body: { schema: ref('ReplayInput') },
         ok: answer('the summary', ref('BulkReplay')),
       }),
     },
@@ -445,7 +461,9 @@ export default {
       patch: op({
         id: 'updateSubscription',
         tag: 'subscribers',
-        summary: 'Change url, filter, description or enabled',
+        summary: 'Change url, filter, description, enabled, headers or rateLimitPerSecond',
+        description:
+          'Only the fields given change (`headers` is replaced whole). `enabled: true` on a disabled subscription clears failing_since and makes its pending deliveries due at once.',
         scope: 'admin',
         params: [subscriptionId, ...query('none')],
         body: { schema: ref('SubscriptionInput') },
@@ -471,6 +489,19 @@ export default {
         scope: 'admin',
         params: [subscriptionId, ...query('none')],
         ok: answer('the subscription with its new secret', ref('SubscriptionWithSecret')),
+        notFound: 'not_found: no such subscription',
+      }),
+    },
+    '/v1/subscriptions/{id}/test': {
+      post: op({
+        id: 'testSubscription',
+        tag: 'subscribers',
+        summary: 'Send a signed webhook.test event now, and answer with the attempt',
+        description:
+          'Signed and sent as deliveries are (secrets, custom headers, the private-network guard, delivery.timeoutSeconds), once, outside the outbox: nothing is queued or retried. Works for a disabled subscription too. Answers 200 whatever the subscriber answered: `attempt` says what happened.',
+        scope: 'admin',
+        params: [subscriptionId, ...query('none')],
+        ok: answer('the event sent and the attempt', ref('TestSend')),
         notFound: 'not_found: no such subscription',
       }),
     },
@@ -656,7 +687,13 @@ export default {
       ref('MessageStaleEvent'),
       EXAMPLES['message.stale'],
     ),
-    'webhook.test': webhook('webhook.test', 'A test event, sent at once by POST /v1/subscriptions/{id}/test', ref('TestEvent'), EXAMPLES['webhook.test']),
+    'webhook.test': webhook(
+      'webhook.test',
+      'A test event, sent at once by POST /v1/subscriptions/{id}/test',
+      ref('TestEvent'),
+      EXAMPLES['webhook.test'],
+      'POSTed once, when asked for, to the subscription (enabled or not), signed and with custom headers as every event is: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature`. Never queued or retried: the answer (status, duration, the start of the body) is what POST /v1/subscriptions/{id}/test answers.',
+    ),
   },
 
   components: {
@@ -669,7 +706,21 @@ export default {
       },
       metricsToken: { type: 'http', scheme: 'bearer', description: 'metrics.token, for GET /metrics only' },
     },
+    parameters: {
+      IdempotencyKey: {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept.',
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      },
+    },
     responses: {
+      IdempotencyConflict: error(
+        'idempotency_key_reused: the Idempotency-Key was used in the last 24 h for another request (send a new key); idempotency_key_in_use: the first request with it is still being served (retry in a moment)',
+      ),
+      UnsupportedMediaType: error('unsupported_media_type: a body that is not JSON (a form, text); send it with Content-Type: application/json'),
       BadRequest: error('bad_request: an invalid body or query (an unknown or repeated parameter, a value outside its enum); `detail` names it'),
       Unauthorized: {
         description: 'unauthorized: no bearer token, or not a valid one',
@@ -695,11 +746,11 @@ export default {
       MessageStatusEvent: eventSchema('message.status'),
       MessageEngagementEvent: eventSchema('message.engagement'),
       MessageStaleEvent: eventSchema('message.stale'),
-      Error: obj(['error'], {
+      Error: obj(['error', 'detail'], {
         error: { type: 'string', description: 'a stable code: bad_request, unauthorized, forbidden, not_found, …' },
-        detail: { description: 'what to do about it' },
+        detail: { description: 'what to do about it: which value was not found, which values are allowed, which token or scope is needed' },
       }),
-      Ambiguous: obj(['error', 'recipients', 'accounts'], {
+      Ambiguous: obj(['error', 'detail', 'recipients', 'accounts'], {
         error: { const: 'ambiguous' },
         detail: str,
         recipients: { type: 'array', items: str },
@@ -905,17 +956,40 @@ export default {
         statuses: { type: 'array', items: str },
         types: { type: 'array', items: str },
       }),
-      Subscription: obj(['id', 'url', 'filter', 'description', 'enabled', 'disabled_reason', 'rotating_until', 'created_at', 'updated_at'], {
-        id: str,
-        url: str,
-        filter: nullable(ref('SubscriptionFilter')),
-        description: nullable(str),
-        enabled: { type: 'boolean' },
-        disabled_reason: nullable(str),
-        rotating_until: nullable(str),
-        created_at: str,
-        updated_at: str,
-      }),
+      Subscription: obj(
+        [
+          'id',
+          'url',
+          'filter',
+          'description',
+          'enabled',
+          'disabled_reason',
+          'failing_since',
+          'headers',
+          'rateLimitPerSecond',
+          'rotating_until',
+          'created_at',
+          'updated_at',
+        ],
+        {
+          id: str,
+          url: str,
+          filter: nullable(ref('SubscriptionFilter')),
+          description: nullable(str),
+          enabled: { type: 'boolean' },
+          disabled_reason: nullable(str),
+          failing_since: {
+            ...nullable(str),
+            description:
+              'when the first failed attempt after the last success started; null when not failing. Past delivery.disableAfterFailingSeconds the worker disables the subscription',
+          },
+          headers: { type: 'object', additionalProperties: str, description: 'custom request headers sent with every delivery ({} for none)' },
+          rateLimitPerSecond: { ...nullable(int), description: 'deliveries per second per worker process; null: no limit' },
+          rotating_until: nullable(str),
+          created_at: str,
+          updated_at: str,
+        },
+      ),
       SubscriptionWithSecret: { allOf: [ref('Subscription'), obj(['secret'], { secret: { type: 'string', pattern: '^whsec_' } })] },
       Delivery: obj(
         [
@@ -949,11 +1023,16 @@ export default {
       DeliveryDetail: {
         allOf: [ref('Delivery'), obj(['event', 'attempt_log'], { event: ref('StatusEvent'), attempt_log: { type: 'array', items: ref('Attempt') } })],
       },
-      TestEvent: obj(
-        ['id', 'type'],
-        { id: str, type: { const: 'webhook.test' } },
-        { description: 'A test event (POST /v1/subscriptions/{id}/test): it names no message.' },
-      ),
+      TestEvent: { $ref: '../schemas/test-event.schema.json' },
+      TestSend: obj(['event', 'attempt'], {
+        event: ref('TestEvent'),
+        attempt: obj(['status_code', 'duration_ms', 'response', 'error'], {
+          status_code: { ...nullable(int), description: "the subscriber's HTTP status; null when no answer came (refused, unreachable, timed out)" },
+          duration_ms: int,
+          response: { ...nullable(str), description: "the first 2048 bytes of the subscriber's answer, as text; null without an answer" },
+          error: { ...nullable(str), description: 'why it failed (`HTTP 500`, `no answer within 10 s`, `not sent: …`); null for a 2xx' },
+        }),
+      }),
       EventType: obj(['name', 'description', 'schema', 'example'], {
         name: str,
         description: str,

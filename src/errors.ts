@@ -55,7 +55,8 @@ export class BodyTimeout extends AppError {
 export class PayloadTooLarge extends AppError {
   readonly verdict = 'too_large' as const;
   constructor(limit: number) {
-    super(413, 'payload_too_large', `body exceeds ${limit} bytes`);
+    const detail = `the body is over the limit of ${limit} bytes; send a smaller one`;
+    super(413, 'payload_too_large', detail, detail);
   }
 }
 
@@ -66,9 +67,25 @@ export class UnknownProvider extends AppError {
   }
 }
 
+/** The most characters of a name from the request (an id, a path) that a refusal repeats. */
+export const MAX_QUOTED_CHARS = 64;
+
+/** A name from the request as a refusal repeats it: JSON-quoted, at most MAX_QUOTED_CHARS characters (attacker text stays small). */
+export function quoted(name: string): string {
+  if (name.length <= MAX_QUOTED_CHARS) return JSON.stringify(name);
+  // not inside a surrogate pair
+  const cut = /[\ud800-\udbff]/.test(name[MAX_QUOTED_CHARS - 1]) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
+  return JSON.stringify(`${name.slice(0, cut)}…`);
+}
+
+/**
+ * 404: names what was not found — `what` (e.g. `subscription`), the id the request gave (quoted,
+ * bounded) and, in `hint`, where to find the ones that exist.
+ */
 export class NotFound extends AppError {
-  constructor(what: string) {
-    super(404, 'not_found', `${what} not found`);
+  constructor(what: string, id?: string, hint?: string) {
+    const detail = `no ${what}${id === undefined ? '' : ` ${quoted(id)}`}${hint ? `; ${hint}` : ''}`;
+    super(404, 'not_found', detail, detail);
   }
 }
 
@@ -85,15 +102,26 @@ export class BadRequest extends AppError {
   }
 }
 
+/** A body that is not JSON (a form, text) sent to the management API, which reads only JSON. */
+export class UnsupportedMediaType extends AppError {
+  constructor(contentType: string | undefined) {
+    const came = contentType === undefined ? 'without a Content-Type' : `as ${quoted(contentType)}`;
+    const detail = `this route reads a JSON body, and this one came ${came}: send it with Content-Type: application/json`;
+    super(415, 'unsupported_media_type', detail, detail);
+  }
+}
+
 export class Unauthorized extends AppError {
-  constructor(detail = 'a bearer token is required') {
+  constructor(detail = 'a bearer token is required: send Authorization: Bearer <token> (DLR_ADMIN_TOKEN, or a token of the config\'s "tokens")') {
     super(401, 'unauthorized', detail, detail);
   }
 }
 
 export class Forbidden extends AppError {
-  constructor(scope: string) {
-    super(403, 'forbidden', `this token lacks the "${scope}" scope`, `scope "${scope}" required`);
+  constructor(scope: string, held: readonly string[] = []) {
+    const has = held.length > 0 ? `it holds ${held.map((s) => `"${s}"`).join(', ')}` : 'it holds no scope';
+    const detail = `this route needs a token with the "${scope}" scope (or "admin"); ${has}: use DLR_ADMIN_TOKEN or a token of the config's "tokens" with "${scope}" in its scopes`;
+    super(403, 'forbidden', `this token lacks the "${scope}" scope`, detail);
   }
 }
 
@@ -103,7 +131,7 @@ export class Conflict extends AppError {
     message: string,
     readonly extra: Record<string, unknown>,
   ) {
-    super(409, code, message);
+    super(409, code, message, message);
   }
 }
 

@@ -212,7 +212,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Replay one stored request through today's verification, parsing and state rules */
+    /**
+     * Replay one stored request through today's verification, parsing and state rules
+     * @description The body must name `dry_run` (`true`: see what would change, nothing written; `false`: apply): 400 naming it when absent.
+     */
     post: operations['replayRaw'];
     delete?: never;
     options?: never;
@@ -229,7 +232,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Replay every matching stored request, oldest first */
+    /**
+     * Replay every matching stored request, oldest first
+     * @description The body must name `dry_run` (`true`: see what would change, nothing written; `false`: apply): 400 naming it when absent.
+     */
     post: operations['replay'];
     delete?: never;
     options?: never;
@@ -355,7 +361,10 @@ export interface paths {
     delete: operations['deleteSubscription'];
     options?: never;
     head?: never;
-    /** Change url, filter, description or enabled */
+    /**
+     * Change url, filter, description, enabled, headers or rateLimitPerSecond
+     * @description Only the fields given change (`headers` is replaced whole). `enabled: true` on a disabled subscription clears failing_since and makes its pending deliveries due at once.
+     */
     patch: operations['updateSubscription'];
     trace?: never;
   };
@@ -370,6 +379,26 @@ export interface paths {
     put?: never;
     /** A new secret; for 24 h deliveries are signed with both */
     post: operations['rotateSecret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/subscriptions/{id}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a signed webhook.test event now, and answer with the attempt
+     * @description Signed and sent as deliveries are (secrets, custom headers, the private-network guard, delivery.timeoutSeconds), once, outside the outbox: nothing is queued or retried. Works for a disabled subscription too. Answers 200 whatever the subscriber answered: `attempt` says what happened.
+     */
+    post: operations['testSubscription'];
     delete?: never;
     options?: never;
     head?: never;
@@ -630,7 +659,7 @@ export interface webhooks {
     put?: never;
     /**
      * A message's status changed
-     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
+     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), plus the subscription's custom `headers`. Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
      */
     post: operations['webhook_message_status'];
     delete?: never;
@@ -650,7 +679,7 @@ export interface webhooks {
     put?: never;
     /**
      * An e-mail was opened, clicked, complained about or unsubscribed from (`action`; the status does not change)
-     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
+     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), plus the subscription's custom `headers`. Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
      */
     post: operations['webhook_message_engagement'];
     delete?: never;
@@ -670,7 +699,7 @@ export interface webhooks {
     put?: never;
     /**
      * A message has had no final status for its account's finalAfterSeconds (default 3 days): the same envelope as message.status, its status unchanged
-     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
+     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), plus the subscription's custom `headers`. Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
      */
     post: operations['webhook_message_stale'];
     delete?: never;
@@ -690,7 +719,7 @@ export interface webhooks {
     put?: never;
     /**
      * A test event, sent at once by POST /v1/subscriptions/{id}/test
-     * @description POSTed to each subscription whose filter matches, signed per Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx within delivery.timeoutSeconds ends the delivery; 410 disables the subscription; anything else is retried on the schedule.
+     * @description POSTed once, when asked for, to the subscription (enabled or not), signed and with custom headers as every event is: `webhook-id` (the event id), `webhook-timestamp`, `webhook-signature`. Never queued or retried: the answer (status, duration, the start of the body) is what POST /v1/subscriptions/{id}/test answers.
      */
     post: operations['webhook_webhook_test'];
     delete?: never;
@@ -747,11 +776,17 @@ export interface components {
       url?: string;
       description?: string | null;
       enabled?: boolean;
+      /** @description Custom request headers sent with every delivery and test event (name → value; null or {} for none; PATCH replaces them all). Not allowed: the signing headers webhook-id, webhook-timestamp, webhook-signature, and content-type, content-length, host and the hop-by-hop headers (connection, keep-alive, proxy-*, te, trailer, transfer-encoding, upgrade). At most 20, 4096 bytes of names and values together. Shown to admin-scope readers; never logged. */
+      headers?: {
+        [key: string]: string;
+      } | null;
+      /** @description At most this many deliveries per second to this subscription, per worker process (null: no limit). Retries and first attempts alike; test events are not counted. */
+      rateLimitPerSecond?: number | null;
       filter?: {
         providers?: string[];
         channels?: ('sms' | 'email')[];
         statuses?: ('queued' | 'sent' | 'deferred' | 'delivered' | 'failed' | 'expired' | 'rejected')[];
-        types?: ('message.status' | 'message.engagement')[];
+        types?: ('message.status' | 'message.engagement' | 'message.stale')[];
       };
     };
     /**
@@ -772,7 +807,7 @@ export interface components {
      * @description (schemas/replay.schema.json)
      */
     ReplayInput: {
-      /** @default false */
+      /** @description Required over HTTP: true runs the replay in a transaction that is rolled back (nothing written or forwarded); false applies it. */
       dry_run: boolean;
       /** @description At most this many requests (default 1000). */
       limit?: number;
@@ -804,13 +839,13 @@ export interface components {
     Error: {
       /** @description a stable code: bad_request, unauthorized, forbidden, not_found, … */
       error: string;
-      /** @description what to do about it */
-      detail?: unknown;
+      /** @description what to do about it: which value was not found, which values are allowed, which token or scope is needed */
+      detail: unknown;
     };
     Ambiguous: {
       /** @constant */
       error: 'ambiguous';
-      detail?: string;
+      detail: string;
       recipients: string[];
       accounts: string[];
     };
@@ -1068,6 +1103,14 @@ export interface components {
       description: string | null;
       enabled: boolean;
       disabled_reason: string | null;
+      /** @description when the first failed attempt after the last success started; null when not failing. Past delivery.disableAfterFailingSeconds the worker disables the subscription */
+      failing_since: string | null;
+      /** @description custom request headers sent with every delivery ({} for none) */
+      headers: {
+        [key: string]: string;
+      };
+      /** @description deliveries per second per worker process; null: no limit */
+      rateLimitPerSecond: number | null;
       rotating_until: string | null;
       created_at: string;
       updated_at: string;
@@ -1094,11 +1137,34 @@ export interface components {
       event: components['schemas']['StatusEvent'];
       attempt_log: components['schemas']['Attempt'][];
     };
-    /** @description A test event (POST /v1/subscriptions/{id}/test): it names no message. */
+    /**
+     * The webhook.test event
+     * @description Sent once, at once, by POST /v1/subscriptions/:id/test (and `dlr subscriptions test`), signed like every event (Standard Webhooks headers, webhook-id = id). It names no message: a receiver verifies it and answers 2xx. Never queued or retried. (schemas/test-event.schema.json)
+     */
     TestEvent: {
+      /** @description The event id, also sent as webhook-id. */
       id: string;
       /** @constant */
       type: 'webhook.test';
+      /** @description The subscription it was sent to. */
+      subscription_id: string;
+      /**
+       * Format: date-time
+       * @description When the test was asked for (UTC).
+       */
+      occurred_at: string;
+    };
+    TestSend: {
+      event: components['schemas']['TestEvent'];
+      attempt: {
+        /** @description the subscriber's HTTP status; null when no answer came (refused, unreachable, timed out) */
+        status_code: number | null;
+        duration_ms: number;
+        /** @description the first 2048 bytes of the subscriber's answer, as text; null without an answer */
+        response: string | null;
+        /** @description why it failed (`HTTP 500`, `no answer within 10 s`, `not sent: …`); null for a 2xx */
+        error: string | null;
+      };
     };
     EventType: {
       name: string;
@@ -1143,6 +1209,24 @@ export interface components {
     StatusEventStatus: 'queued' | 'sent' | 'deferred' | 'delivered' | 'failed' | 'expired' | 'rejected';
   };
   responses: {
+    /** @description idempotency_key_reused: the Idempotency-Key was used in the last 24 h for another request (send a new key); idempotency_key_in_use: the first request with it is still being served (retry in a moment) */
+    IdempotencyConflict: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description unsupported_media_type: a body that is not JSON (a form, text); send it with Content-Type: application/json */
+    UnsupportedMediaType: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
     /** @description bad_request: an invalid body or query (an unknown or repeated parameter, a value outside its enum); `detail` names it */
     BadRequest: {
       headers: {
@@ -1211,7 +1295,10 @@ export interface components {
       };
     };
   };
-  parameters: never;
+  parameters: {
+    /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+    IdempotencyKey: string;
+  };
   requestBodies: never;
   headers: never;
   pathItems: never;
@@ -1760,6 +1847,7 @@ export interface operations {
           'application/json': components['schemas']['Ambiguous'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1802,6 +1890,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1810,7 +1899,10 @@ export interface operations {
   registerMessage: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path?: never;
       cookie?: never;
     };
@@ -1832,7 +1924,9 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['IdempotencyConflict'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1866,6 +1960,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1903,6 +1998,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1942,6 +2038,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -1983,6 +2080,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2021,6 +2119,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2059,6 +2158,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2067,14 +2167,17 @@ export interface operations {
   replayRaw: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path: {
         /** @description the raw request id (`raw_…`) */
         id: string;
       };
       cookie?: never;
     };
-    requestBody?: {
+    requestBody: {
       content: {
         'application/json': components['schemas']['ReplayInput'];
       };
@@ -2101,7 +2204,9 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      409: components['responses']['IdempotencyConflict'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2110,11 +2215,14 @@ export interface operations {
   replay: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path?: never;
       cookie?: never;
     };
-    requestBody?: {
+    requestBody: {
       content: {
         'application/json': components['schemas']['ReplayInput'];
       };
@@ -2132,7 +2240,9 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['IdempotencyConflict'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2167,6 +2277,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2196,6 +2307,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2227,6 +2339,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2253,6 +2366,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2278,6 +2392,7 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2306,6 +2421,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2314,7 +2430,10 @@ export interface operations {
   createSubscription: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path?: never;
       cookie?: never;
     };
@@ -2336,7 +2455,9 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      409: components['responses']['IdempotencyConflict'];
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2375,6 +2496,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2411,6 +2533,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2454,6 +2577,7 @@ export interface operations {
         };
       };
       413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2462,7 +2586,10 @@ export interface operations {
   rotateSecret: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path: {
         /** @description the subscription id (`sub_…`) */
         id: string;
@@ -2492,6 +2619,51 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      409: components['responses']['IdempotencyConflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+      500: components['responses']['Internal'];
+      503: components['responses']['Unavailable'];
+    };
+  };
+  testSubscription: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        /** @description the subscription id (`sub_…`) */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description the event sent and the attempt */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TestSend'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      /** @description not_found: no such subscription */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+      409: components['responses']['IdempotencyConflict'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2538,6 +2710,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2546,7 +2719,10 @@ export interface operations {
   retryDead: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path: {
         /** @description the subscription id (`sub_…`) */
         id: string;
@@ -2578,6 +2754,8 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      409: components['responses']['IdempotencyConflict'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2616,6 +2794,7 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2624,7 +2803,10 @@ export interface operations {
   retryDelivery: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Makes a retry safe: the same key (per token) and the same request within 24 h answer the first answer again (status and body, with `Idempotent-Replayed: true`) without doing the work twice; the same key with another body, method or path answers 409 `idempotency_key_reused`. 1–255 printable ASCII characters: a new UUID per request. A first answer that was a 5xx is not kept. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
       path: {
         /** @description the delivery id (`dlv_…`) */
         id: string;
@@ -2654,6 +2836,8 @@ export interface operations {
           'application/json': components['schemas']['Error'];
         };
       };
+      409: components['responses']['IdempotencyConflict'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2681,6 +2865,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2707,6 +2892,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -2733,6 +2919,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['Internal'];
       503: components['responses']['Unavailable'];
@@ -3180,7 +3367,9 @@ export interface operations {
         /**
          * @example {
          *       "id": "evt_01JDQ2Z8M4V1KX3T5N7P9R2S4X",
-         *       "type": "webhook.test"
+         *       "type": "webhook.test",
+         *       "subscription_id": "sub_01JDQ2Z8M4V1KX3T5N7P9R2S4Y",
+         *       "occurred_at": "2026-11-24T08:00:05.000Z"
          *     }
          */
         'application/json': components['schemas']['TestEvent'];

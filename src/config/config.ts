@@ -51,6 +51,8 @@ export interface Config {
     allowPrivateNetworks: boolean;
     concurrency: number;
     maxInFlightPerSubscription: number;
+    /** A subscription with only failed attempts for this long is disabled (src/outbox/auto-disable.ts). */
+    disableAfterFailingSeconds: number;
   };
   server: {
     trustProxy: boolean | number | string[];
@@ -97,6 +99,8 @@ export const DEFAULTS = {
   deliveryTimeoutSeconds: 10,
   deliveryConcurrency: 16,
   maxInFlightPerSubscription: 4,
+  /** 5 days of only failures disable a subscription. */
+  disableAfterFailingSeconds: 432_000,
   bodyLimitBytes: 1024 * 1024,
   /** 64 callbacks of the largest size at once: peak RSS stays ~200 MB under any number of senders. */
   bodyBudgetBytes: 64 * 1024 * 1024,
@@ -204,8 +208,64 @@ function withAccountDefaults(raw: Partial<AccountConfig>): AccountConfig {
   };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const { source, raw } = readConfigFile(env);
+export interface LoadOptions {
+  /**
+   * For read-only CLI commands (`dlr messages`, `dlr stats`, `dlr raw list`, …), which verify
+   * nothing: an account whose `env:` references are not all set is loaded without its provider
+   * settings (only `timeZone`, `timestampToleranceSeconds`, `finalAfterSeconds` when they resolve)
+   * and named in `warnings`, instead of failing. An API token whose `env:` variable is unset is
+   * left out the same way. Every other error still fails.
+   */
+  allowUnresolvedSecrets?: boolean;
+}
+
+/** The settings an account keeps when it is loaded without its secrets (LoadOptions.allowUnresolvedSecrets). */
+const SECRETLESS_KEYS = ['timeZone', 'timestampToleranceSeconds', 'finalAfterSeconds'] as const;
+
+/** True when every `env:` reference in `value` resolves. */
+function resolves(value: unknown, env: NodeJS.ProcessEnv): boolean {
+  try {
+    resolveEnvRefs(value, env);
+    return true;
+  } catch (err) {
+    if (err instanceof ConfigError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Takes the accounts (and API tokens) with unset `env:` references out of a raw config, for
+ * LoadOptions.allowUnresolvedSecrets: what is left resolves; the accounts come back without secrets.
+ */
+function withoutUnresolved(raw: unknown, env: NodeJS.ProcessEnv) {
+  const secretless: { provider: string; account: string; settings: Partial<AccountConfig> }[] = [];
+  if (raw === null || typeof raw !== 'object') return { raw, secretless };
+  const copy = { ...(raw as RawConfig) };
+  if (copy.providers !== null && typeof copy.providers === 'object') {
+    copy.providers = Object.fromEntries(
+      Object.entries(copy.providers).map(([name, provider]) => {
+        if (provider === null || typeof provider !== 'object' || provider.accounts === null || typeof provider.accounts !== 'object') return [name, provider];
+        const accounts: Record<string, Partial<AccountConfig>> = {};
+        for (const [account, settings] of Object.entries(provider.accounts)) {
+          if (resolves(settings, env)) {
+            accounts[account] = settings;
+            continue;
+          }
+          const kept = SECRETLESS_KEYS.filter((k) => settings[k] !== undefined && resolves(settings[k], env)).map((k) => [k, settings[k]]);
+          secretless.push({ provider: name, account, settings: Object.fromEntries(kept) as Partial<AccountConfig> });
+        }
+        return [name, { ...provider, accounts }];
+      }),
+    );
+  }
+  if (Array.isArray(copy.tokens)) copy.tokens = copy.tokens.filter((t) => resolves(t, env));
+  return { raw: copy, secretless };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Config {
+  const file = readConfigFile(env);
+  const { source } = file;
+  const { raw, secretless } = options.allowUnresolvedSecrets ? withoutUnresolved(file.raw, env) : { raw: file.raw, secretless: [] };
   const resolved = raw === null ? {} : resolveEnvRefs(raw, env);
   checkProviderNames(resolved);
   if (!validateConfig(resolved)) {
@@ -233,6 +293,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         warnings.push(`providers.${name}.accounts.${account} has neither token nor allowIps: anyone can post reports to it`);
       }
     }
+  }
+  for (const { provider, account, settings } of secretless) {
+    checkAccounts({ [provider]: { accounts: { [account]: settings } } });
+    providers[provider] ??= { accounts: {} };
+    providers[provider].accounts[account] = withAccountDefaults(resolveEnvRefs(settings, env) as Partial<AccountConfig>);
+    warnings.push(`providers.${provider}.accounts.${account}: loaded without its secrets (an env: variable is not set)`);
   }
   const tokens: ApiToken[] = (resolved.tokens ?? []).map((t, i) => ({ name: t.name ?? `token#${i + 1}`, token: t.token, scopes: t.scopes }));
   if (env.DLR_ADMIN_TOKEN) tokens.push({ name: 'admin (DLR_ADMIN_TOKEN)', token: env.DLR_ADMIN_TOKEN, scopes: ['read', 'replay', 'admin'] });
@@ -283,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       allowPrivateNetworks: resolved.delivery?.allowPrivateNetworks ?? false,
       concurrency: resolved.delivery?.concurrency ?? DEFAULTS.deliveryConcurrency,
       maxInFlightPerSubscription: resolved.delivery?.maxInFlightPerSubscription ?? DEFAULTS.maxInFlightPerSubscription,
+      disableAfterFailingSeconds: resolved.delivery?.disableAfterFailingSeconds ?? DEFAULTS.disableAfterFailingSeconds,
     },
     server: {
       trustProxy: resolved.server?.trustProxy ?? false,

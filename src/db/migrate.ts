@@ -7,6 +7,8 @@ import * as rollupDeltas from './migrations/0004-rollup-deltas';
 import * as supportReads from './migrations/0005-support-reads';
 import * as staleMessages from './migrations/0006-stale-messages';
 import * as rollupDimensions from './migrations/0007-rollup-dimensions';
+import * as subscriptionSettings from './migrations/0008-subscription-settings';
+import * as idempotencyKeys from './migrations/0009-idempotency-keys';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -17,6 +19,8 @@ const MIGRATIONS = {
   '0005-support-reads': supportReads,
   '0006-stale-messages': staleMessages,
   '0007-rollup-dimensions': rollupDimensions,
+  '0008-subscription-settings': subscriptionSettings,
+  '0009-idempotency-keys': idempotencyKeys,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

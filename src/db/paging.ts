@@ -33,6 +33,6 @@ export function encodeCursor(id: string): string {
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[a-z]+_[0-9A-Z]{26}$/.test(id)) throw new BadRequest('cursor is not valid');
+  if (!/^[a-z]+_[0-9A-Z]{26}$/.test(id)) throw new BadRequest('cursor is not valid: pass the next_cursor of the previous page as it is');
   return id;
 }

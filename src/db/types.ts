@@ -14,6 +14,7 @@ export interface Database {
   delivery_attempts: DeliveryAttemptTable;
   registrations: RegistrationTable;
   nonces: NonceTable;
+  idempotency_keys: IdempotencyKeyTable;
   audit_log: AuditTable;
   stats_rollup: StatsRollupTable;
   stats_rollup_delta: StatsRollupDeltaTable;
@@ -89,6 +90,21 @@ export interface AuditTable {
  * raw request that could carry its value is kept (src/replay/retention.ts); live, a row past
  * `expires_at` may be taken over by a new use (src/ingest/nonces.ts).
  */
+/** An `Idempotency-Key` of an admin POST and the first answer to it (migration 0009, src/http/idempotency.ts). */
+export interface IdempotencyKeyTable {
+  /** The token's name (req.actor): keys are per token. */
+  actor: string;
+  key: string;
+  /** sha256 of the method, path and canonical JSON body of the first request. */
+  fingerprint: string;
+  /** The first answer's status; null while the first request is being served. */
+  status: number | null;
+  /** The first answer's JSON body (null: none, or still being served). */
+  body: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface NonceTable {
   provider: string;
   account: string;
@@ -188,6 +204,12 @@ export interface SubscriptionTable {
   disabled_reason: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON object of custom request headers sent with every delivery; null: none (migration 0008). */
+  headers: string | null;
+  /** Deliveries per second the worker allows it; null: no limit (migration 0008). */
+  rate_limit_per_second: number | null;
+  /** When the first failed attempt after the last success started; null when not failing (migration 0008). */
+  failing_since: string | null;
 }
 
 export interface DeliveryTable {

@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { RateLimit } from '../config/config';
 import type { AppContext } from '../context';
-import { BadRequest, NotFound, TooManyRequests } from '../errors';
+import { BadRequest, NotFound, TooManyRequests, UnsupportedMediaType } from '../errors';
 import { containsNul, nestingExceeds } from '../util/mask';
 import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
@@ -47,6 +47,16 @@ const refuseNul: RequestHandler = (req, _res, next) => {
   );
 };
 
+/**
+ * A body that is not JSON (a form from `curl -d`, text) would reach a route as no body at all and be
+ * refused for what it lacks: 415 that says JSON is expected instead (issue #18).
+ */
+const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
+  const length = req.get('content-length');
+  const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+  next(hasBody && !req.is('application/json') ? new UnsupportedMediaType(req.get('content-type')) : undefined);
+};
+
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -61,6 +71,7 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
   app.use(
     '/v1',
     ...limiter(limits.api),
+    jsonBodiesOnly,
     express.json({ limit: API_JSON_LIMIT }),
     refuseNul,
     supportRouter(ctx),
@@ -71,8 +82,8 @@ export function createApp(ctx: AppContext, isDraining: () => boolean = () => fal
     contractRouter(ctx),
     providersRouter(ctx),
   );
-  app.use(() => {
-    throw new NotFound('route');
+  app.use((req) => {
+    throw new NotFound('route', `${req.method} ${req.path}`, 'GET /v1/openapi.json lists every route');
   });
   app.use(errorHandler(ctx.config.server.readTimeoutSeconds * 1000));
   return app;

@@ -21,7 +21,10 @@ function tokenOf(req: Request, tokens: ApiToken[]): ApiToken {
   if (given === null) throw new Unauthorized();
   let match: ApiToken | undefined;
   for (const t of tokens) if (matchesSecret(given, t.token) && !match) match = t;
-  if (!match) throw new Unauthorized('the bearer token is not valid');
+  if (!match)
+    throw new Unauthorized(
+      'the bearer token is not valid: send DLR_ADMIN_TOKEN or a token of the config\'s "tokens" (GET /v1/whoami tells which one a token is)',
+    );
   return match;
 }
 
@@ -44,7 +47,7 @@ export function identify(tokens: ApiToken[]) {
 export function requireScope(tokens: ApiToken[], scope: Scope) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const token = tokenOf(req, tokens);
-    if (!token.scopes.includes(scope) && !token.scopes.includes('admin')) throw new Forbidden(scope);
+    if (!token.scopes.includes(scope) && !token.scopes.includes('admin')) throw new Forbidden(scope, token.scopes);
     identified(req, token);
     next();
   };

@@ -9,6 +9,27 @@ interface HttpishError {
   status?: number;
   type?: string;
   message?: string;
+  /** body-parser's limit, on `entity.too.large` */
+  limit?: number;
+}
+
+/** What a JSON API body must be, as the refusals of a body say it. */
+export const SEND_JSON = 'send a JSON object with Content-Type: application/json';
+
+/** A refusal of body-parser (express.json, before any route) as an answer that says what to send instead. */
+function parserAnswer(h: HttpishError): ErrorAnswer | undefined {
+  const said = truncateText(h.message ?? '', MAX_DETAIL_CHARS / 2);
+  switch (h.type) {
+    case 'entity.too.large':
+      return { status: 413, body: { error: 'payload_too_large', detail: `the JSON body is over the limit of ${h.limit ?? '?'} bytes; send a smaller one` } };
+    case 'entity.parse.failed':
+      return { status: 400, body: { error: 'bad_request', detail: `the body is not valid JSON (${said}); ${SEND_JSON}` } };
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return { status: 415, body: { error: 'unsupported_media_type', detail: `${said}; ${SEND_JSON} in UTF-8, without Content-Encoding` } };
+    default:
+      return undefined;
+  }
 }
 
 /** An error's HTTP answer: status and `{ error, detail }` JSON body. */
@@ -41,7 +62,8 @@ export function answerError(err: unknown, requestId: string, log: Logger, readBu
     return { status: err.status, body: errorBody(err) };
   }
   const h = err as HttpishError | null;
-  if (h?.type === 'entity.too.large') return { status: 413, body: { error: 'payload_too_large' } };
+  const parsed = h ? parserAnswer(h) : undefined;
+  if (parsed) return parsed;
   if (typeof h?.status === 'number' && h.status >= 400 && h.status < 500) {
     // (a parser's message can quote the input: cut like every AppError's)
     return { status: h.status, body: { error: 'bad_request', detail: truncateText(h.message ?? 'bad request', MAX_DETAIL_CHARS) } };

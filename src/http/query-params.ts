@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeCursor, DEFAULT_PAGE, MAX_PAGE } from '../db/paging';
-import { BadRequest } from '../errors';
+import { BadRequest, quoted } from '../errors';
 import { SCHEMAS_DIR } from '../paths';
 import { describeErrors, schemaValidator } from '../util/schemas';
 
@@ -24,11 +24,6 @@ let definitions: Record<string, RouteSchema> | undefined;
 function routeSchema(route: QueryRoute): RouteSchema {
   definitions ??= (JSON.parse(fs.readFileSync(path.join(SCHEMAS_DIR, FILE), 'utf8')) as { definitions: Record<string, RouteSchema> }).definitions;
   return definitions[route];
-}
-
-/** A name from the URL as a refusal repeats it: quoted, at most 64 characters. */
-function quoted(name: string): string {
-  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }
 
 /** Why the query failed its schema, in the words of the route's parameters. */
@@ -58,7 +53,7 @@ export function pageLimit(value: string | undefined): number {
 export function timeParam(name: string, value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new BadRequest(`${name} must be an ISO-8601 time`);
+  if (Number.isNaN(ms)) throw new BadRequest(`${name} must be an ISO-8601 time, e.g. 2026-11-24T08:00:00Z`);
   return new Date(ms).toISOString();
 }
 

@@ -27,6 +27,8 @@ export interface Metrics {
   registrations: Counter<'provider' | 'account'>;
   /** Messages found stale by this process's sweep (no final report within the account's finalAfterSeconds). */
   staleMessages: Counter<'provider' | 'account'>;
+  /** Subscriptions the worker disabled: `failing` (only failures for delivery.disableAfterFailingSeconds) or `gone` (410). */
+  subscriptionsDisabled: Counter<'reason'>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -36,6 +38,7 @@ const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 const REPORT_LATENCY_BUCKETS = [...LATENCY_BOUNDS];
 
 export const DEAD_REASONS = ['retries_exhausted', 'gone'] as const;
+export const DISABLE_REASONS = ['failing', 'gone'] as const;
 export const ATTEMPT_RESULTS = ['success', 'failure', 'timeout', 'gone'] as const;
 
 /** A reading of the pending deliveries older than this is not shared (a scrape reads them once for both gauges). */
@@ -120,6 +123,13 @@ export function createMetrics(dbh: Db): Metrics {
   // Series of a few known values start at 0: Prometheus's increase() misses a series' first increment.
   for (const result of ATTEMPT_RESULTS) deliveryAttempts.inc({ result }, 0);
   for (const reason of DEAD_REASONS) deadDeliveries.inc({ reason }, 0);
+  const subscriptionsDisabled = new Counter({
+    name: 'dlr_subscriptions_disabled_total',
+    help: 'Subscriptions the worker disabled: failing (only failed attempts for delivery.disableAfterFailingSeconds) or gone (the subscriber answered 410)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of DISABLE_REASONS) subscriptionsDisabled.inc({ reason }, 0);
 
   return {
     registry,
@@ -140,6 +150,7 @@ export function createMetrics(dbh: Db): Metrics {
     deliveryAttempts,
     deliverySeconds,
     deadDeliveries,
+    subscriptionsDisabled,
     reports: new Counter({
       name: 'dlr_reports_total',
       help: 'Status reports applied, duplicates left out, by the status they report (unmapped: a code without a status)',

@@ -10,6 +10,9 @@ export interface ClaimedDelivery {
   secret: string;
   previous_secret: string | null;
   previous_secret_until: string | null;
+  /** The subscription's custom headers (JSON) and rate limit (migration 0008). */
+  headers: string | null;
+  rate_limit_per_second: number | null;
   payload: string;
 }
 
@@ -36,6 +39,8 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
         'subscriptions.secret',
         'subscriptions.previous_secret',
         'subscriptions.previous_secret_until',
+        'subscriptions.headers',
+        'subscriptions.rate_limit_per_second',
         'events.payload',
       ])
       .where('deliveries.state', '=', 'pending')
@@ -62,10 +67,16 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
 
 /** Gives a claim back untouched (shutdown, or a subscription already at its in-flight cap). */
 export async function releaseClaim(dbh: Db, deliveryId: string, workerId: string): Promise<void> {
+  await releaseClaims(dbh, [deliveryId], workerId);
+}
+
+/** Gives claims back untouched, in one statement (a subscription at its in-flight cap or its rate limit). */
+export async function releaseClaims(dbh: Db, deliveryIds: string[], workerId: string): Promise<void> {
+  if (deliveryIds.length === 0) return;
   await dbh.db
     .updateTable('deliveries')
     .set({ claimed_by: null, claimed_until: null })
-    .where('id', '=', deliveryId)
+    .where('id', 'in', deliveryIds)
     .where('claimed_by', '=', workerId)
     .execute();
 }

@@ -25,7 +25,7 @@ export function deliveryView(row: DeliveryRow) {
 
 export async function listDeliveries(db: Kysely<Database>, subscriptionId: string, f: { state?: string } & Page) {
   const sub = await db.selectFrom('subscriptions').select('id').where('id', '=', subscriptionId).executeTakeFirst();
-  if (!sub) throw new NotFound('subscription');
+  if (!sub) throw new NotFound('subscription', subscriptionId, 'GET /v1/subscriptions lists them');
   const rows = await db
     .selectFrom('deliveries')
     .selectAll()
@@ -46,7 +46,7 @@ export async function listDeliveries(db: Kysely<Database>, subscriptionId: strin
 /** One delivery with every attempt (status, duration, response start) and the event it carries. */
 export async function getDelivery(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('delivery');
+  if (!row) throw new NotFound('delivery', id, "GET /v1/subscriptions/:id/deliveries lists a subscription's deliveries");
   const attempts = await db.selectFrom('delivery_attempts').selectAll().where('delivery_id', '=', id).orderBy('attempt').execute();
   const event = await db.selectFrom('events').select('payload').where('id', '=', row.event_id).executeTakeFirstOrThrow();
   return { ...deliveryView(row), event: JSON.parse(event.payload) as unknown, attempt_log: attempts };
@@ -55,9 +55,9 @@ export async function getDelivery(db: Kysely<Database>, id: string) {
 /** Queues one more attempt now (trigger `manual`); a delivery that already succeeded is re-sent too. */
 export async function retryDelivery(db: Kysely<Database>, id: string, now: Date) {
   const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('delivery');
+  if (!row) throw new NotFound('delivery', id, "GET /v1/subscriptions/:id/deliveries lists a subscription's deliveries");
   if (row.state === 'pending' && row.claimed_until !== null && row.claimed_until > now.toISOString()) {
-    throw new BadRequest('this delivery is being attempted right now');
+    throw new BadRequest('this delivery is being attempted right now: retry after the attempt ends (delivery.timeoutSeconds at most)');
   }
   await db
     .updateTable('deliveries')
@@ -70,7 +70,7 @@ export async function retryDelivery(db: Kysely<Database>, id: string, now: Date)
 /** Queues a manual attempt for every dead delivery of a subscription. */
 export async function retryDead(db: Kysely<Database>, subscriptionId: string, now: Date) {
   const sub = await db.selectFrom('subscriptions').select('id').where('id', '=', subscriptionId).executeTakeFirst();
-  if (!sub) throw new NotFound('subscription');
+  if (!sub) throw new NotFound('subscription', subscriptionId, 'GET /v1/subscriptions lists them');
   const result = await db
     .updateTable('deliveries')
     .set({ state: 'pending', next_attempt_at: now.toISOString(), next_trigger: 'manual', claimed_by: null, claimed_until: null, updated_at: now.toISOString() })

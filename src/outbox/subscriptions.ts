@@ -5,6 +5,7 @@ import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import type { SubscriptionFilter } from './filter';
 import { refusedDestination } from './destination';
+import { checkCustomHeaders } from './custom-headers';
 import { newSecret } from './sign';
 
 /** During a rotation the old secret signs too, for this long (Standard Webhooks allows several signatures). */
@@ -15,23 +16,32 @@ export interface SubscriptionInput {
   description?: string | null;
   enabled?: boolean;
   filter?: SubscriptionFilter;
+  /** Custom request headers (null or {}: none); see src/outbox/custom-headers.ts. */
+  headers?: Record<string, string> | null;
+  /** Deliveries per second (null: no limit); see src/outbox/rate-limit.ts. */
+  rateLimitPerSecond?: number | null;
 }
 
 const validateInput = schemaValidator<SubscriptionInput>('subscription.schema.json');
 
+/** What a subscription URL may be, in words rather than the schema's pattern. */
+const URL_SCHEMES = 'must be an absolute URL with the scheme http or https (https://erp.example.com/hooks/dlr)';
+const schemeWords = (e: string) => (e.startsWith('url: must match pattern') ? `url: ${URL_SCHEMES}` : e);
+
 async function checkInput(body: unknown, creating: boolean, allowPrivateNetworks: boolean): Promise<SubscriptionInput> {
-  if (!validateInput(body)) throw new BadRequest(`invalid subscription: ${describeErrors().join('; ')}`);
+  if (!validateInput(body)) throw new BadRequest(`invalid subscription: ${describeErrors().map(schemeWords).join('; ')}`);
   if (creating && !body.url) throw new BadRequest('invalid subscription: url: is required');
   if (body.url !== undefined) {
     try {
       const url = new URL(body.url);
       if (url.username || url.password) throw new Error('credentials');
     } catch {
-      throw new BadRequest('invalid subscription: url: must be an absolute http(s) URL without credentials');
+      throw new BadRequest(`invalid subscription: url: ${URL_SCHEMES}, without credentials (user:password@)`);
     }
     const refusal = await refusedDestination(body.url, allowPrivateNetworks, { unresolved: 'allow' });
     if (refusal) throw new BadRequest(`invalid subscription: url: ${refusal}`);
   }
+  if (body.headers) checkCustomHeaders(body.headers);
   return body;
 }
 
@@ -43,6 +53,9 @@ export function subscriptionView(row: SubscriptionRow, now = new Date()) {
     description: row.description,
     enabled: row.enabled === 1,
     disabled_reason: row.disabled_reason,
+    failing_since: row.failing_since,
+    headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
+    rateLimitPerSecond: row.rate_limit_per_second,
     rotating_until: row.previous_secret_until !== null && row.previous_secret_until > now.toISOString() ? row.previous_secret_until : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -57,7 +70,7 @@ export function signingSecrets(row: Pick<SubscriptionRow, 'secret' | 'previous_s
 
 async function load(db: Kysely<Database>, id: string): Promise<SubscriptionRow> {
   const row = await db.selectFrom('subscriptions').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('subscription');
+  if (!row) throw new NotFound('subscription', id, 'GET /v1/subscriptions lists them');
   return row;
 }
 
@@ -75,9 +88,17 @@ export async function createSubscription(db: Kysely<Database>, body: unknown, no
     disabled_reason: null,
     created_at: now.toISOString(),
     updated_at: now.toISOString(),
+    headers: storedHeaders(input.headers),
+    rate_limit_per_second: input.rateLimitPerSecond ?? null,
+    failing_since: null,
   };
   await db.insertInto('subscriptions').values(row).execute();
   return { ...subscriptionView(row, now), secret: row.secret };
+}
+
+/** The `headers` column: null for none. */
+function storedHeaders(headers: Record<string, string> | null | undefined): string | null {
+  return headers && Object.keys(headers).length > 0 ? JSON.stringify(headers) : null;
 }
 
 export async function listSubscriptions(db: Kysely<Database>) {
@@ -91,16 +112,32 @@ export async function getSubscription(db: Kysely<Database>, id: string) {
 
 export async function updateSubscription(db: Kysely<Database>, id: string, body: unknown, now: Date, allowPrivateNetworks: boolean) {
   const input = await checkInput(body, false, allowPrivateNetworks);
-  await load(db, id);
+  const before = await load(db, id);
   const changes: Partial<SubscriptionRow> = { updated_at: now.toISOString() };
   if (input.url !== undefined) changes.url = input.url;
   if (input.description !== undefined) changes.description = input.description;
   if (input.filter !== undefined) changes.filter = JSON.stringify(input.filter);
+  if (input.headers !== undefined) changes.headers = storedHeaders(input.headers);
+  if (input.rateLimitPerSecond !== undefined) changes.rate_limit_per_second = input.rateLimitPerSecond;
   if (input.enabled !== undefined) {
     changes.enabled = input.enabled ? 1 : 0;
     changes.disabled_reason = input.enabled ? null : 'disabled by request';
   }
-  await db.updateTable('subscriptions').set(changes).where('id', '=', id).execute();
+  // Enabled again: it starts with a clean record (not failing), and its pending deliveries are due now.
+  const resuming = input.enabled === true && before.enabled === 0;
+  if (resuming) changes.failing_since = null;
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('subscriptions').set(changes).where('id', '=', id).execute();
+    if (resuming) {
+      await trx
+        .updateTable('deliveries')
+        .set({ next_attempt_at: now.toISOString(), updated_at: now.toISOString() })
+        .where('subscription_id', '=', id)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '>', now.toISOString())
+        .execute();
+    }
+  });
   return subscriptionView(await load(db, id), now);
 }
 

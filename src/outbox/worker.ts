@@ -3,12 +3,13 @@ import { hostname } from 'node:os';
 import type { AppContext } from '../context';
 import { fixed, insertRows, type Values } from '../db/sql';
 import { newId } from '../util/ids';
-import { claimDue, releaseClaim, type ClaimedDelivery } from './claim';
+import { applyFailingChanges, failingChanges } from './auto-disable';
+import { claimDue, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { DestinationRefusedError, refusedDestination, type Lookup } from './destination';
 import { postWebhook } from './post';
-import { webhookHeaders } from './sign';
-import { signingSecrets } from './subscriptions';
+import { RateLimiter } from './rate-limit';
+import { requestHeaders } from './request-headers';
 
 /** How often the worker looks for due deliveries when nothing woke it. */
 export const POLL_INTERVAL_MS = 250;
@@ -16,7 +17,6 @@ export const POLL_INTERVAL_MS = 250;
 export const RESPONSE_CAPTURE_BYTES = 2048;
 /** A claim outlives the request timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 30_000;
-const USER_AGENT = 'dlr-receiver-webhooks/1';
 
 export interface Worker {
   start(): void;
@@ -43,13 +43,16 @@ const finishDelivery = fixed(
 )`UPDATE deliveries SET state = ${'state'}, attempts = ${'attempts'}, next_attempt_at = ${'next_attempt_at'}, next_trigger = 'scheduled', last_attempt_at = ${'last_attempt_at'}, last_status = ${'last_status'}, last_error = ${'last_error'}, claimed_by = NULL, claimed_until = NULL, updated_at = ${'updated_at'} WHERE id = ${'id'} AND claimed_by = ${'claimed_by'}`;
 const disableGone = fixed(
   'subscriptions',
-)`UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ${'updated_at'} WHERE id = ${'id'}`;
+)`UPDATE subscriptions SET enabled = 0, disabled_reason = 'the subscriber answered 410 Gone', updated_at = ${'updated_at'} WHERE id = ${'id'} AND enabled = 1`;
 
 /** What one attempt writes, recorded with others in one transaction. */
 interface AttemptRecord {
   attempt: Parameters<typeof insertAttempts.run>[1][number];
   delivery: Parameters<typeof finishDelivery.run>[1];
   gone: Values<'subscriptions', 'updated_at' | 'id'> | null;
+  /** For automatic disabling (src/outbox/auto-disable.ts). */
+  subscriptionId: string;
+  succeeded: boolean;
 }
 
 function describeSendError(err: unknown): string {
@@ -62,7 +65,7 @@ function describeSendError(err: unknown): string {
  * records every attempt; the retry policy decides what happens next.
  */
 export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?: Lookup } = {}): Worker {
-  const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds } = ctx.config.delivery;
+  const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds, disableAfterFailingSeconds } = ctx.config.delivery;
   const workerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const timeoutMs = timeoutSeconds * 1000;
   // How long a claim holds: a worker that dies mid-delivery loses it then (tests shorten it).
@@ -70,6 +73,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
   const log = ctx.logger.child({ component: 'worker', worker: workerId });
   const inFlight = new Map<string, Promise<void>>();
   const perSubscription = new Map<string, number>();
+  const rateLimiter = new RateLimiter();
   const shutdown = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -92,16 +96,28 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     const batch = records;
     records = [];
     try {
-      await ctx.dbh.db.transaction().execute(async (trx) => {
+      const now = new Date();
+      const changes = failingChanges(
+        batch.map(({ rec }) => ({ subscriptionId: rec.subscriptionId, succeeded: rec.succeeded, startedAt: rec.attempt.started_at })),
+      );
+      const disabled = await ctx.dbh.db.transaction().execute(async (trx) => {
+        const out: { id: string; reason: 'gone' | 'failing' }[] = [];
         await insertAttempts.run(
           trx,
           batch.map((b) => b.rec.attempt),
         );
         for (const { rec } of batch) {
           await finishDelivery.run(trx, rec.delivery);
-          if (rec.gone) await disableGone.run(trx, rec.gone);
+          if (rec.gone && (await disableGone.changes(trx, rec.gone)) > 0) out.push({ id: rec.gone.id, reason: 'gone' });
         }
+        for (const id of await applyFailingChanges(trx, changes, now, disableAfterFailingSeconds)) out.push({ id, reason: 'failing' });
+        return out;
       });
+      for (const d of disabled) {
+        ctx.metrics.subscriptionsDisabled.inc({ reason: d.reason });
+        const why = d.reason === 'gone' ? 'the subscriber answered 410 Gone' : `only failed attempts for ${disableAfterFailingSeconds} s or more`;
+        log.warn({ subscription: d.id, reason: d.reason }, `subscription disabled: ${why}; PATCH enabled: true resumes it`);
+      }
       for (const b of batch) b.done();
     } catch (err) {
       for (const b of batch) b.failed(err);
@@ -111,7 +127,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
   async function attempt(d: ClaimedDelivery): Promise<void> {
     const now = new Date();
     const attemptNo = d.attempts + 1;
-    const headers = { ...webhookHeaders(signingSecrets(d, now), d.event_id, Math.floor(now.getTime() / 1000), d.payload), 'user-agent': USER_AGENT };
+    const headers = requestHeaders(d, d.event_id, d.payload, now);
     const outcome: AttemptOutcome = { statusCode: null, timedOut: false, retryAfterSeconds: null };
     let error: string | null = null;
     let response: string | null = null;
@@ -184,6 +200,8 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
         claimed_by: workerId,
       },
       gone: decision.kind === 'gone' ? { updated_at: finished.toISOString(), id: d.subscription_id } : null,
+      subscriptionId: d.subscription_id,
+      succeeded: decision.kind === 'succeeded',
     });
     const result = decision.kind === 'succeeded' ? 'success' : decision.kind === 'gone' ? 'gone' : outcome.timedOut ? 'timeout' : 'failure';
     ctx.metrics.deliveryAttempts.inc({ result });
@@ -209,13 +227,19 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
   async function claimAndLaunch(): Promise<void> {
     const free = concurrency - inFlight.size;
     if (free <= 0) return;
+    // Left out of the claim: subscriptions at their in-flight cap, and those out of their rate limit.
     const busy = [...perSubscription].filter(([, n]) => n >= maxInFlightPerSubscription).map(([id]) => id);
+    busy.push(...rateLimiter.exhausted());
     const claimed = await claimDue(ctx.dbh, workerId, new Date(), free, busy, leaseMs);
+    const giveBack: string[] = [];
     for (const d of claimed) {
-      if ((perSubscription.get(d.subscription_id) ?? 0) >= maxInFlightPerSubscription) await releaseClaim(ctx.dbh, d.id, workerId);
+      if ((perSubscription.get(d.subscription_id) ?? 0) >= maxInFlightPerSubscription) giveBack.push(d.id);
+      else if (!rateLimiter.take(d.subscription_id, d.rate_limit_per_second)) giveBack.push(d.id);
       else launch(d);
     }
-    if (claimed.length === free) again = true;
+    await releaseClaims(ctx.dbh, giveBack, workerId);
+    // a full claim may have left more due; one whose every row went back waits for the next poll
+    if (claimed.length === free && giveBack.length < claimed.length) again = true;
   }
 
   /** Deliveries that finish together free their slots together: one claim refills them all. */

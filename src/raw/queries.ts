@@ -49,7 +49,7 @@ export async function listRaw(db: Kysely<Database>, f: RawFilter & Page) {
 /** One raw request with the events it produced. */
 export async function getRaw(db: Kysely<Database>, id: string) {
   const row = await db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('raw request');
+  if (!row) throw new NotFound('raw request', id, 'GET /v1/raw lists the stored requests (those older than retention.rawDays are purged)');
   // events a subscription took are stored; the others are rebuilt from the history (event-history.ts)
   const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({
     id: e.id,
@@ -90,7 +90,7 @@ export async function openRawBody(db: Kysely<Database>, id: string): Promise<Raw
     .select(['headers', 'body_size', 'body_encoding', sql<number | string>`length(body)`.as('stored'), chunkAt(0).as('chunk')])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!first) throw new NotFound('raw request');
+  if (!first) throw new NotFound('raw request', id, 'GET /v1/raw lists the stored requests (those older than retention.rawDays are purged)');
   const stored = Number(first.stored);
   const head = first.chunk;
   async function* storedChunks(): AsyncGenerator<Buffer> {

@@ -136,14 +136,16 @@ export async function replayRow(ctx: AppContext, row: RawRequestRow, dryRun: boo
     else throw err;
   }
   if (!dryRun) afterApply(ctx, row.provider, applied);
-  const verdict = row.verdict === 'accepted' || row.verdict === 'duplicate' ? row.verdict : verdictOf(applied);
+  // The answer says what the request is under today's rules: `duplicate` when every report it carries
+  // was applied before (docs/api.md). The raw log keeps `accepted` for the request that applied them.
+  const verdict = verdictOf(applied);
   return { ...result, verdict, detail, events: applied.flatMap((a) => (a.event ? [a.event] : [])), changes: changesOf(applied) };
 }
 
 /** Replays one stored request by id, audited. */
 export async function replayOne(ctx: AppContext, id: string, dryRun: boolean, actor: string): Promise<ReplayResult> {
   const row = await ctx.dbh.db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) throw new NotFound('raw request');
+  if (!row) throw new NotFound('raw request', id, 'GET /v1/raw lists the stored requests (those older than retention.rawDays are purged)');
   const r = await replayRow(ctx, row, dryRun);
   await audit(
     ctx.dbh.db,

@@ -71,7 +71,8 @@ async function inBatches(batch: (n: number) => Promise<number>, options: PurgeOp
 }
 
 /**
- * Deletes raw requests received before `before`, and the nonces only they could carry; message
+ * Deletes raw requests received before `before`, the nonces only they could carry, and expired
+ * Idempotency-Key rows; message
  * status and history stay. Each statement deletes one bounded batch, oldest first, found through
  * the `received_at` index (`expires_at` for nonces).
  */
@@ -111,6 +112,27 @@ export async function purgeRaw(ctx: AppContext, before: Date, actor: string, opt
                 .orderBy('expires_at')
                 .limit(n)
                 .$asTuple('provider', 'account', 'value'),
+            ),
+          )
+          .executeTakeFirst();
+        return Number(r.numDeletedRows);
+      },
+      options,
+      () => undefined,
+    );
+  }
+  // Idempotency-Key rows past their 24 h (src/http/idempotency.ts): whatever `before` is, only expired ones.
+  if (done) {
+    const now = new Date().toISOString();
+    done = await inBatches(
+      async (n) => {
+        const r = await db
+          .deleteFrom('idempotency_keys')
+          .where((eb) =>
+            eb(
+              eb.refTuple('actor', 'key'),
+              'in',
+              eb.selectFrom('idempotency_keys').select(['actor', 'key']).where('expires_at', '<', now).orderBy('expires_at').limit(n).$asTuple('actor', 'key'),
             ),
           )
           .executeTakeFirst();

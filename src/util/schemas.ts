@@ -55,6 +55,13 @@ function compile(ref: string, { ajv, compiled }: Instance): ValidateFunction {
 
 let lastErrors: ErrorObject[] = [];
 
+/** What a value of a format looks like, added to ajv's "must match format" (issue #18: a refusal says what to send). */
+const FORMAT_EXAMPLES: Record<string, string> = {
+  date: 'YYYY-MM-DD, e.g. 2026-11-24',
+  'date-time': 'an ISO-8601 time with its offset, e.g. 2026-11-24T08:00:00Z',
+  uri: 'an absolute URL, e.g. https://example.com/path',
+};
+
 /** The errors of the last failed validation, each naming its field as a dotted path. */
 export function describeErrors(): string[] {
   // "property name must be valid" only repeats the error about the name that follows it
@@ -62,11 +69,19 @@ export function describeErrors(): string[] {
     .filter((e) => e.keyword !== 'propertyNames')
     .map((e) => {
       const base = e.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
-      const extra = e.params as { additionalProperty?: string; missingProperty?: string };
+      const extra = e.params as { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[] };
       const name = (e as { propertyName?: string }).propertyName;
       const field = extra.additionalProperty ?? extra.missingProperty ?? name;
       const where = [base, field].filter(Boolean).join('.') || '(root)';
-      const what = extra.additionalProperty ? 'is not a known setting' : `${name === undefined ? '' : 'name '}${e.message ?? 'is invalid'}`;
+      // an enum's refusal lists what it takes (ajv says only "must be equal to one of the allowed values")
+      const format = e.keyword === 'format' ? FORMAT_EXAMPLES[(e.params as { format: string }).format] : undefined;
+      const message =
+        e.keyword === 'enum' && extra.allowedValues
+          ? `${e.message}: ${extra.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+          : format
+            ? `${e.message} (${format})`
+            : e.message;
+      const what = extra.additionalProperty ? 'is not a known setting' : `${name === undefined ? '' : 'name '}${message ?? 'is invalid'}`;
       return `${where}: ${what}`;
     });
 }

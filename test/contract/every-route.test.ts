@@ -82,6 +82,7 @@ describe('every documented operation answers as documented', () => {
     await call('get', `/v1/subscriptions/${sub.id}`);
     await call('patch', `/v1/subscriptions/${sub.id}`, { body: { description: 'every route, changed' } });
     await call('post', `/v1/subscriptions/${sub.id}/rotate-secret`);
+    expect((await call('post', `/v1/subscriptions/${sub.id}/test`)).body.attempt.status_code).toBe(200);
     const deliveries = (await call('get', `/v1/subscriptions/${sub.id}/deliveries?state=succeeded`)).body as { items: { id: string }[] };
     await call('get', `/v1/deliveries/${deliveries.items[0].id}`);
     await call('post', `/v1/deliveries/${deliveries.items[0].id}/retry`);

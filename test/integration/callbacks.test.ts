@@ -162,7 +162,7 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
 
     it('answers 413 for a body over 1 MiB and logs it as too_large', async () => {
       const res = await post(app, 'aliyun', Buffer.alloc(1024 * 1024 + 1, 0x20)).expect(413);
-      expect(res.body).toEqual({ error: 'payload_too_large' });
+      expect(res.body).toEqual({ error: 'payload_too_large', detail: 'the body is over the limit of 1048576 bytes; send a smaller one' });
       const [raw] = await rawLog(app, '&verdict=too_large');
       expect(raw.body_size).toBe(0);
     });

@@ -115,9 +115,10 @@ const CASES: Case[] = [
     error: 'payload_invalid',
   },
   {
-    name: 'ses: a signed SNS message whose Message nests 900 KB deep',
+    // (a Message that is not a JSON object is no SES event: acknowledged with no report, never parsed)
+    name: 'ses: a signed SNS message whose Message nests 600 KB of objects',
     path: '/v1/callbacks/ses',
-    body: snsEnvelope(arrays(900_000)),
+    body: snsEnvelope(objects(600_000)),
     headers: { 'content-type': 'text/plain' },
     status: 400,
     error: 'payload_invalid',

@@ -36,7 +36,12 @@ describe('read API', () => {
   describe('GET /v1/messages/:provider/:message_id', () => {
     it('answers 409 with the recipients when one id covers several', async () => {
       const res = await request(app.url).get('/v1/messages/aliyun/893412315000000000%5E0').set(admin).expect(409);
-      expect(res.body).toEqual({ error: 'ambiguous', recipients: ['13800138000', '13900139000'], accounts: ['default'] });
+      expect(res.body).toEqual({
+        error: 'ambiguous',
+        detail: 'several messages have the id "893412315000000000^0": add ?recipient= (one of "13800138000", "13900139000")',
+        recipients: ['13800138000', '13900139000'],
+        accounts: ['default'],
+      });
     });
 
     it('answers the one message when ?recipient= names it', async () => {
@@ -45,7 +50,10 @@ describe('read API', () => {
     });
 
     it('answers 404 for an unknown message', async () => {
-      await request(app.url).get('/v1/messages/aliyun/nope').set(admin).expect(404, { error: 'not_found' });
+      await request(app.url).get('/v1/messages/aliyun/nope').set(admin).expect(404, {
+        error: 'not_found',
+        detail: 'no message "nope"; provider "aliyun" has none with this id: GET /v1/search?q= finds messages by id, recipient or reference',
+      });
     });
   });
 
@@ -104,10 +112,10 @@ describe('read API', () => {
   describe('bearer tokens with scopes', () => {
     it.each(['/v1/messages', '/v1/stats', '/v1/raw', '/v1/messages/aliyun/x', '/v1/raw/raw_x'])('%s needs a token (401)', async (path) => {
       await request(app.url).get(path).expect(401);
-      await request(app.url)
-        .get(path)
-        .set('authorization', 'Bearer not-a-valid-token')
-        .expect(401, { error: 'unauthorized', detail: 'the bearer token is not valid' });
+      await request(app.url).get(path).set('authorization', 'Bearer not-a-valid-token').expect(401, {
+        error: 'unauthorized',
+        detail: 'the bearer token is not valid: send DLR_ADMIN_TOKEN or a token of the config\'s "tokens" (GET /v1/whoami tells which one a token is)',
+      });
       await request(app.url).get(path).set('authorization', `Basic ${READ_TOKEN}`).expect(401);
     });
 
@@ -115,7 +123,8 @@ describe('read API', () => {
       await request(app.url).get('/v1/stats').set('authorization', `Bearer ${READ_TOKEN}`).expect(200);
       await request(app.url).get('/v1/stats').set('authorization', `Bearer ${REPLAY_TOKEN}`).expect(403, {
         error: 'forbidden',
-        detail: 'scope "read" required',
+        detail:
+          'this route needs a token with the "read" scope (or "admin"); it holds "replay": use DLR_ADMIN_TOKEN or a token of the config\'s "tokens" with "read" in its scopes',
       });
     });
 

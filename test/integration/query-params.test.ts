@@ -23,11 +23,11 @@ describe('the management API refuses query parameters a route does not take', ()
     const res = await request(app.url).get('/v1/messages?reference=order-42').set(admin).expect(400);
     expect(res.body).toEqual({
       error: 'bad_request',
-      detail: 'unknown query parameter "reference"; this route takes provider, account, status, recipient, since, until, cursor, limit',
+      detail: 'unknown query parameter "reference"; this route takes provider, account, status, recipient, stale, since, until, cursor, limit',
     });
     await request(app.url).get('/v1/messages?q=13800138000').set(admin).expect(400, {
       error: 'bad_request',
-      detail: 'unknown query parameter "q"; this route takes provider, account, status, recipient, since, until, cursor, limit',
+      detail: 'unknown query parameter "q"; this route takes provider, account, status, recipient, stale, since, until, cursor, limit',
     });
   });
 

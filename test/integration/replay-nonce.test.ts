@@ -129,7 +129,7 @@ describe('replay refuses a signature token (nonce) that another request used', (
     const res = await request(app.url)
       .post('/v1/replay')
       .set(admin)
-      .send({ filter: { provider: 'mailgun', verdict: 'signature_invalid' } })
+      .send({ filter: { provider: 'mailgun', verdict: 'signature_invalid' }, dry_run: false })
       .expect(200);
     expect(res.body).toMatchObject({ replayed: 1, by_verdict: { signature_invalid: 1 }, changes: 0 });
     expect(res.body.results[0]).toMatchObject({
@@ -146,12 +146,12 @@ describe('replay refuses a signature token (nonce) that another request used', (
     expect(msg.history).toHaveLength(1);
 
     // one replay at a time too
-    const one = await request(app.url).post(`/v1/raw/${second.id}/replay`).set(admin).send({}).expect(200);
+    const one = await request(app.url).post(`/v1/raw/${second.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
     expect(one.body).toMatchObject({ verdict: 'signature_invalid', detail: expect.stringContaining(first.id) });
 
     // the request that used the token first replays as before: nothing changes
-    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({}).expect(200);
-    expect(own.body).toMatchObject({ previous_verdict: 'accepted', verdict: 'accepted', detail: null, changes: [] });
+    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
+    expect(own.body).toMatchObject({ previous_verdict: 'accepted', verdict: 'duplicate', detail: null, changes: [] });
     expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([first.id]);
   });
 
@@ -163,10 +163,11 @@ describe('replay refuses a signature token (nonce) that another request used', (
     await app.running.ctx.dbh.db.deleteFrom('nonces').where('value', '=', tokenOf(genuine)).execute();
 
     const dry = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({ dry_run: true }).expect(200);
-    expect(dry.body).toMatchObject({ dry_run: true, verdict: 'accepted' });
+    // applied before (the nonce row was removed, not the reports): a duplicate now
+    expect(dry.body).toMatchObject({ dry_run: true, verdict: 'duplicate' });
     expect(await nonceRows(app, tokenOf(genuine))).toEqual([]);
 
-    await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({}).expect(200);
+    await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
     expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([first.id]);
     // recorded again: a second use live is refused
     await post(app, '/v1/callbacks/mailgun', forged(genuine, 'nonce-b@mg.example.com'), json).expect(401);
@@ -180,14 +181,14 @@ describe('replay refuses a signature token (nonce) that another request used', (
     const second = await newestRaw(app, 'mailgun');
     await app.running.ctx.dbh.db.updateTable('nonces').set({ raw_id: null }).where('value', '=', tokenOf(genuine)).execute();
 
-    const copy = await request(app.url).post(`/v1/raw/${second.id}/replay`).set(admin).send({}).expect(200);
+    const copy = await request(app.url).post(`/v1/raw/${second.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
     expect(copy.body).toMatchObject({
       verdict: 'signature_invalid',
       detail: 'this signature token was used by an earlier request (replayed request)',
       changes: [],
     });
-    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({}).expect(200);
-    expect(own.body).toMatchObject({ verdict: 'accepted', changes: [] });
+    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
+    expect(own.body).toMatchObject({ verdict: 'duplicate', changes: [] });
     expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([first.id]);
     expect((await messageOf(app, 'mailgun', 'nonce-c@mg.example.com')).message).toMatchObject({ status: 'failed', version: 1 });
   });
@@ -209,7 +210,7 @@ describe('replay refuses a signature token (nonce) that another request used', (
     const res = await request(app.url)
       .post('/v1/replay')
       .set(admin)
-      .send({ filter: { provider: 'vonage', verdict: 'signature_invalid' } })
+      .send({ filter: { provider: 'vonage', verdict: 'signature_invalid' }, dry_run: false })
       .expect(200);
     expect(res.body.results).toEqual([
       expect.objectContaining({ raw_id: second.id, verdict: 'signature_invalid', detail: `this signature token was used by ${first.id} (replayed request)` }),
@@ -217,8 +218,8 @@ describe('replay refuses a signature token (nonce) that another request used', (
     expect((await rawOf(app, second.id)).verdict).toBe('signature_invalid');
     expect((await messageOf(app, 'vonage', 'VN-1')).history).toHaveLength(1);
 
-    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({}).expect(200);
-    expect(own.body).toMatchObject({ verdict: 'accepted', changes: [] });
+    const own = await request(app.url).post(`/v1/raw/${first.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
+    expect(own.body).toMatchObject({ verdict: 'duplicate', changes: [] });
     expect((await nonceRows(app, 'vonage-nonce-1')).map((n) => [n.provider, n.raw_id])).toEqual([['vonage', first.id]]);
   });
 
@@ -266,14 +267,14 @@ describe('replay months later: the expiry of a nonce does not reopen it', () => 
     await post(app, '/v1/callbacks/mailgun', mailgunEvent('today@mg.example.com', 'failed'), json).expect(200);
     expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([a.id]);
 
-    const res = await request(app.url).post(`/v1/raw/${b.id}/replay`).set(admin).send({}).expect(200);
+    const res = await request(app.url).post(`/v1/raw/${b.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
     expect(res.body).toMatchObject({ verdict: 'signature_invalid', detail: `this signature token was used by ${a.id} (replayed request)`, changes: [] });
     expect((await messageOf(app, 'mailgun', 'old@mg.example.com')).message).toMatchObject({ status: 'failed', version: 1 });
 
     // a purge that takes the first request but not its copy keeps the token's record
     await purgeRaw(ctx, new Date(at + 500), 'test');
     await request(app.url).get(`/v1/raw/${a.id}`).set(admin).expect(404);
-    const after = await request(app.url).post(`/v1/raw/${b.id}/replay`).set(admin).send({}).expect(200);
+    const after = await request(app.url).post(`/v1/raw/${b.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
     expect(after.body).toMatchObject({ verdict: 'signature_invalid', detail: `this signature token was used by ${a.id} (replayed request)` });
 
     // once every request that could carry the token is purged, its record goes too
@@ -303,7 +304,7 @@ describe('a request replayed after a fix claims its token', () => {
       expect(dry.body).toMatchObject({ verdict: 'accepted', changes: [{ to: 'failed' }] });
       expect(await nonceRows(app, tokenOf(genuine))).toEqual([]);
 
-      const res = await request(app.url).post(`/v1/raw/${refused.id}/replay`).set(admin).send({}).expect(200);
+      const res = await request(app.url).post(`/v1/raw/${refused.id}/replay`).set(admin).send({ dry_run: false }).expect(200);
       expect(res.body).toMatchObject({ verdict: 'accepted', changes: [{ to: 'failed' }] });
       expect((await nonceRows(app, tokenOf(genuine))).map((n) => n.raw_id)).toEqual([refused.id]);
       const live = await post(app, '/v1/callbacks/mailgun', forged(genuine, 'fixed@mg.example.com'), json).expect(401);

@@ -26,7 +26,7 @@ describe('a callback to an account configured too late', () => {
     const res = await request(after.url)
       .post('/v1/replay')
       .set(admin)
-      .send({ filter: { verdict: 'unknown_provider' } })
+      .send({ filter: { verdict: 'unknown_provider' }, dry_run: false })
       .expect(200);
     expect(res.body).toMatchObject({ replayed: 1, by_verdict: { accepted: 1 }, changes: 1 });
     const msg = await request(after.url).get('/v1/messages/aliyun/late-1?account=shop-b').set(admin).expect(200);

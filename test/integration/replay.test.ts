@@ -59,7 +59,7 @@ describe('replay after a fix', () => {
   it('needs the replay scope', async () => {
     await request(app.url).post(`/v1/raw/${refusedId}/replay`).expect(401);
     await request(app.url).post(`/v1/raw/${refusedId}/replay`).set('authorization', `Bearer ${READ_TOKEN}`).expect(403);
-    await request(app.url).post('/v1/replay').set('authorization', `Bearer ${READ_TOKEN}`).send({}).expect(403);
+    await request(app.url).post('/v1/replay').set('authorization', `Bearer ${READ_TOKEN}`).send({ dry_run: true }).expect(403);
   });
 
   it('shows in a dry run what would change, and writes nothing', async () => {
@@ -76,7 +76,7 @@ describe('replay after a fix', () => {
   });
 
   it('applies the refused request once replayed, and forwards its change', async () => {
-    const res = await request(app.url).post(`/v1/raw/${refusedId}/replay`).set(support).send({}).expect(200);
+    const res = await request(app.url).post(`/v1/raw/${refusedId}/replay`).set(support).send({ dry_run: false }).expect(200);
     expect(res.body).toMatchObject({ dry_run: false, verdict: 'accepted', changes: [{ to: 'failed', version: 1 }] });
     const raw = await request(app.url).get(`/v1/raw/${refusedId}`).set(admin).expect(200);
     expect(raw.body).toMatchObject({ verdict: 'accepted', detail: null });
@@ -88,8 +88,8 @@ describe('replay after a fix', () => {
 
   it('changes and forwards nothing when replayed again', async () => {
     const before = await counts(app);
-    const res = await request(app.url).post(`/v1/raw/${refusedId}/replay`).set(support).send({}).expect(200);
-    expect(res.body).toMatchObject({ verdict: 'accepted', changes: [], events: [] });
+    const res = await request(app.url).post(`/v1/raw/${refusedId}/replay`).set(support).send({ dry_run: false }).expect(200);
+    expect(res.body).toMatchObject({ verdict: 'duplicate', changes: [], events: [] });
     expect(await counts(app)).toEqual(before);
   });
 
@@ -102,11 +102,11 @@ describe('replay after a fix', () => {
       .set(support)
       .send({ filter: { provider: 'tencent' }, dry_run: true })
       .expect(200);
-    expect(dry.body).toMatchObject({ dry_run: true, replayed: 2, by_verdict: { accepted: 1, payload_invalid: 1 }, changes: 0 });
+    expect(dry.body).toMatchObject({ dry_run: true, replayed: 2, by_verdict: { duplicate: 1, payload_invalid: 1 }, changes: 0 });
     await request(app.url)
       .post('/v1/replay')
       .set(support)
-      .send({ filter: { verdcit: 'x' } })
+      .send({ filter: { verdcit: 'x' }, dry_run: true })
       .expect(400);
 
     const audit = await request(app.url).get('/v1/audit?action=replay').set(admin).expect(200);

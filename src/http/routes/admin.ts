@@ -4,10 +4,12 @@ import { DEFAULTS } from '../../config/config';
 import { BadRequest } from '../../errors';
 import { getDelivery, listDeliveries, retryDead, retryDelivery } from '../../outbox/deliveries';
 import { createSubscription, deleteSubscription, getSubscription, listSubscriptions, rotateSecret, updateSubscription } from '../../outbox/subscriptions';
+import { sendTestEvent } from '../../outbox/test-send';
 import { findProvider } from '../../providers/registry';
 import { register } from '../../status/registrations';
 import { describeErrors, schemaValidator } from '../../util/schemas';
 import { requireScope } from '../auth';
+import { idempotent } from '../idempotency';
 import { queryParams } from '../query-params';
 
 interface RegistrationBody {
@@ -28,7 +30,8 @@ const noQuery = queryParams('none');
 export function adminRouter(ctx: AppContext): Router {
   const router = Router();
   const db = ctx.dbh.db;
-  router.use(['/subscriptions', '/deliveries'], requireScope(ctx.config.tokens, 'admin'));
+  // every POST here takes an Idempotency-Key (src/http/idempotency.ts)
+  router.use(['/subscriptions', '/deliveries'], requireScope(ctx.config.tokens, 'admin'), idempotent(ctx));
   const id = (params: unknown) => (params as { id: string }).id;
 
   router.post('/subscriptions', async (req, res) => {
@@ -46,7 +49,9 @@ export function adminRouter(ctx: AppContext): Router {
   });
   router.patch('/subscriptions/:id', async (req, res) => {
     noQuery(req.query);
-    res.json(await updateSubscription(db, id(req.params), req.body, new Date(), ctx.config.delivery.allowPrivateNetworks));
+    const updated = await updateSubscription(db, id(req.params), req.body, new Date(), ctx.config.delivery.allowPrivateNetworks);
+    if (updated.enabled) ctx.wakeWorker?.(); // re-enabled: its pending deliveries are due now
+    res.json(updated);
   });
   router.delete('/subscriptions/:id', async (req, res) => {
     noQuery(req.query);
@@ -56,6 +61,11 @@ export function adminRouter(ctx: AppContext): Router {
   router.post('/subscriptions/:id/rotate-secret', async (req, res) => {
     noQuery(req.query);
     res.json(await rotateSecret(db, id(req.params), new Date()));
+  });
+  // Sends a signed webhook.test event now and answers with the attempt: 200 whatever the subscriber answered.
+  router.post('/subscriptions/:id/test', async (req, res) => {
+    noQuery(req.query);
+    res.json(await sendTestEvent(ctx, id(req.params)));
   });
   // Items without response bodies (those are in GET /v1/deliveries/:id): see MAX_PAGE.
   router.get('/subscriptions/:id/deliveries', async (req, res) => {
@@ -78,7 +88,7 @@ export function adminRouter(ctx: AppContext): Router {
     res.json(delivery);
   });
 
-  router.post('/messages', requireScope(ctx.config.tokens, 'admin'), async (req, res) => {
+  router.post('/messages', requireScope(ctx.config.tokens, 'admin'), idempotent(ctx), async (req, res) => {
     noQuery(req.query);
     const body: unknown = req.body;
     if (!validateRegistration(body)) throw new BadRequest(`invalid registration: ${describeErrors().join('; ')}`);

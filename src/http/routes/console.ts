@@ -56,8 +56,8 @@ export function consoleRouter(): Router {
     }),
   );
   // a built file that is not there (a page from an older build asking for its bundle) is a 404, not the page
-  router.get('/console/assets/{*path}', () => {
-    throw new NotFound('console file');
+  router.get('/console/assets/{*path}', (req) => {
+    throw new NotFound('console file', req.path, 'reload /console/ (an upgrade renamed the bundle)');
   });
   router.get('/console/{*path}', (_req, res) => {
     if (!fs.existsSync(index)) {
