@@ -47,7 +47,6 @@ function apiErrors(scope) {
     400: { $ref: '#/components/responses/BadRequest' },
     ...(scope === null ? {} : { 401: { $ref: '#/components/responses/Unauthorized' } }),
     ...(scope ? { 403: { $ref: '#/components/responses/Forbidden' } } : {}),
-    415: { $ref: '#/components/responses/UnsupportedMediaType' },
     429: { $ref: '#/components/responses/TooManyRequests' },
     500: { $ref: '#/components/responses/Internal' },
     503: { $ref: '#/components/responses/Unavailable' },
@@ -720,7 +719,6 @@ export default {
       IdempotencyConflict: error(
         'idempotency_key_reused: the Idempotency-Key was used in the last 24 h for another request (send a new key); idempotency_key_in_use: the first request with it is still being served (retry in a moment)',
       ),
-      UnsupportedMediaType: error('unsupported_media_type: a body that is not JSON (a form, text); send it with Content-Type: application/json'),
       BadRequest: error('bad_request: an invalid body or query (an unknown or repeated parameter, a value outside its enum); `detail` names it'),
       Unauthorized: {
         description: 'unauthorized: no bearer token, or not a valid one',

@@ -103,11 +103,11 @@ export class BadRequest extends AppError {
 }
 
 /** A body that is not JSON (a form, text) sent to the management API, which reads only JSON. */
-export class UnsupportedMediaType extends AppError {
+/** A body that is not JSON on a route that reads JSON: a 400 like any bad body (CONTRACT: 400 for bad input), saying what to send. */
+export class JsonExpected extends BadRequest {
   constructor(contentType: string | undefined) {
     const came = contentType === undefined ? 'without a Content-Type' : `as ${quoted(contentType)}`;
-    const detail = `this route reads a JSON body, and this one came ${came}: send it with Content-Type: application/json`;
-    super(415, 'unsupported_media_type', detail, detail);
+    super(`this route reads a JSON body, and this one came ${came}: send it with Content-Type: application/json`);
   }
 }
 

@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { RateLimit } from '../config/config';
 import type { AppContext } from '../context';
-import { BadRequest, NotFound, TooManyRequests, UnsupportedMediaType } from '../errors';
+import { BadRequest, JsonExpected, NotFound, TooManyRequests } from '../errors';
 import { containsNul, nestingExceeds } from '../util/mask';
 import { errorHandler } from './error-handler';
 import { adminRouter } from './routes/admin';
@@ -49,12 +49,12 @@ const refuseNul: RequestHandler = (req, _res, next) => {
 
 /**
  * A body that is not JSON (a form from `curl -d`, text) would reach a route as no body at all and be
- * refused for what it lacks: 415 that says JSON is expected instead (issue #18).
+ * refused for what it lacks: a 400 that says JSON is expected instead (issue #18).
  */
 const jsonBodiesOnly: RequestHandler = (req, _res, next) => {
   const length = req.get('content-length');
   const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
-  next(hasBody && !req.is('application/json') ? new UnsupportedMediaType(req.get('content-type')) : undefined);
+  next(hasBody && !req.is('application/json') ? new JsonExpected(req.get('content-type')) : undefined);
 };
 
 export function createApp(ctx: AppContext, isDraining: () => boolean = () => false): express.Express {

@@ -26,7 +26,7 @@ function parserAnswer(h: HttpishError): ErrorAnswer | undefined {
       return { status: 400, body: { error: 'bad_request', detail: `the body is not valid JSON (${said}); ${SEND_JSON}` } };
     case 'charset.unsupported':
     case 'encoding.unsupported':
-      return { status: 415, body: { error: 'unsupported_media_type', detail: `${said}; ${SEND_JSON} in UTF-8, without Content-Encoding` } };
+      return { status: 400, body: { error: 'bad_request', detail: `${said}; ${SEND_JSON} in UTF-8, without Content-Encoding` } };
     default:
       return undefined;
   }

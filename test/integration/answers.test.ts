@@ -171,13 +171,13 @@ describe('every 4xx says what to do', () => {
       expect(detail).not.toMatch(/pattern|\^\[/);
     });
 
-    it('a form body on a JSON route: 415 saying application/json is expected', async () => {
+    it('a form body on a JSON route: 400 saying application/json is expected', async () => {
       for (const path of ['/v1/subscriptions', '/v1/messages', '/v1/replay']) {
         const res = await request(app.url).post(path).set(admin).type('form').send('url=https%3A%2F%2Fexample.com%2Fh&dry_run=true');
-        actionable(res, 415, 'unsupported_media_type', ['"application/x-www-form-urlencoded"', 'Content-Type: application/json']);
+        actionable(res, 400, 'bad_request', ['"application/x-www-form-urlencoded"', 'Content-Type: application/json']);
       }
       const text = await postBytes(app, '/v1/subscriptions', 'url=x', { ...admin, 'content-type': 'text/plain' });
-      actionable(text, 415, 'unsupported_media_type', ['"text/plain"', 'application/json']);
+      actionable(text, 400, 'bad_request', ['"text/plain"', 'application/json']);
     });
 
     it('a body that is not JSON although it says so', async () => {
