@@ -17,12 +17,20 @@ export function cliActor(): string {
   return `cli:${user}`;
 }
 
+export interface ContextOptions {
+  /**
+   * 'optional' for a command that verifies no callback (every one but replay and import): it runs
+   * without the provider secrets of the config in the environment (loadConfig's allowUnresolvedSecrets).
+   */
+  secrets?: 'required' | 'optional';
+}
+
 /**
  * Runs a CLI command against the server's DATABASE_URL and DLR_CONFIG. Logs go to stderr (warn and
  * above unless LOG_LEVEL says otherwise) so stdout carries only the command's output.
  */
-export async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+export async function withContext<T>(fn: (ctx: AppContext) => Promise<T>, options: ContextOptions = {}): Promise<T> {
+  const config = loadConfig(process.env, { allowUnresolvedSecrets: options.secrets === 'optional' });
   const logger = createLogger(process.env.LOG_LEVEL || 'warn', process.stderr);
   const dbh = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {

@@ -81,6 +81,18 @@ describe('the dlr CLI (bin/dlr.js)', () => {
     [['worker']],
     [['serve']],
     [['report']],
+    [['messages']],
+    [['messages', 'show']],
+    [['messages', 'list']],
+    [['stats']],
+    [['subscriptions']],
+    [['subscriptions', 'list']],
+    [['subscriptions', 'create']],
+    [['subscriptions', 'test']],
+    [['deliveries']],
+    [['deliveries', 'list']],
+    [['deliveries', 'retry']],
+    [['config', 'check']],
   ])('has --help for `dlr %s`', async (args) => {
     const r = await dlr(dirA, [...args, '--help']);
     expect(r.code).toBe(0);
@@ -151,7 +163,7 @@ describe('the dlr CLI (bin/dlr.js)', () => {
   });
 
   it('purges raw requests before a time, keeping message status and history', async () => {
-    const purge = await dlr(dirB, ['raw', 'purge', '--before', '2999-01-01T00:00:00Z']);
+    const purge = await dlr(dirB, ['raw', 'purge', '--before', '2999-01-01T00:00:00Z', '--yes']);
     expect(purge.code).toBe(0);
     expect(purge.stdout).toMatch(/purged 1003 raw requests/);
     const list = await dlr(dirB, ['raw', 'list', '--json']);
