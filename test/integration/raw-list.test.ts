@@ -148,7 +148,8 @@ describe('the raw-log list answers a bounded preview of each body; the whole bod
   });
 
   it('answers 404 for the body of an unknown request and 401 without a token', async () => {
-    await request(app.url).get('/v1/raw/raw_01JD0000000000000000000000/body').set(admin).expect(404, { error: 'not_found' });
+    const missing = await request(app.url).get('/v1/raw/raw_01JD0000000000000000000000/body').set(admin).expect(404);
+    expect(missing.body).toMatchObject({ error: 'not_found', detail: expect.stringContaining('"raw_01JD0000000000000000000000"') });
     await request(app.url).get('/v1/raw/raw_01JD0000000000000000000000/body').expect(401);
   });
 });
