@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import { findProvider } from '../providers/registry';
 import { sweepStale } from '../status/stale';
+import { startPeriodic } from '../util/periodic';
 import { createOutbox } from './enqueue';
 
 /** The sweep runs at least this often (CONTRACT: every min(finalAfterSeconds, 60) seconds). */
@@ -51,28 +52,10 @@ export async function sweepOnce(ctx: AppContext, now: Date = new Date(), signal?
  * next run and ends a running one after its current batch.
  */
 export function startStaleSweep(ctx: AppContext): () => Promise<void> {
-  const stopping = new AbortController();
   const interval = sweepIntervalMs(ctx);
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  const schedule = (ms: number) => {
-    timer = setTimeout(run, ms);
-    timer.unref();
-  };
-  const run = () => {
-    timer = null;
-    running = sweepOnce(ctx, new Date(), stopping.signal)
-      .then(() => undefined)
-      .catch((err: unknown) => ctx.logger.error({ err }, 'stale-message sweep failed; retrying at the next interval'))
-      .finally(() => {
-        running = null;
-        if (!stopping.signal.aborted) schedule(interval);
-      });
-  };
-  schedule(Math.min(1000, interval));
-  return async () => {
-    stopping.abort();
-    if (timer) clearTimeout(timer);
-    await running;
-  };
+  return startPeriodic((signal) => sweepOnce(ctx, new Date(), signal), {
+    firstMs: Math.min(1000, interval),
+    intervalMs: interval,
+    onError: (err) => ctx.logger.error({ err }, 'stale-message sweep failed; retrying at the next interval'),
+  });
 }

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AppContext } from '../context';
+import { startPeriodic } from '../util/periodic';
 import { audit } from './audit';
 
 /** How often a server purges raw requests older than `retention.rawDays`. */
@@ -153,29 +154,11 @@ export async function purgeRaw(ctx: AppContext, before: Date, actor: string, opt
  * that cancels the next run and ends a running one after its current batch, resolving when it has.
  */
 export function startRetention(ctx: AppContext): () => Promise<void> {
-  const stopping = new AbortController();
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  const schedule = (ms: number) => {
-    timer = setTimeout(run, ms);
-    timer.unref();
-  };
-  const run = () => {
-    timer = null;
-    running = purgeRaw(ctx, new Date(Date.now() - ctx.config.retention.rawDays * DAY_MS), 'retention', { background: true, signal: stopping.signal })
-      .then((r) => {
-        if (r.purged > 0) ctx.logger.info(r, 'purged old raw requests');
-      })
-      .catch((err: unknown) => ctx.logger.error({ err }, 'retention purge failed'))
-      .finally(() => {
-        running = null;
-        if (!stopping.signal.aborted) schedule(RETENTION_INTERVAL_MS);
-      });
-  };
-  schedule(RETENTION_FIRST_RUN_MS);
-  return async () => {
-    stopping.abort();
-    if (timer) clearTimeout(timer);
-    await running;
-  };
+  return startPeriodic(
+    async (signal) => {
+      const r = await purgeRaw(ctx, new Date(Date.now() - ctx.config.retention.rawDays * DAY_MS), 'retention', { background: true, signal });
+      if (r.purged > 0) ctx.logger.info(r, 'purged old raw requests');
+    },
+    { firstMs: RETENTION_FIRST_RUN_MS, intervalMs: RETENTION_INTERVAL_MS, onError: (err) => ctx.logger.error({ err }, 'retention purge failed') },
+  );
 }
