@@ -8,7 +8,9 @@
  *                                  DLR_TEST_PG_URL is used when this is not set
  *   BENCH_ONLY=ingest_twilio,replay  only these figures (names as in the report); the report is
  *                                  then printed but bench/report.json is left as it was
- *   BENCH_ONLY=postgres            the PostgreSQL figures (1 and 2 replicas) alone
+ *   BENCH_MAIN=path/to/main.js     bench another build (a copy of dist/ made before a change)
+ *   BENCH_ONLY=postgres            the PostgreSQL figures (1 and 2 replicas, 100-report batches) alone;
+ *                                  postgres_1_replica, postgres_2_replicas, postgres_batch one by one
  *   BENCH_ONLY=growth              the growth scenario alone (bench/growth.js: a database of
  *                                  BENCH_GROWTH_MESSAGES, 2,000,000, messages); replaces the
  *                                  report's `growth` key and leaves the rest. Its figures one by
@@ -28,7 +30,8 @@ const autocannon = require('autocannon');
 const twilio = require('twilio');
 
 const ROOT = path.resolve(__dirname, '..');
-const MAIN = path.join(ROOT, 'dist/main.js');
+/** BENCH_MAIN: another build's main.js (a copy of dist/ from before a change, for paired runs). */
+const MAIN = process.env.BENCH_MAIN ? path.resolve(process.env.BENCH_MAIN) : path.join(ROOT, 'dist/main.js');
 /** The service is started as `npm start` starts it: the same node flags (package.json). */
 const NODE_FLAGS = require('../package.json')
   .scripts.start.split(' ')
@@ -190,7 +193,7 @@ function twilioPost() {
 }
 
 /** autocannon with a fresh request body each time; fails the run on any non-2xx answer. */
-function cannon(url, { path: p, headers = {}, body, connections = CONNECTIONS, duration = SECONDS, amount, expectStatus = 200 }) {
+function cannon(url, { path: p, headers = {}, body, connections = CONNECTIONS, duration = SECONDS, amount, expectStatus = 200, countTimeouts = false }) {
   return new Promise((resolve, reject) => {
     const opts = {
       url,
@@ -211,10 +214,12 @@ function cannon(url, { path: p, headers = {}, body, connections = CONNECTIONS, d
     autocannon(opts, (err, r) => {
       if (err) return reject(err);
       const good = expectStatus === 200 ? r['2xx'] : (r.statusCodeStats?.[expectStatus]?.count ?? 0);
-      if (r.errors > 0 || r.timeouts > 0 || good !== r.requests.total) {
+      // countTimeouts: requests autocannon gave up on (10 s) are counted, not a failed run
+      const timedOut = countTimeouts ? r.timeouts : 0;
+      if (r.errors > timedOut || r.timeouts > timedOut || good !== r.requests.total) {
         return reject(new Error(`${p}: ${r.requests.total} requests, ${good} answered ${expectStatus}, ${r.errors} errors, ${r.timeouts} timeouts`));
       }
-      resolve({ rps: r.requests.total / (r.duration || duration), total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99 });
+      resolve({ rps: good / (r.duration || duration), total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, timeouts: r.timeouts });
     });
   });
 }
@@ -371,8 +376,11 @@ async function replayRun() {
   }
 }
 
-/** PostgreSQL: ingest with 1 replica, then 2 replicas on one database (the load split between them). */
-async function postgresRun(replicas) {
+/**
+ * PostgreSQL: ingest with 1 replica, then 2 replicas on one database (the load split between them);
+ * `reports` per request (100: the batch figure, whose timed-out requests are counted, not fatal).
+ */
+async function postgresRun(replicas, reports = 1) {
   const { Client } = require('pg');
   const name = `dlr_bench_${process.pid}_${Date.now()}`;
   const admin = new Client({ connectionString: PG_URL });
@@ -389,10 +397,12 @@ async function postgresRun(replicas) {
       services.push(await startService(dir, { DATABASE_URL: dbUrl.toString() }));
     }
     const per = Math.floor(CONNECTIONS / replicas);
-    await Promise.all(services.map((s) => cannon(s.url, { ...aliyunLoad(1), duration: 1, connections: per })));
-    const results = await Promise.all(services.map((s) => cannon(s.url, { ...aliyunLoad(1), connections: per })));
+    const load = { ...aliyunLoad(reports), connections: per, countTimeouts: reports > 1 };
+    await Promise.all(services.map((s) => cannon(s.url, { ...load, duration: 1 })));
+    const results = await Promise.all(services.map((s) => cannon(s.url, load)));
     services.forEach(notePeak);
-    return { rps: results.reduce((a, r) => a + r.rps, 0), p99: Math.max(...results.map((r) => r.p99)) };
+    const rps = results.reduce((a, r) => a + r.rps, 0);
+    return { rps, reports_per_s: rps * reports, p99: Math.max(...results.map((r) => r.p99)), timeouts: results.reduce((a, r) => a + r.timeouts, 0) };
   } finally {
     await Promise.all(services.map((s) => s.stop()));
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
@@ -445,11 +455,14 @@ async function main() {
     });
   }
   const growthReport = growthFigures.length > 0 ? await growth.runGrowth(growthFigures) : null;
-  if (PG_URL && wanted('postgres')) {
+  if (PG_URL && (wanted('postgres') || wanted('postgres_1_replica')))
     results.postgres_1_replica = summarize(await repeat('postgres, 1 replica', () => postgresRun(1)), ['rps', 'p99']);
+  if (PG_URL && (wanted('postgres') || wanted('postgres_2_replicas')))
     results.postgres_2_replicas = summarize(await repeat('postgres, 2 replicas', () => postgresRun(2)), ['rps', 'p99']);
+  if (results.postgres_1_replica && results.postgres_2_replicas)
     results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
-  }
+  if (PG_URL && (wanted('postgres') || wanted('postgres_batch')))
+    results.postgres_batch = summarize(await repeat('postgres, 100-report batches', () => postgresRun(1, 100)), ['reports_per_s', 'rps', 'p99', 'timeouts']);
   if (ONLY && ONLY.length === 1 && ONLY[0] === 'timeseries_10m') {
     // like growth: its own key of bench/report.json is replaced, the rest left as it was
     const file = path.join(__dirname, 'report.json');
@@ -545,6 +558,8 @@ async function main() {
       `p99 ${results.postgres_2_replicas.p99} ms`,
       `×${results.postgres_scaling}`,
     ]);
+    const b = results.postgres_batch;
+    rows.push(['PostgreSQL batch ingest (100 reports)', `${b.reports_per_s} reports/s`, `p99 ${b.p99} ms`, b.timeouts ? `${b.timeouts} timeouts` : '']);
   }
   rows.push(['peak RSS of the service', `${results.peak_rss_mb} MB`, '', '']);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));

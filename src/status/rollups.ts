@@ -17,7 +17,7 @@ import { countryOf } from '../util/country';
 
 type Counted = Pick<MessageRow, 'created_at' | 'provider' | 'account' | 'channel' | 'recipient' | 'status' | 'error_code'>;
 
-const ROLLUP_COLUMNS = ['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code', 'n'] as const;
+export const ROLLUP_COLUMNS = ['period', 'bucket', 'provider', 'account', 'channel', 'country', 'status', 'error_code', 'n'] as const;
 const upsertRollups = insertRows(
   'stats_rollup',
   ROLLUP_COLUMNS,
@@ -46,8 +46,8 @@ export class RollupDeltas {
     }
   }
 
-  async flush(trx: Transaction<Database>): Promise<void> {
-    if (this.deltas.size === 0) return;
+  /** The rows flush() would write (keys in one order, no zero counts), taken: a caller that writes them itself (src/status/store.ts, PostgreSQL). */
+  take() {
     const rows = [...this.deltas.entries()]
       .filter(([, e]) => e.n !== 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -65,6 +65,12 @@ export class RollupDeltas {
         return { period, bucket, provider, account, channel, country, status, error_code, n: e.n };
       });
     this.deltas.clear();
+    return rows;
+  }
+
+  async flush(trx: Transaction<Database>): Promise<void> {
+    if (this.deltas.size === 0) return;
+    const rows = this.take();
     if (rows.length === 0) return;
     // SQLite has one writer: the rollup rows themselves. PostgreSQL: delta rows, folded later.
     if (isPostgres(trx)) await insertDeltas.run(trx, rows);
