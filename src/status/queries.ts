@@ -5,7 +5,7 @@ import { matching } from '../db/filters';
 import { onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
-import { countMessages } from './rollups';
+import { countMessages, firstSeenIn } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
 
 const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'expired', 'rejected']);
@@ -201,15 +201,7 @@ async function countStale(db: Kysely<Database>, f: StatsFilter): Promise<number>
     .selectFrom('messages')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('stale_at', 'is not', null)
-    .where((eb) =>
-      matching(eb, [
-        ['provider', '=', f.provider],
-        ['account', '=', f.account],
-        ['channel', '=', f.channel],
-        ['created_at', '>=', f.since],
-        ['created_at', '<', f.until],
-      ]),
-    )
+    .where((eb) => firstSeenIn(eb, f))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

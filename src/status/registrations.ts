@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { fixed } from '../db/sql';
-import type { Database } from '../db/types';
+import type { Database, RegistrationRow } from '../db/types';
 import { iso } from '../util/time';
 
 export interface MessageKey {
@@ -33,12 +33,12 @@ export async function findRegistration(db: Kysely<Database> | Transaction<Databa
   const rows = await selectRegistrations.all(db, { provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient });
   const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
   if (!row) return null;
-  return {
-    reference: row.reference,
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
-    recipient: row.recipient,
-    staleAt: row.stale_at,
-  };
+  return { ...registrationOf(row), recipient: row.recipient, staleAt: row.stale_at };
+}
+
+/** A registration row's business fields, its metadata parsed. */
+export function registrationOf(row: Pick<RegistrationRow, 'reference' | 'metadata'>): Registration {
+  return { reference: row.reference, metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>) };
 }
 
 const selectAnyRegistration = fixed('registrations')`SELECT 1 AS one FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} LIMIT 1`;

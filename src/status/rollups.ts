@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { matching } from '../db/filters';
 import { insertRows, isPostgres } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
@@ -164,19 +164,22 @@ const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 const isoOf = (t: number) => new Date(t).toISOString();
 
+/** The messages of a provider, account and channel first seen in [since, until) (each optional). */
+export function firstSeenIn(eb: ExpressionBuilder<Database, 'messages'>, f: CountFilter): Expression<SqlBool> {
+  return matching(eb, [
+    ['provider', '=', f.provider],
+    ['account', '=', f.account],
+    ['channel', '=', f.channel],
+    ['created_at', '>=', f.since],
+    ['created_at', '<', f.until],
+  ]);
+}
+
 /** Counted from the messages themselves: the edges of a window that do not fill a minute (and a full recount). */
 export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise<CountRow[]> {
   const rows = await db
     .selectFrom('messages')
-    .where((eb) =>
-      matching(eb, [
-        ['provider', '=', f.provider],
-        ['account', '=', f.account],
-        ['channel', '=', f.channel],
-        ['created_at', '>=', f.since],
-        ['created_at', '<', f.until],
-      ]),
-    )
+    .where((eb) => firstSeenIn(eb, f))
     .select((eb) => [
       'provider',
       eb.fn.coalesce('status', eb.val('')).as('status'),

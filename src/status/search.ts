@@ -1,7 +1,7 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, RegistrationRow } from '../db/types';
-import { DEFAULT_REGION, readNumber } from '../util/country';
+import { DEFAULT_REGION, PHONE_LIKE, readNumber } from '../util/country';
 import { findRegistration } from './registrations';
 
 /** The most hits a search answers: a support search names one customer's messages, not a list. */
@@ -24,7 +24,6 @@ export interface SearchHit {
   matched: Matched;
 }
 
-const PHONE_LIKE = /^\+?[\d\s().-]{6,32}$/;
 /** Digits a term needs to be read as a number (punctuation alone is not one). */
 const MIN_DIGITS = 6;
 

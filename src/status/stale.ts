@@ -3,7 +3,7 @@ import type { DialectName } from '../db/connect';
 import type { Database, MessageRow, RegistrationRow } from '../db/types';
 import { newId } from '../util/ids';
 import { iso } from '../util/time';
-import { anyRegistration, findRegistration, type Registration } from './registrations';
+import { anyRegistration, findRegistration, registrationOf, type Registration } from './registrations';
 import { RollupDeltas } from './rollups';
 import { insertMessageRows, type Outbox } from './store';
 import type { Channel, Status, StatusEvent } from './types';
@@ -101,10 +101,6 @@ async function reported(trx: Transaction<Database>, reg: RegistrationRow): Promi
     .where('message_id', '=', reg.message_id);
   if (reg.recipient !== '') q = q.where('recipient', '=', reg.recipient);
   return (await q.limit(1).executeTakeFirst()) !== undefined;
-}
-
-function registrationOf(reg: RegistrationRow): Registration {
-  return { reference: reg.reference, metadata: reg.metadata === null ? null : (JSON.parse(reg.metadata) as Record<string, unknown>) };
 }
 
 /** One batch of each kind in one transaction; how many were found stale and their events. */

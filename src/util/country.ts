@@ -13,6 +13,8 @@ export const DEFAULT_REGION: CountryCode = 'CN';
  * stored, so the ingest path parses once per prefix, not per message.
  */
 const PREFIX_CHARS = 9;
+/** Text that may be a phone number: digits with an optional `+` and the usual punctuation. */
+export const PHONE_LIKE = /^\+?[\d\s().-]{6,32}$/;
 /** Prefixes remembered at most (a few hundred in practice); past it the memory starts over. */
 const MAX_PREFIXES = 20_000;
 const regions = new Map<string, string>();
@@ -32,7 +34,7 @@ export function readNumber(text: string, region: CountryCode = DEFAULT_REGION): 
  * for an e-mail address, an empty recipient, or a number whose region cannot be told.
  */
 export function countryOf(recipient: string): string {
-  if (recipient === '' || recipient.includes('@') || !/^\+?[\d\s().-]{6,32}$/.test(recipient)) return '';
+  if (recipient === '' || recipient.includes('@') || !PHONE_LIKE.test(recipient)) return '';
   const key = recipient.slice(0, PREFIX_CHARS);
   let region = regions.get(key);
   if (region === undefined) {
