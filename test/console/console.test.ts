@@ -314,6 +314,8 @@ describeBrowser('console in Chromium', () => {
     await nav.getByRole('link', { name: '原始请求' }).waitFor();
     await p.getByRole('combobox', { name: 'Language' }).selectOption('en');
     await nav.getByRole('link', { name: 'Raw log' }).waitFor();
+    // the page's lang is set by an effect after the labels render: wait for it, then check it
+    await p.waitForFunction(() => document.documentElement.lang !== 'zh-CN');
     expect(await p.evaluate(() => document.documentElement.lang)).toBe('en');
     await p.getByRole('combobox', { name: 'Language' }).selectOption('zh-CN');
     await nav.getByRole('link', { name: '原始请求' }).waitFor();
