@@ -176,14 +176,16 @@ describe('limits on what senders can hold', () => {
       try {
         const MiB = 1024 * 1024;
         for (let i = 0; i < 800; i += 50) held.push(...(await Promise.all(Array.from({ length: 50 }, () => holdBody(port, { declared: MiB, sent: MiB - 1 })))));
-        await new Promise((r) => setTimeout(r, 1500));
+        // Past the 64 MiB budget every sender is answered 503 at once; on a loaded machine the answers
+        // take a while to come back, so wait for them (at most 20 s) rather than a fixed pause.
+        const refused = () => held.filter((h) => h.answer().startsWith('HTTP/1.1 503 ')).length;
+        for (const until = Date.now() + 20_000; refused() <= 700 && Date.now() < until;) await new Promise((r) => setTimeout(r, 200));
         const health = await request(server.url).get('/healthz').timeout(2000);
         expect(health.status).toBe(200);
         const status = fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
         const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)![1]);
         expect(peakKb / 1024).toBeLessThan(300);
-        const answered = held.filter((h) => h.answer().startsWith('HTTP/1.1 503 ')).length;
-        expect(answered).toBeGreaterThan(600); // the rest are being read, within the budget
+        expect(refused()).toBeGreaterThan(700); // the rest (64 at most) are being read, within the budget
       } finally {
         for (const h of held) h.socket.destroy();
         await server.stop();
