@@ -9,6 +9,7 @@ import * as staleMessages from './migrations/0006-stale-messages';
 import * as rollupDimensions from './migrations/0007-rollup-dimensions';
 import * as subscriptionSettings from './migrations/0008-subscription-settings';
 import * as idempotencyKeys from './migrations/0009-idempotency-keys';
+import * as reportsByMessage from './migrations/0010-reports-by-message';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -21,6 +22,7 @@ const MIGRATIONS = {
   '0007-rollup-dimensions': rollupDimensions,
   '0008-subscription-settings': subscriptionSettings,
   '0009-idempotency-keys': idempotencyKeys,
+  '0010-reports-by-message': reportsByMessage,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {
