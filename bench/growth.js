@@ -43,13 +43,15 @@
  *                  (a timeout counts as its timeout; a route stops after 2 timeouts or 20 s of
  *                  samples; timeouts and non-200 answers fail its target)
  *   growth_mixed   the same ingest with 4 clients polling every read route in a loop: the ingest
- *                  rate against the unloaded rate on the full database, ingest p99, readers' p95
+ *                  rate against the unloaded rate on the full database, readers' p95; then the
+ *                  ingest p99 at a paced BENCH_GROWTH_PACED_RPS (1,000 req/s), alone and with
+ *                  the readers polling (the p99 target is read there: see PACED_RPS)
  *   growth_disk    bytes per million messages (database file + WAL, after the build, service
  *                  stopped) and pages per table and index (SQLite's dbstat)
  *   growth_wal     the WAL file's peak size during BENCH_GROWTH_WAL_SECONDS of 100-report batches
  *   growth_purge   every raw request moved back beyond retention.rawDays (service stopped), then a
  *                  restart: time until /readyz answers, until the old raw log is gone, and the
- *                  ingest p99 while the purge runs (n/a when it ended before /readyz answered;
+ *                  ingest p99 at the paced rate while the purge runs (n/a when it ended before /readyz answered;
  *                  the same restart with nothing to purge is measured first, for comparison)
  *
  * Environment (besides run.js's BENCH_RUNS, BENCH_SECONDS):
@@ -58,6 +60,7 @@
  *   BENCH_KEEP_DB=1                    keep a copy of the built database, print its path
  *   BENCH_GROWTH_SAMPLES=30            sequential requests per read route
  *   BENCH_GROWTH_READ_THREADS=n        the service's server.readThreads (its default when unset)
+ *   BENCH_GROWTH_PACED_RPS=1000        the paced ingest rate of the p99 figures
  *   BENCH_GROWTH_READ_TIMEOUT_MS=10000 client-side timeout of a read (recorded, never waited past)
  *   BENCH_GROWTH_WAL_SECONDS=20        sustained batch ingest for the WAL figure
  *   BENCH_GROWTH_MIXED_SECONDS=10      ingest with polling readers
@@ -94,6 +97,14 @@ const READ_TIMEOUT_MS = Number(env.BENCH_GROWTH_READ_TIMEOUT_MS || 10_000);
 const ROUTE_BUDGET_MS = Math.max(20_000, 2 * READ_TIMEOUT_MS);
 const WAL_SECONDS = Number(env.BENCH_GROWTH_WAL_SECONDS || 20);
 const MIXED_SECONDS = Number(env.BENCH_GROWTH_MIXED_SECONDS || 10);
+/**
+ * The paced load (requests per second, all 50 connections together) at which the p99 targets are
+ * read: at saturation, a closed loop of 50 connections has a latency of 50 ÷ its rate by Little's
+ * law whatever the service does (at 1,790 req/s that is 28 ms on average), so a p99 there measures
+ * the queue, not the service. 1,000 req/s is a busy production rate and about half of what the full
+ * database takes on this machine; the closed-loop p99 is reported beside it.
+ */
+const PACED_RPS = Number(env.BENCH_GROWTH_PACED_RPS || 1000);
 const BUILD_CONCURRENCY = Number(env.BENCH_GROWTH_CONCURRENCY || 16);
 const READERS = 4;
 const RAW_DAYS = 30;
@@ -385,7 +396,7 @@ async function post(svc, { path: p, headers, body }, expect = 200) {
  * autocannon, each request made by `make()` ({ path, headers, body }). Non-2xx answers, errors and
  * timeouts (10 s) are counted, never fatal. `stop()` ends an open-ended run early.
  */
-function load(url, make, { connections = CONNECTIONS, duration = SECONDS } = {}) {
+function load(url, make, { connections = CONNECTIONS, duration = SECONDS, rate } = {}) {
   let instance;
   const done = new Promise((resolve, reject) => {
     instance = autocannon(
@@ -395,6 +406,7 @@ function load(url, make, { connections = CONNECTIONS, duration = SECONDS } = {})
         pipelining: 1,
         duration,
         timeout: 10,
+        ...(rate ? { overallRate: rate } : {}),
         requests: [
           {
             method: 'POST',
@@ -571,7 +583,7 @@ async function build(dir, dbFile, sub) {
     const drainMs = Date.now() - drainStarted;
     // support at work: a few replays (duplicates, nothing changes) and a dry run, for the audit log
     const newest = await api(svc, 'GET', '/v1/raw?limit=5&verdict=accepted', undefined, READ_TOKEN);
-    for (const item of newest.items) await api(svc, 'POST', `/v1/raw/${item.id}/replay`, {});
+    for (const item of newest.items) await api(svc, 'POST', `/v1/raw/${item.id}/replay`, { dry_run: false });
     await api(svc, 'POST', '/v1/replay', { filter: { verdict: 'signature_invalid' }, dry_run: true, limit: 20 });
     const result = {
       seconds: seconds(Date.now() - started),
@@ -807,6 +819,7 @@ async function ingestFigure(full) {
 }
 
 async function mixedFigure(svc, samples, unloaded) {
+  const pacedAlone = await load(svc.url, singles, { duration: MIXED_SECONDS, rate: PACED_RPS }).done;
   const routes = readRoutes(samples);
   let stopping = false;
   const taken = [];
@@ -819,6 +832,7 @@ async function mixedFigure(svc, samples, unloaded) {
   });
   await sleep(200);
   const ingest = await load(svc.url, singles, { duration: MIXED_SECONDS }).done;
+  const pacedWithReaders = await load(svc.url, singles, { duration: MIXED_SECONDS, rate: PACED_RPS }).done;
   stopping = true;
   await Promise.all(readers);
   const perRoute = {};
@@ -831,6 +845,7 @@ async function mixedFigure(svc, samples, unloaded) {
     unloaded_p99: unloaded.p99,
     ingest,
     ratio_to_unloaded: round(ingest.rps / unloaded.rps, 3),
+    paced: { rate: PACED_RPS, alone: pacedAlone, with_readers: pacedWithReaders },
     readers: { count: READERS, ...summarizeReads(taken), routes: perRoute },
   };
 }
@@ -855,7 +870,7 @@ async function purgeFigure(dir, dbFile, wal) {
   const base = await start(dir, { readyTimeoutMs: PURGE_MAX_MS });
   let baseline;
   try {
-    baseline = { ready_s: seconds(base.readyMs), ingest: await load(base.url, singles).done };
+    baseline = { ready_s: seconds(base.readyMs), ingest: await load(base.url, singles, { rate: PACED_RPS }).done };
   } finally {
     await base.stop();
   }
@@ -877,7 +892,7 @@ async function purgeFigure(dir, dbFile, wal) {
   const svc = await start(dir, { readyTimeoutMs: PURGE_MAX_MS });
   const readyMs = svc.readyMs;
   try {
-    const ingest = load(svc.url, singles, { duration: PURGE_MAX_MS / 1000 });
+    const ingest = load(svc.url, singles, { duration: PURGE_MAX_MS / 1000, rate: PACED_RPS });
     const loadStarted = Date.now();
     let purgedMs = null;
     let polls = 0;
@@ -1056,6 +1071,8 @@ function openDbCount(dbFile) {
 }
 
 const clean = (r) => r && r.timeouts === 0 && r.non_200 === 0;
+/** A paced run counts when every request succeeded and the service kept up with the pace (95 %). */
+const pacedOk = (r) => r.timeouts === 0 && r.non_2xx === 0 && r.errors === 0 && r.rps >= 0.95 * PACED_RPS;
 
 /** Each target met (true), missed (false), or not measured (absent). */
 function checks(results) {
@@ -1066,7 +1083,7 @@ function checks(results) {
   }
   if (mixed) {
     c.ingest_with_readers_ratio = mixed.ratio_to_unloaded >= TARGETS.ingest_with_readers_ratio;
-    c.ingest_with_readers_p99_ms = mixed.ingest.p99 <= TARGETS.ingest_with_readers_p99_ms && mixed.ingest.timeouts === 0 && mixed.ingest.non_2xx === 0;
+    c.ingest_with_readers_p99_ms = pacedOk(mixed.paced.with_readers) && mixed.paced.with_readers.p99 <= TARGETS.ingest_with_readers_p99_ms;
   }
   if (disk) c.disk_bytes_per_million_messages = disk.bytes_per_million_messages <= TARGETS.disk_bytes_per_million_messages;
   if (wal) c.wal_peak_mb = wal.wal_peak_mb <= TARGETS.wal_peak_mb;
@@ -1074,8 +1091,7 @@ function checks(results) {
     c.purge_ready_s = purge.ready_s <= TARGETS.purge_ready_s;
     // measured during the purge only if the purge was still running when the load began (else absent)
     if (purge.purged_s === null || purge.load_during_purge_s > 0)
-      c.purge_ingest_p99_ms =
-        purge.purged_s !== null && purge.ingest.p99 <= TARGETS.purge_ingest_p99_ms && purge.ingest.timeouts === 0 && purge.ingest.non_2xx === 0;
+      c.purge_ingest_p99_ms = purge.purged_s !== null && pacedOk(purge.ingest) && purge.ingest.p99 <= TARGETS.purge_ingest_p99_ms;
   }
   return c;
 }
@@ -1122,8 +1138,15 @@ function table(g) {
       verdict('ingest_with_readers_ratio'),
     ]);
     rows.push([
-      '  its ingest p99',
+      '  its p99 (closed loop, 50 connections)',
       `${mixed.ingest.p99} ms${mixed.ingest.timeouts ? `, ${mixed.ingest.timeouts} timeouts` : ''}`,
+      '',
+      '',
+    ]);
+    const p = mixed.paced;
+    rows.push([
+      `  ingest p99 at ${p.rate} req/s, readers polling`,
+      `${p.with_readers.p99} ms (p50 ${p.with_readers.p50} ms, ${p.with_readers.rps} req/s; without readers p99 ${p.alone.p99} ms)`,
       `≤ ${TARGETS.ingest_with_readers_p99_ms} ms`,
       verdict('ingest_with_readers_p99_ms'),
     ]);
@@ -1157,7 +1180,7 @@ function table(g) {
     ]);
     rows.push(['  old raw log gone', purge.purged_s === null ? `not within ${PURGE_MAX_MS / 60_000} min` : `${purge.purged_s} s after start`, '', '']);
     rows.push([
-      '  ingest p99 during the purge',
+      `  ingest p99 at ${PACED_RPS} req/s during the purge`,
       `${purge.ingest.p99} ms, ${purge.ingest.rps} req/s${purge.ingest.timeouts ? `, ${purge.ingest.timeouts} timeouts` : ''} (${purge.load_during_purge_s} s of it during the purge; after a restart with nothing to purge: p99 ${purge.without_purge.ingest.p99} ms, ${purge.without_purge.ingest.rps} req/s)`,
       `≤ ${TARGETS.purge_ingest_p99_ms} ms`,
       verdict('purge_ingest_p99_ms'),
