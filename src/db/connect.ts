@@ -21,7 +21,8 @@ export interface Db {
   dialect: DialectName;
   /**
    * A transaction for the ingest path, settled after commit. SQLite (one writer) groups concurrent
-   * callers into one commit; PostgreSQL gives each its own transaction.
+   * callers into one commit; PostgreSQL gives each its own transaction (live ingest there groups
+   * requests itself, applying them together: batchCommit in src/db/group-commit.ts).
    */
   transact: Transact;
   /** A short description for logs (no credentials). */

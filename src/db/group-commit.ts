@@ -24,15 +24,15 @@ const MAX_GROUP = 256;
  */
 const MAX_GROUP_WEIGHT = 1000;
 
-/** The callers at the head of the queue that one commit takes. */
-function nextGroup(queue: Job[]): Job[] {
+/** How many callers at the head of the queue one commit takes. */
+function groupSize(queue: readonly { weight: number }[]): number {
   let n = 0;
   let weight = 0;
   while (n < queue.length && n < MAX_GROUP && (n === 0 || weight + queue[n].weight <= MAX_GROUP_WEIGHT)) {
     weight += queue[n].weight;
     n += 1;
   }
-  return queue.splice(0, n);
+  return n;
 }
 const savepoint = new Statement('SAVEPOINT job');
 const release = new Statement('RELEASE job');
@@ -93,7 +93,7 @@ export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
         // Let the requests whose bytes have arrived meanwhile reach the queue: a group runs in
         // microtasks and would otherwise never see them.
         await new Promise((r) => setImmediate(r));
-        await runGroup(nextGroup(queue));
+        await runGroup(queue.splice(0, groupSize(queue)));
       }
     } finally {
       running = false;
@@ -104,5 +104,85 @@ export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
     new Promise<T>((resolve, reject) => {
       queue.push({ fn, weight, resolve: resolve as (v: unknown) => void, reject });
       if (!running) void drain();
+    });
+}
+
+/** A job of a batched commit (batchCommit) with its caller's promise. */
+interface BatchJob<J, R> {
+  job: J;
+  weight: number;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface BatchCommitOptions {
+  /** Groups in flight at once, each on a connection of its own (PostgreSQL's pool). */
+  concurrency: number;
+}
+
+/**
+ * Group commit for PostgreSQL, where the work of a group is done together rather than caller by
+ * caller: `run` gets every job of a group and one transaction, and gives each job's result (in
+ * their order). Jobs queued while `concurrency` groups are running wait and go together into the
+ * next group (at most MAX_GROUP callers and about MAX_GROUP_WEIGHT of work, as on SQLite). A group
+ * that fails — one bad job, a deadlock, a lost connection — is rolled back whole, and its jobs are
+ * then run again one by one, each in a transaction of its own, so one bad job fails alone. Every
+ * caller's promise settles only after the transaction that holds its work committed (or failed).
+ * `run` is called again on a retry: it must start from its jobs, not from what a failed call left.
+ */
+export function batchCommit<J, R>(
+  db: Kysely<Database>,
+  run: (trx: Transaction<Database>, jobs: J[]) => Promise<R[]>,
+  options: BatchCommitOptions,
+): (job: J, weight?: number) => Promise<R> {
+  const queue: BatchJob<J, R>[] = [];
+  let running = 0;
+
+  const inTransaction = (jobs: J[]) =>
+    db.transaction().execute(async (trx) => {
+      const results = await run(trx, jobs);
+      if (results.length !== jobs.length) throw new Error(`a batched commit gave ${results.length} results for ${jobs.length} jobs`);
+      return results;
+    });
+
+  async function runGroup(group: BatchJob<J, R>[]): Promise<void> {
+    let results: R[];
+    try {
+      results = await inTransaction(group.map((g) => g.job));
+    } catch (err) {
+      if (group.length === 1) {
+        group[0].reject(err);
+        return;
+      }
+      for (const g of group) {
+        try {
+          g.resolve((await inTransaction([g.job]))[0]);
+        } catch (alone) {
+          g.reject(alone);
+        }
+      }
+      return;
+    }
+    group.forEach((g, i) => g.resolve(results[i]));
+  }
+
+  async function drain(): Promise<void> {
+    running += 1;
+    try {
+      while (queue.length > 0) {
+        // as on SQLite: let the requests whose bytes have arrived meanwhile reach the queue
+        await new Promise((r) => setImmediate(r));
+        if (queue.length === 0) break;
+        await runGroup(queue.splice(0, groupSize(queue)));
+      }
+    } finally {
+      running -= 1;
+    }
+  }
+
+  return (job: J, weight = 1) =>
+    new Promise<R>((resolve, reject) => {
+      queue.push({ job, weight, resolve, reject });
+      if (running < options.concurrency) void drain();
     });
 }

@@ -2,15 +2,17 @@ import type { AccountConfig } from '../config/config';
 import type { AppContext } from '../context';
 import { isCallbackRefusal, PayloadInvalid, SignatureInvalid, Unavailable, UnknownProvider, type CallbackRefusal } from '../errors';
 import type { Transaction } from 'kysely';
+import type { Db } from '../db/connect';
+import { batchCommit } from '../db/group-commit';
 import type { Database } from '../db/types';
 import { createOutbox } from '../outbox/enqueue';
 import { findProvider } from '../providers/registry';
 import type { Ack, Nonce, Provider, VerifyContext } from '../providers/types';
 import type { RawCallback } from '../raw/types';
-import { insertRaw, rowOf, storedForm } from '../raw/store';
+import { insertRaw, insertRawAll, rowOf, storedForm, type StoredForm } from '../raw/store';
 import type { ProviderReport } from '../status/types';
 import { RollupDeltas, SeriesDeltas } from '../status/rollups';
-import { applyAll, type AppliedReport } from '../status/store';
+import { applyAll, applyGroup, type ApplyContext, type AppliedReport, type Outbox } from '../status/store';
 import { checkAccountProtection } from './access';
 import { containsNul } from '../util/mask';
 import { recordNonces } from './nonces';
@@ -99,13 +101,16 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   const stored = storedForm(raw.body);
   let outcome: IngestOutcome;
   try {
-    outcome = await ctx.dbh.transact(async (trx) => {
-      await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
-      const applied = await applyReports(trx, ctx, target, raw, reports, false);
-      const verdict = verdictOf(applied);
-      await insertRaw(trx, rowOf(raw, verdict, noReportDetail(target.provider, raw, reports), stored), latencies(raw, target, reports, applied));
-      return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
-    }, reports.length);
+    outcome =
+      ctx.dbh.dialect === 'postgres'
+        ? await groupedIngest(ctx.dbh)({ target, raw, reports, nonces, stored }, reports.length)
+        : await ctx.dbh.transact(async (trx) => {
+            await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
+            const applied = await applyReports(trx, ctx, target, raw, reports, false);
+            const verdict = verdictOf(applied);
+            await insertRaw(trx, rowOf(raw, verdict, noReportDetail(target.provider, raw, reports), stored), latencies(raw, target, reports, applied));
+            return { verdict, rawId: raw.id, applied, ack: target.provider.ack(raw) };
+          }, reports.length);
   } catch (err) {
     if (err instanceof PayloadInvalid || err instanceof SignatureInvalid) {
       await recordRefusal(ctx, raw, err);
@@ -122,6 +127,22 @@ export async function ingest(ctx: AppContext, target: Target, raw: RawCallback):
   return outcome;
 }
 
+/** A request's context for the state rules (src/status/store.ts), writing to `outbox` and `rollup`. */
+function applyContext(target: Target, raw: RawCallback, lockRows: boolean, replay: boolean, outbox: Outbox, rollup: RollupDeltas): ApplyContext {
+  return {
+    provider: target.provider.name,
+    account: target.accountName,
+    channel: target.provider.channel,
+    rawId: raw.id,
+    receivedAt: raw.receivedAt,
+    lockRows,
+    replay,
+    outbox,
+    rollup,
+    finalAfterSeconds: target.account.finalAfterSeconds,
+  };
+}
+
 /**
  * Applies a request's reports inside the caller's transaction (live ingest or replay): state
  * rules, history, message rows, events and outbox deliveries.
@@ -134,19 +155,61 @@ export async function applyReports(
   reports: ProviderReport[],
   replay: boolean,
 ): Promise<AppliedReport[]> {
-  const base = {
-    provider: target.provider.name,
-    account: target.accountName,
-    channel: target.provider.channel,
-    rawId: raw.id,
-    receivedAt: raw.receivedAt,
-    lockRows: ctx.dbh.dialect === 'postgres',
-    replay,
-    outbox: createOutbox(trx, raw.receivedAt),
-    rollup: new RollupDeltas(),
-    finalAfterSeconds: target.account.finalAfterSeconds,
-  };
+  const base = applyContext(target, raw, ctx.dbh.dialect === 'postgres', replay, createOutbox(trx, raw.receivedAt), new RollupDeltas());
   return applyAll(trx, base, reports);
+}
+
+/** A verified, parsed request waiting for its grouped commit (PostgreSQL). */
+interface GroupJob {
+  target: Target;
+  raw: RawCallback;
+  reports: ProviderReport[];
+  nonces: Nonce[];
+  stored: StoredForm;
+}
+
+/**
+ * Grouped ingest transactions in flight at once per process (PostgreSQL): each holds a pool
+ * connection while callbacks that arrive meanwhile queue for the next (docs/performance.md).
+ */
+const GROUPS_IN_FLIGHT = 2;
+
+const batchers = new WeakMap<Db, (job: GroupJob, weight: number) => Promise<IngestOutcome>>();
+
+/**
+ * PostgreSQL: live ingest by group commit (src/db/group-commit.ts batchCommit). Callbacks that
+ * arrive while a group's transaction runs are written together in the next: their nonces, then all
+ * their reports as one batch (applyGroup: messages inserted and locked in key order, history, events,
+ * message updates in a few statements for the whole group), their raw requests in one insert, one
+ * commit. A failing group is retried request by request, so one bad request fails alone; each
+ * caller hears back after the commit that holds its request.
+ */
+function groupedIngest(dbh: Db): (job: GroupJob, weight: number) => Promise<IngestOutcome> {
+  let batcher = batchers.get(dbh);
+  if (!batcher) {
+    batcher = batchCommit(dbh.db, ingestTogether, { concurrency: GROUPS_IN_FLIGHT });
+    batchers.set(dbh, batcher);
+  }
+  return batcher;
+}
+
+/** One transaction's work for a group of requests (groupedIngest): what each request's ingest gives. */
+async function ingestTogether(trx: Transaction<Database>, jobs: GroupJob[]): Promise<IngestOutcome[]> {
+  for (const { target, raw, nonces } of jobs) await recordNonces(trx, target.provider.name, target.accountName, nonces, raw.id, raw.receivedAt);
+  const shared = { outbox: createOutbox(trx, jobs[0].raw.receivedAt), rollup: new RollupDeltas() };
+  const applied = await applyGroup(
+    trx,
+    shared,
+    jobs.map(({ target, raw, reports }) => ({ ctx: applyContext(target, raw, true, false, shared.outbox, shared.rollup), reports })),
+  );
+  const series = new SeriesDeltas();
+  const verdicts = applied.map(verdictOf);
+  const rows = jobs.map(({ target, raw, reports, stored }, i) => {
+    latencies(raw, target, reports, applied[i], series);
+    return rowOf(raw, verdicts[i], noReportDetail(target.provider, raw, reports), stored);
+  });
+  await insertRawAll(trx, rows, series);
+  return jobs.map(({ target, raw }, i) => ({ verdict: verdicts[i], rawId: raw.id, applied: applied[i], ack: target.provider.ack(raw) }));
 }
 
 /**
@@ -160,8 +223,7 @@ export function noReportDetail(provider: Provider, raw: RawCallback, reports: Pr
 }
 
 /** How late each status report of a request came (duplicates left out), for the timeseries' latency. */
-function latencies(raw: RawCallback, target: Target, reports: ProviderReport[], applied: AppliedReport[]): SeriesDeltas {
-  const series = new SeriesDeltas();
+function latencies(raw: RawCallback, target: Target, reports: ProviderReport[], applied: AppliedReport[], series = new SeriesDeltas()): SeriesDeltas {
   applied.forEach((a, i) => {
     if (a.reported === null || a.duplicate || a.delaySeconds === null) return;
     series.latency(raw.receivedAt, raw.provider, raw.account, target.provider.channel, reports[i].recipient, a.delaySeconds);

@@ -40,7 +40,8 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
     },
     async enqueueAll(items) {
       const subs = await subscriptionsOf(trx);
-      const deliveries = items.map(({ event }) =>
+      const times = items.map(({ at }) => (at ? iso(at) : nowIso));
+      const deliveries = items.map(({ event }, i) =>
         subs
           .filter((s) => matchesFilter(s.filter, event))
           .map((s) => ({
@@ -48,23 +49,23 @@ export function createOutbox(trx: Transaction<Database>, now: Date): Outbox {
             event_id: event.id,
             subscription_id: s.id,
             state: 'pending',
-            next_attempt_at: nowIso,
-            created_at: nowIso,
-            updated_at: nowIso,
+            next_attempt_at: times[i],
+            created_at: times[i],
+            updated_at: times[i],
           })),
       );
       // Only an event some subscription takes is stored (the worker delivers from it); the others
       // are rebuilt from the history when asked for (src/status/event-history.ts).
-      const taken = items.filter((_, i) => deliveries[i].length > 0);
+      const taken = items.flatMap((item, i) => (deliveries[i].length > 0 ? [{ ...item, at: times[i] }] : []));
       await insertEvents.run(
         trx,
-        taken.map(({ event, messagePk }) => ({
+        taken.map(({ event, messagePk, at }) => ({
           id: event.id,
           message_pk: messagePk,
           raw_id: event.raw_id ?? '', // message.stale: made by the sweep, from no request
           type: event.type,
           payload: JSON.stringify(event),
-          created_at: nowIso,
+          created_at: at,
         })),
       );
       await insertDeliveries.run(trx, deliveries.flat());

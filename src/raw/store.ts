@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely, Transaction } from 'kysely';
-import { fixed, insertRows } from '../db/sql';
+import { fixed, insertRows, Statement } from '../db/sql';
 import type { Database, RawRequestRow } from '../db/types';
 import { SeriesDeltas } from '../status/rollups';
 import { iso } from '../util/time';
@@ -92,10 +92,32 @@ export async function insertRaw(db: Kysely<Database> | Transaction<Database>, ro
     await db.transaction().execute((trx) => insertRaw(trx, row, series));
     return;
   }
-  const unknown = row.verdict === 'unknown_provider';
-  series.callback(new Date(row.received_at), unknown ? 'unknown' : row.provider, unknown ? 'unknown' : row.account, row.verdict);
+  countCallback(series, row);
   await insertRawRows.run(db, [row]);
   await series.flush(db);
+}
+
+/**
+ * PostgreSQL: the raw requests of a grouped commit in one statement of one text whatever their
+ * number (an array per column, as src/status/store.ts writes batches).
+ */
+const insertRawMany = new Statement(
+  `INSERT INTO raw_requests (${RAW_COLUMNS.join(', ')}) SELECT * FROM unnest(${RAW_COLUMNS.map((c) => (c === 'body' ? '?::bytea[]' : c === 'body_size' ? '?::integer[]' : '?::text[]')).join(', ')})`,
+);
+
+/** insertRaw for the requests of a grouped commit on PostgreSQL (src/ingest/ingest.ts), in one transaction's statements. */
+export async function insertRawAll(trx: Transaction<Database>, rows: readonly RawRequestRow[], series: SeriesDeltas): Promise<void> {
+  for (const row of rows) countCallback(series, row);
+  await insertRawMany.run(
+    trx,
+    RAW_COLUMNS.map((c) => rows.map((r) => r[c])),
+  );
+  await series.flush(trx);
+}
+
+function countCallback(series: SeriesDeltas, row: RawRequestRow): void {
+  const unknown = row.verdict === 'unknown_provider';
+  series.callback(new Date(row.received_at), unknown ? 'unknown' : row.provider, unknown ? 'unknown' : row.account, row.verdict);
 }
 
 /** The stored request as the pipeline takes it (the inverse of rowOf). */

@@ -18,8 +18,12 @@ import { iso } from '../util/time';
 export interface Outbox {
   /** Stores the event with its deliveries when a subscription takes it; returns how many deliveries were queued. */
   enqueue(event: StatusEvent, messagePk: string): Promise<number>;
-  /** The same for several events at once (a few statements for all); the counts in their order. */
-  enqueueAll(items: { event: StatusEvent; messagePk: string }[]): Promise<number[]>;
+  /**
+   * The same for several events at once (a few statements for all); the counts in their order. `at`:
+   * when the event's request came (its stored event and deliveries are dated so), when it is not
+   * the outbox's time (a grouped commit holds requests received at different times).
+   */
+  enqueueAll(items: { event: StatusEvent; messagePk: string; at?: Date }[]): Promise<number[]>;
 }
 
 export interface ApplyContext {
@@ -390,7 +394,7 @@ export async function applyAll(trx: Transaction<Database>, ctx: ApplyContext, re
 }
 
 async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
-  if (ctx.lockRows && reports.length > 1) return applyLocked(trx, ctx, reports);
+  if (ctx.lockRows && reports.length > 1) return applyLockedOne(trx, ctx, reports);
 
   if (reports.length < 2) {
     const out: AppliedReport[] = [];
@@ -471,15 +475,16 @@ async function insertNew(trx: Transaction<Database>, rows: readonly MessageRow[]
 }
 
 /**
- * The messages of `keys` (message id, recipient), locked FOR UPDATE in one order: PostgreSQL locks
- * the rows as the sort gives them out (the locking step comes after ORDER BY).
+ * The messages of `keys` (provider, account, message id, recipient), locked FOR UPDATE in one
+ * order: PostgreSQL locks the rows as the sort gives them out (the locking step comes after ORDER
+ * BY). The order is the one applyLocked inserts in (keys compared by code unit; "C" compares bytes).
  */
 const selectLockedMessages = new Statement(
-  `SELECT * FROM messages WHERE provider = ? AND account = ? AND (message_id, recipient) IN (SELECT * FROM unnest(?::text[], ?::text[])) ORDER BY message_id COLLATE "C", recipient COLLATE "C" FOR UPDATE`,
+  `SELECT * FROM messages WHERE (provider, account, message_id, recipient) IN (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[])) ORDER BY provider COLLATE "C", account COLLATE "C", message_id COLLATE "C", recipient COLLATE "C" FOR UPDATE`,
 );
-async function selectLocked(trx: Transaction<Database>, ctx: ApplyContext, keys: readonly [string, string][]): Promise<MessageRow[]> {
+async function selectLocked(trx: Transaction<Database>, keys: readonly MessageRow[]): Promise<MessageRow[]> {
   if (keys.length === 0) return [];
-  return selectLockedMessages.all<MessageRow>(trx, [ctx.provider, ctx.account, keys.map((k) => k[0]), keys.map((k) => k[1])]);
+  return selectLockedMessages.all<MessageRow>(trx, columnArrays(keys, ['provider', 'account', 'message_id', 'recipient'] as const));
 }
 
 const selectSeenMany = new Statement(
@@ -504,7 +509,7 @@ async function selectSeenAll(trx: Transaction<Database>, pairs: readonly [string
 const insertHistoryAndDeltas = new Statement(
   `WITH history AS (INSERT INTO reports (${REPORT_COLUMNS.join(', ')}) SELECT * FROM ${unnestOf(REPORT_COLUMNS, ['changed'])}) INSERT INTO stats_rollup_delta (${ROLLUP_COLUMNS.join(', ')}) SELECT * FROM ${unnestOf(ROLLUP_COLUMNS, ['n'])}`,
 );
-async function writeHistoryAndDeltas(trx: Transaction<Database>, ctx: ApplyContext, rows: readonly ReportValues[]): Promise<void> {
+async function writeHistoryAndDeltas(trx: Transaction<Database>, ctx: Pick<ApplyContext, 'rollup'>, rows: readonly ReportValues[]): Promise<void> {
   const deltas = ctx.rollup.take();
   if (rows.length === 0 && deltas.length === 0) return;
   await insertHistoryAndDeltas.run(trx, [...columnArrays(rows, REPORT_COLUMNS), ...columnArrays(deltas, ROLLUP_COLUMNS)]);
@@ -528,23 +533,67 @@ const updateMessagesMany = new Statement(
     .join(', ')} FROM ${unnestOf(UPDATED_COLUMNS, ['version'])} AS v(${UPDATED_COLUMNS.join(', ')}) WHERE m.id = v.id`,
 );
 
+/** A report with the context of the request that carried it: a grouped commit applies several requests' reports together. */
+interface Item {
+  ctx: ApplyContext;
+  report: ProviderReport;
+}
+
+/** Which message a report is to, across requests (provider and account included). */
+function fullKey(ctx: ApplyContext, messageId: string, recipient: string): string {
+  return `${ctx.provider}\u0000${ctx.account}\u0000${messageId}\u0000${recipient}`;
+}
+
+/** One request's reports applied together where rows are locked (PostgreSQL): applyLocked. */
+function applyLockedOne(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
+  return applyLocked(
+    trx,
+    ctx,
+    reports.map((report) => ({ ctx, report })),
+  );
+}
+
+/**
+ * PostgreSQL, a grouped commit (src/ingest/ingest.ts): the reports of several requests, in request
+ * order, applied as one batch (applyLocked) — each request's own context (provider, account, raw
+ * request, receive time), one outbox and one rollup shared by all of them (`shared`: every context
+ * must hold these two). What each request's reports gave, per request.
+ */
+export async function applyGroup(
+  trx: Transaction<Database>,
+  shared: Pick<ApplyContext, 'outbox' | 'rollup'>,
+  requests: { ctx: ApplyContext; reports: ProviderReport[] }[],
+): Promise<AppliedReport[][]> {
+  const items: Item[] = [];
+  for (const { ctx, reports } of requests) {
+    if (ctx.outbox !== shared.outbox || ctx.rollup !== shared.rollup) throw new Error('a grouped request has an outbox or rollup of its own');
+    for (const report of reports) items.push({ ctx, report });
+  }
+  const applied = items.length > 0 ? await applyLocked(trx, shared, items) : [];
+  await shared.rollup.flush(trx);
+  let n = 0;
+  return requests.map(({ reports }) => applied.slice(n, (n += reports.length)));
+}
+
 /**
  * A batch where rows are locked (PostgreSQL): its messages are inserted where new (each in its
- * first report's state, as applyReport would) and then locked, all in one order (by message id and
- * recipient), so concurrent transactions take the same locks in the same order and cannot deadlock;
- * the reports are then applied in their own order to the rows in memory, and what they write goes
- * out in a few multi-row statements: events and deliveries, history with the rollup deltas, changed
- * messages. The same
- * result as applyReport one by one (test/integration/pg-batch.test.ts).
+ * first report's state, as applyReport would) and then locked, all in one order (by provider,
+ * account, message id and recipient), so concurrent transactions take the same locks in the same
+ * order and cannot deadlock; the reports are then applied in their own order to the rows in memory,
+ * and what they write goes out in a few multi-row statements: events and deliveries, history with
+ * the rollup deltas, changed messages. The same result as applyReport one by one
+ * (test/integration/pg-batch.test.ts). The items may come from several requests (applyGroup): each
+ * report is applied under its own request's context; `shared` gives the outbox and rollup they all use.
  */
-async function applyLocked(trx: Transaction<Database>, ctx: ApplyContext, reports: ProviderReport[]): Promise<AppliedReport[]> {
-  const firstOf = new Map<string, ProviderReport>();
-  for (const r of reports) {
-    const k = messageKey(r);
-    if (!firstOf.has(k)) firstOf.set(k, r);
-  }
-  // ids in report order (as one by one), rows in key order
-  const candidates = new Map([...firstOf].map(([k, r]) => [k, newMessage(ctx, r)]));
+async function applyLocked(trx: Transaction<Database>, shared: Pick<ApplyContext, 'outbox' | 'rollup'>, items: Item[]): Promise<AppliedReport[]> {
+  const keyOf = ({ ctx, report }: Item) => fullKey(ctx, report.messageId, report.recipient);
+  const itemKeys = items.map(keyOf);
+  /** Each message's candidate row (its first report's state): ids in report order (as one by one). */
+  const candidates = new Map<string, MessageRow>();
+  items.forEach((item, i) => {
+    if (!candidates.has(itemKeys[i])) candidates.set(itemKeys[i], newMessage(item.ctx, item.report));
+  });
+  // rows in key order
   const keys = [...candidates.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const created = await insertNew(
     trx,
@@ -554,35 +603,33 @@ async function applyLocked(trx: Transaction<Database>, ctx: ApplyContext, report
   const current = new Map<string, MessageRow>();
   /** Messages this batch created whose first report is still to come. */
   const fresh = new Set<string>();
-  const existing: [string, string][] = [];
+  const existing: MessageRow[] = [];
   for (const k of keys) {
     const row = candidates.get(k)!;
     if (created.has(row.id)) {
       current.set(k, row);
       fresh.add(k);
-      ctx.rollup.add(row, 1);
-    } else existing.push([row.message_id, row.recipient]);
+      shared.rollup.add(row, 1);
+    } else existing.push(row);
   }
-  for (const row of await selectLocked(trx, ctx, existing)) current.set(`${row.message_id}\u0000${row.recipient}`, row);
+  for (const row of await selectLocked(trx, existing)) current.set(`${row.provider}\u0000${row.account}\u0000${row.message_id}\u0000${row.recipient}`, row);
   if (current.size !== keys.length) throw new Error('message row vanished after insert');
 
-  const dedupeKeys = reports.map(dedupeKey);
+  const dedupeKeys = items.map(({ report }) => dedupeKey(report));
   /** The history's report per message pk and dedupe key: what was there, then what this batch writes. */
   const history = await selectSeenAll(
     trx,
-    reports.flatMap((r, i) => {
-      const k = messageKey(r);
-      return fresh.has(k) ? [] : [[current.get(k)!.id, dedupeKeys[i]] as [string, string]];
-    }),
+    items.flatMap((_, i) => (fresh.has(itemKeys[i]) ? [] : [[current.get(itemKeys[i])!.id, dedupeKeys[i]] as [string, string]])),
   );
 
   const changed = new Set<MessageRow>();
-  const events: { event: StatusEvent; messagePk: string }[] = [];
+  const events: { event: StatusEvent; messagePk: string; at: Date }[] = [];
   const rows: ReportValues[] = [];
-  const done: { report: ProviderReport; message: MessageRow; o: Outcome; reportId: string | null; created: boolean }[] = [];
-  for (let i = 0; i < reports.length; i += 1) {
-    const report = reports[i];
-    const k = messageKey(report);
+  const done: { item: Item; message: MessageRow; o: Outcome; reportId: string | null; created: boolean }[] = [];
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i];
+    const { ctx, report } = item;
+    const k = itemKeys[i];
     const key = dedupeKeys[i];
     const message = current.get(k)!;
     const created = fresh.delete(k);
@@ -601,28 +648,28 @@ async function applyLocked(trx: Transaction<Database>, ctx: ApplyContext, report
     }
     if (o.clearedStale) {
       // clearRegisteredStale changed the all-recipients row in the database: so in memory
-      const all = current.get(`${report.messageId}\u0000`);
+      const all = current.get(fullKey(ctx, report.messageId, ''));
       if (all) all.stale_at = null;
     }
-    if (o.event) events.push({ event: o.event, messagePk: message.id });
+    if (o.event) events.push({ event: o.event, messagePk: message.id, at: ctx.receivedAt });
     if (o.seen && ctx.replay) {
-      done.push({ report, message, o, reportId: null, created });
+      done.push({ item, message, o, reportId: null, created });
       continue;
     }
     const reportId = newId('rpt');
     rows.push(reportValues(ctx, report, reportId, message.id, key, o));
     const h = `${message.id}\u0000${key}`;
     if (!history.has(h)) history.set(h, reportId);
-    done.push({ report, message, o, reportId, created });
+    done.push({ item, message, o, reportId, created });
   }
 
-  const queued = await ctx.outbox.enqueueAll(events);
-  await writeHistoryAndDeltas(trx, ctx, rows);
+  const queued = await shared.outbox.enqueueAll(events);
+  await writeHistoryAndDeltas(trx, shared, rows);
   if (changed.size > 0) await updateMessagesMany.run(trx, columnArrays([...changed], UPDATED_COLUMNS));
   let n = 0;
-  return done.map(({ report, message, o, reportId, created }) => {
+  return done.map(({ item, message, o, reportId, created }) => {
     const q = o.event ? queued[n++] : 0;
-    const applied = appliedOf(ctx, report, reportId ?? o.seen!.id, message, o, q, created);
+    const applied = appliedOf(item.ctx, item.report, reportId ?? o.seen!.id, message, o, q, created);
     return reportId === null ? { ...applied, event: null } : applied;
   });
 }
