@@ -9,8 +9,10 @@
  *   BENCH_ONLY=ingest_twilio,replay  only these figures (names as in the report); the report is
  *                                  then printed but bench/report.json is left as it was
  *   BENCH_MAIN=path/to/main.js     bench another build (a copy of dist/ made before a change)
- *   BENCH_ONLY=postgres            the PostgreSQL figures (1 and 2 replicas, 100-report batches) alone;
- *                                  postgres_1_replica, postgres_2_replicas, postgres_batch one by one
+ *   BENCH_ONLY=postgres            the PostgreSQL figures (1 and 2 replicas, 100-report batches, pgbench) alone;
+ *                                  postgres_1_replica, postgres_2_replicas, postgres_batch, pgbench one by one
+ *                                  (postgres_vs_pgbench is reported when postgres_1_replica and pgbench both ran)
+ *   PGBENCH=/usr/bin/pgbench       the pgbench binary (default: pgbench on the PATH)
  *   BENCH_ONLY=growth              the growth scenario alone (bench/growth.js: a database of
  *                                  BENCH_GROWTH_MESSAGES, 2,000,000, messages); replaces the
  *                                  report's `growth` key and leaves the rest. Its figures one by
@@ -18,6 +20,9 @@
  *                                  growth_wal, growth_purge (printed only). A full run includes it.
  *   BENCH_ONLY=timeseries_10m      health over time on the rollups of 10 M messages (bench/timeseries.js);
  *                                  replaces results.timeseries_10m of bench/report.json. A full run includes it.
+ *   BENCH_ONLY=fanout              single-report ingest with 0, 1, 5 and 20 subscriptions (bench/fanout.js)
+ *   BENCH_ONLY=forwarding_lag      the oldest pending delivery at 1,000 reports/s with 5 subscriptions,
+ *                                  worker in the service and in its own process (bench/forwarding-lag.js)
  */
 'use strict';
 const { spawn } = require('node:child_process');
@@ -59,6 +64,13 @@ const TARGETS = {
   peak_rss_mb: 200,
   /** GET /v1/stats/timeseries, a day by the hour, over 10 M messages (p95). */
   timeseries_10m_ms: 200,
+  /** Single-report ingest with 20 subscriptions taking every event, against none (#21). */
+  fanout_20_ratio: 0.9,
+  /** The oldest pending delivery while 1,000 reports/s come in, 5 subscriptions (#21). */
+  forwarding_lag_s: 5,
+  /** PostgreSQL single reports, 1 replica, against pgbench running the same writes (#21). */
+  postgres_vs_pgbench: 0.6,
+  postgres_p99_ms: 30,
 };
 
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -382,19 +394,16 @@ async function replayRun() {
  */
 async function postgresRun(replicas, reports = 1) {
   const { Client } = require('pg');
-  const name = `dlr_bench_${process.pid}_${Date.now()}`;
   const admin = new Client({ connectionString: PG_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const dbUrl = new URL(PG_URL);
-  dbUrl.pathname = `/${name}`;
+  const { name, url: dbUrl } = await scratchDatabase(admin);
   const dirs = [];
   const services = [];
   try {
     for (let i = 0; i < replicas; i += 1) {
       const dir = tmpdir();
       dirs.push(dir);
-      services.push(await startService(dir, { DATABASE_URL: dbUrl.toString() }));
+      services.push(await startService(dir, { DATABASE_URL: dbUrl }));
     }
     const per = Math.floor(CONNECTIONS / replicas);
     const load = { ...aliyunLoad(reports), connections: per, countTimeouts: reports > 1 };
@@ -407,6 +416,97 @@ async function postgresRun(replicas, reports = 1) {
     await Promise.all(services.map((s) => s.stop()));
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** A database of its own on the bench's PostgreSQL (dropped by the caller): its name and URL. */
+async function scratchDatabase(admin) {
+  const name = `dlr_bench_${process.pid}_${Date.now()}_${(seq += 1)}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+/**
+ * pgbench's transaction: what a single-report request writes at the least, on the service's own
+ * schema (its indexes and foreign keys): the raw request, the message (upserted), its history row,
+ * its event, one commit. Ids are random per transaction (`:r`), so every message is new, as in
+ * postgresRun's load. The body is an Aliyun report as aliyunBatch(1) makes it.
+ */
+const PGBENCH_SCRIPT = (() => {
+  const raw = `'raw_' || :client_id || '_' || :r`;
+  const msg = `'msg_' || :client_id || '_' || :r`;
+  const evt = `'evt_' || :client_id || '_' || :r`;
+  const received = pgText('2026-11-26T10:15:10.000Z');
+  const occurred = pgText('2026-11-26T02:15:09.000Z');
+  const attributes = pgText('{"sms_size":"1","out_id":"bench"}');
+  const event = pgText(JSON.stringify({ type: 'message.status', provider: 'aliyun', account: 'default', channel: 'sms', status: 'delivered', version: 1 }));
+  return [
+    '\\set r random(1, 9000000000000000000)',
+    'BEGIN;',
+    `INSERT INTO raw_requests (id, provider, account, method, url, headers, body, body_size, remote_addr, received_at, verdict, detail, body_encoding) VALUES (${raw}, 'aliyun', 'default', 'POST', '/v1/callbacks/aliyun?token=bench', ${pgText('{"content-type":"application/json","host":"127.0.0.1"}')}, convert_to(${pgText(aliyunBatch(1, 'pgbench'))}, 'UTF8'), 263, '127.0.0.1', ${received}, 'accepted', NULL, NULL);`,
+    `INSERT INTO messages (id, provider, account, message_id, recipient, channel, status, error_code, error_message, occurred_at, version, attributes, created_at, updated_at, final_due_at, stale_at) VALUES (${msg}, 'aliyun', 'default', 'pgbench-' || :client_id || '-' || :r, '13800138000', 'sms', 'delivered', 'DELIVRD', NULL, ${occurred}, 1, ${attributes}, ${received}, ${received}, NULL, NULL) ON CONFLICT (provider, account, message_id, recipient) DO NOTHING;`,
+    `INSERT INTO reports (id, message_pk, raw_id, dedupe_key, type, status, action, error_code, error_message, occurred_at, received_at, changed, reason, event_id, attributes) VALUES ('rpt_' || :client_id || '_' || :r, ${msg}, ${raw}, 'h-0123456789abcdef0123456789abcdef', 'message.status', 'delivered', NULL, 'DELIVRD', NULL, ${occurred}, ${received}, 1, NULL, ${evt}, ${attributes});`,
+    `INSERT INTO events (id, message_pk, raw_id, type, payload, created_at) VALUES (${evt}, ${msg}, ${raw}, 'message.status', ${event}, ${received});`,
+    'END;',
+    '',
+  ].join('\n');
+})();
+
+/**
+ * A SQL text literal for a pgbench script: pgbench reads `:name` anywhere as a variable (in
+ * quotes too), so colons are written as the escape `\x3a` of an E'' string.
+ */
+function pgText(text) {
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/:/g, '\\x3a')}'`;
+}
+
+/** pgbench's TPS for `seconds`: 16 clients, prepared statements (`-M prepared`), 2 threads. */
+function pgbench(url, script, seconds) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.env.PGBENCH || 'pgbench', ['-n', '-M', 'prepared', '-c', '16', '-j', '2', '-T', String(seconds), '-r', '-f', script, url], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+      const latency = /latency average = ([\d.]+) ms/.exec(out);
+      if (code !== 0 || !tps) return reject(new Error(`pgbench exited ${code}: ${out.slice(-2000)}`));
+      resolve({ tps: Number(tps[1]), latency_avg_ms: latency ? Number(latency[1]) : null });
+    });
+  });
+}
+
+/**
+ * pgbench beside the service (#21): the same writes as a single-report request (PGBENCH_SCRIPT) on
+ * a freshly migrated database of the same server, 16 clients, as long as a service run (after a
+ * 1-second warm-up, as postgresRun has).
+ */
+async function pgbenchRun() {
+  const { Client } = require('pg');
+  const admin = new Client({ connectionString: PG_URL });
+  await admin.connect();
+  const db = await scratchDatabase(admin);
+  const dir = tmpdir();
+  try {
+    await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'migrate'], { env: { PATH: process.env.PATH, DATABASE_URL: db.url }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`dlr migrate exited ${code}: ${err}`))));
+    });
+    const script = path.join(dir, 'single-report.sql');
+    fs.writeFileSync(script, PGBENCH_SCRIPT);
+    await pgbench(db.url, script, 1);
+    return await pgbench(db.url, script, SECONDS);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await admin.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
     await admin.end();
   }
 }
@@ -443,6 +543,8 @@ async function main() {
     );
   }
   if (wanted('forwarding')) results.forwarding = summarize(await repeat('forwarding', forwardingRun), ['per_s', 'seconds']);
+  if (wanted('fanout')) results.fanout = await require('./fanout').fanoutFigure();
+  if (wanted('forwarding_lag')) results.forwarding_lag = await require('./forwarding-lag').forwardingLagFigure();
   if (wanted('replay')) results.replay = summarize(await repeat('replay', replayRun), ['per_s', 'seconds']);
   if (wanted('timeseries_10m')) {
     results.timeseries_10m = await require('./timeseries').runTimeseries({
@@ -463,6 +565,9 @@ async function main() {
     results.postgres_scaling = round(results.postgres_2_replicas.rps / results.postgres_1_replica.rps, 2);
   if (PG_URL && (wanted('postgres') || wanted('postgres_batch')))
     results.postgres_batch = summarize(await repeat('postgres, 100-report batches', () => postgresRun(1, 100)), ['reports_per_s', 'rps', 'p99', 'timeouts']);
+  if (PG_URL && (wanted('postgres') || wanted('pgbench')))
+    results.pgbench = summarize(await repeat('pgbench, 16 clients, prepared', pgbenchRun), ['tps', 'latency_avg_ms']);
+  if (results.postgres_1_replica && results.pgbench) results.postgres_vs_pgbench = round(results.postgres_1_replica.rps / results.pgbench.tps, 2);
   if (ONLY && ONLY.length === 1 && ONLY[0] === 'timeseries_10m') {
     // like growth: its own key of bench/report.json is replaced, the rest left as it was
     const file = path.join(__dirname, 'report.json');
@@ -500,7 +605,14 @@ async function main() {
     replay_per_s: results.replay.per_s >= TARGETS.replay_per_s,
     peak_rss_mb: results.peak_rss_mb <= TARGETS.peak_rss_mb,
     timeseries_10m_ms: results.timeseries_10m.meets_target,
+    fanout_20_ratio: results.fanout.subscriptions_20.ratio_to_none >= TARGETS.fanout_20_ratio,
+    forwarding_lag_s:
+      Math.min(results.forwarding_lag.in_process.oldest_pending_max_s, results.forwarding_lag.worker_process.oldest_pending_max_s) <= TARGETS.forwarding_lag_s,
   };
+  if (results.postgres_vs_pgbench !== undefined) {
+    checks.postgres_vs_pgbench = results.postgres_vs_pgbench >= TARGETS.postgres_vs_pgbench;
+    checks.postgres_p99_ms = results.postgres_1_replica.p99 <= TARGETS.postgres_p99_ms;
+  }
 
   const cpus = os.cpus();
   const report = {
@@ -542,6 +654,18 @@ async function main() {
     ],
     ['batch ingest (100 reports)', `${results.batch_ingest.reports_per_s} reports/s`, `p99 ${results.batch_ingest.p99} ms`, ''],
     ['forwarding (10,000 events)', `${results.forwarding.per_s} deliveries/s`, '', ''],
+    [
+      'ingest with 1 / 5 / 20 subscriptions',
+      ['subscriptions_1', 'subscriptions_5', 'subscriptions_20'].map((k) => `${results.fanout[k].rps}`).join(' / ') + ' req/s',
+      `×${results.fanout.subscriptions_1.ratio_to_none} / ×${results.fanout.subscriptions_5.ratio_to_none} / ×${results.fanout.subscriptions_20.ratio_to_none} of none (${results.fanout.subscriptions_0.rps} req/s)`,
+      `20: target ×${TARGETS.fanout_20_ratio}`,
+    ],
+    [
+      `forwarding lag at ${results.forwarding_lag.in_process.rate} reports/s, 5 subscriptions`,
+      `oldest pending ${results.forwarding_lag.in_process.oldest_pending_max_s} s (worker in its own process: ${results.forwarding_lag.worker_process.oldest_pending_max_s} s)`,
+      `${results.forwarding_lag.in_process.deliveries_per_s} deliveries/s, drained ${results.forwarding_lag.in_process.drain_s} s after`,
+      `target ≤ ${TARGETS.forwarding_lag_s} s`,
+    ],
     ['replay (10,000 requests)', `${results.replay.per_s} requests/s`, 'incl. CLI start', ''],
     [
       'timeseries, a day by the hour, 10 M messages',
@@ -552,6 +676,12 @@ async function main() {
   ];
   if (PG_URL) {
     rows.push(['PostgreSQL ingest, 1 replica', `${results.postgres_1_replica.rps} req/s`, `p99 ${results.postgres_1_replica.p99} ms`, '']);
+    rows.push([
+      'pgbench, same writes, 16 clients, prepared',
+      `${results.pgbench.tps} TPS`,
+      `${round(results.postgres_vs_pgbench * 100)} % of it (target ${TARGETS.postgres_vs_pgbench * 100} %)`,
+      `PostgreSQL p99 target ${TARGETS.postgres_p99_ms} ms`,
+    ]);
     rows.push([
       'PostgreSQL ingest, 2 replicas',
       `${results.postgres_2_replicas.rps} req/s`,
@@ -576,7 +706,25 @@ async function main() {
 }
 
 /** For bench/growth.js, which drives the same service the same way. */
-module.exports = { ROOT, ADMIN, TWILIO_TOKEN, PUBLIC_URL, CONNECTIONS, RUNS, SECONDS, log, sleep, round, median, config, startService, startSubscriber };
+module.exports = {
+  ROOT,
+  ADMIN,
+  TWILIO_TOKEN,
+  PUBLIC_URL,
+  CONNECTIONS,
+  RUNS,
+  SECONDS,
+  log,
+  sleep,
+  round,
+  median,
+  config,
+  startService,
+  startSubscriber,
+  withService,
+  cannon,
+  aliyunLoad,
+};
 
 if (require.main === module) {
   main().catch((err) => {
