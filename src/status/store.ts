@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { fixed, insertRows, ROWS_PER_STATEMENT, Statement, type Values } from '../db/sql';
+import { Fixed, fixed, insertRows, ROWS_PER_STATEMENT, Statement, type Values } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
 import { newId } from '../util/ids';
@@ -99,9 +99,25 @@ const selectMessageForUpdate = fixed(
   'messages',
 )`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
 const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
-const updateMessage = fixed(
-  'messages',
-)`UPDATE messages SET status = ${'status'}, error_code = ${'error_code'}, error_message = ${'error_message'}, occurred_at = ${'occurred_at'}, version = ${'version'}, attributes = ${'attributes'}, updated_at = ${'updated_at'}, final_due_at = ${'final_due_at'}, stale_at = ${'stale_at'} WHERE id = ${'id'}`;
+/** What a later report may change in a message row, with its id (the rest is the message's identity and first sight). */
+const UPDATED_COLUMNS = [
+  'id',
+  'status',
+  'error_code',
+  'error_message',
+  'occurred_at',
+  'version',
+  'attributes',
+  'updated_at',
+  'final_due_at',
+  'stale_at',
+] as const satisfies readonly (keyof MessageRow)[];
+const CHANGED_COLUMNS = UPDATED_COLUMNS.filter((c) => c !== 'id');
+/** One message's update (the batch path's updateMessagesMany writes the same columns for many). */
+const updateMessage = new Fixed<'messages', (typeof UPDATED_COLUMNS)[number]>(
+  `UPDATE messages SET ${CHANGED_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
+  [...CHANGED_COLUMNS, 'id'],
+);
 const REPORT_COLUMNS = [
   'id',
   'message_pk',
@@ -515,22 +531,8 @@ async function writeHistoryAndDeltas(trx: Transaction<Database>, ctx: Pick<Apply
   await insertHistoryAndDeltas.run(trx, [...columnArrays(rows, REPORT_COLUMNS), ...columnArrays(deltas, ROLLUP_COLUMNS)]);
 }
 
-const UPDATED_COLUMNS = [
-  'id',
-  'status',
-  'error_code',
-  'error_message',
-  'occurred_at',
-  'version',
-  'attributes',
-  'updated_at',
-  'final_due_at',
-  'stale_at',
-] as const satisfies readonly (keyof MessageRow)[];
 const updateMessagesMany = new Statement(
-  `UPDATE messages AS m SET ${UPDATED_COLUMNS.filter((c) => c !== 'id')
-    .map((c) => `${c} = v.${c}`)
-    .join(', ')} FROM ${unnestOf(UPDATED_COLUMNS, ['version'])} AS v(${UPDATED_COLUMNS.join(', ')}) WHERE m.id = v.id`,
+  `UPDATE messages AS m SET ${CHANGED_COLUMNS.map((c) => `${c} = v.${c}`).join(', ')} FROM ${unnestOf(UPDATED_COLUMNS, ['version'])} AS v(${UPDATED_COLUMNS.join(', ')}) WHERE m.id = v.id`,
 );
 
 /** A report with the context of the request that carried it: a grouped commit applies several requests' reports together. */
@@ -540,8 +542,8 @@ interface Item {
 }
 
 /** Which message a report is to, across requests (provider and account included). */
-function fullKey(ctx: ApplyContext, messageId: string, recipient: string): string {
-  return `${ctx.provider}\u0000${ctx.account}\u0000${messageId}\u0000${recipient}`;
+function fullKey(of: { provider: string; account: string }, messageId: string, recipient: string): string {
+  return `${of.provider}\u0000${of.account}\u0000${messageId}\u0000${recipient}`;
 }
 
 /** One request's reports applied together where rows are locked (PostgreSQL): applyLocked. */
@@ -612,7 +614,7 @@ async function applyLocked(trx: Transaction<Database>, shared: Pick<ApplyContext
       shared.rollup.add(row, 1);
     } else existing.push(row);
   }
-  for (const row of await selectLocked(trx, existing)) current.set(`${row.provider}\u0000${row.account}\u0000${row.message_id}\u0000${row.recipient}`, row);
+  for (const row of await selectLocked(trx, existing)) current.set(fullKey(row, row.message_id, row.recipient), row);
   if (current.size !== keys.length) throw new Error('message row vanished after insert');
 
   const dedupeKeys = items.map(({ report }) => dedupeKey(report));

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { createSubscription, getSubscription, listSubscriptions, rotateSecret, ROTATION_OVERLAP_MS, updateSubscription } from '../../outbox/subscriptions';
 import type { SubscriptionFilter } from '../../outbox/filter';
 import { sendTestEvent } from '../../outbox/test-send';
+import type { AppContext } from '../../context';
 import { withContext } from '../context';
 import { commaList, EXIT, out, positive, printJson, printTable } from '../io';
 import { formatFields } from '../table';
@@ -40,6 +41,22 @@ function fields(s: Omit<SubscriptionView, 'id'> & { id?: string }): [string, unk
 
 function printSubscription(s: SubscriptionView, secret?: string): void {
   for (const line of formatFields([...fields(s), ...(secret !== undefined ? [['secret', secret] as [string, unknown]] : [])])) out(line);
+}
+
+/**
+ * A dry run on one subscription: it is read as it is now, and `say` tells what would happen to it
+ * (`--json`: `{ dry_run: true, subscription, ...extra }`). Nothing is changed.
+ */
+async function preview(
+  db: AppContext['dbh']['db'],
+  id: string,
+  json: boolean | undefined,
+  say: (s: SubscriptionView) => string,
+  extra: (s: SubscriptionView) => Record<string, unknown> = () => ({}),
+): Promise<void> {
+  const s = await getSubscription(db, id);
+  if (json) printJson({ dry_run: true, subscription: s, ...extra(s) });
+  else out(say(s));
 }
 
 /** `--header 'Name: value'`, repeatable: the subscription's custom headers. */
@@ -161,13 +178,14 @@ export function subscriptionsCommand(program: Command): void {
       .action(async (id: string, o: { dryRun?: boolean; json?: boolean }) => {
         await withContext(
           async (ctx) => {
-            if (o.dryRun) {
-              const now = await getSubscription(ctx.dbh.db, id);
-              const change = now.enabled === enabled ? 'nothing would change' : `would ${verb} it`;
-              if (o.json) return printJson({ dry_run: true, subscription: now, would_change: now.enabled !== enabled });
-              out(`dry run: ${id} is ${now.enabled ? 'enabled' : 'disabled'}: ${change}`);
-              return;
-            }
+            if (o.dryRun)
+              return preview(
+                ctx.dbh.db,
+                id,
+                o.json,
+                (now) => `dry run: ${id} is ${now.enabled ? 'enabled' : 'disabled'}: ${now.enabled === enabled ? 'nothing would change' : `would ${verb} it`}`,
+                (now) => ({ would_change: now.enabled !== enabled }),
+              );
             const s = await updateSubscription(ctx.dbh.db, id, { enabled }, new Date(), ctx.config.delivery.allowPrivateNetworks);
             if (o.json) return printJson(s);
             out(`${id} ${enabled ? 'enabled' : 'disabled'}`);
@@ -186,12 +204,13 @@ export function subscriptionsCommand(program: Command): void {
     .action(async (id: string, o: { dryRun?: boolean; json?: boolean }) => {
       await withContext(
         async (ctx) => {
-          if (o.dryRun) {
-            const s = await getSubscription(ctx.dbh.db, id);
-            if (o.json) return printJson({ dry_run: true, subscription: s });
-            out(`dry run: would give ${id} a new secret; its current one would keep signing for ${ROTATION_OVERLAP_MS / 3_600_000} h (nothing was changed)`);
-            return;
-          }
+          if (o.dryRun)
+            return preview(
+              ctx.dbh.db,
+              id,
+              o.json,
+              () => `dry run: would give ${id} a new secret; its current one would keep signing for ${ROTATION_OVERLAP_MS / 3_600_000} h (nothing was changed)`,
+            );
           const s = await rotateSecret(ctx.dbh.db, id, new Date());
           if (o.json) return printJson(s);
           printSubscription(s, s.secret);
@@ -212,12 +231,7 @@ export function subscriptionsCommand(program: Command): void {
     .action(async (id: string, o: { dryRun?: boolean; json?: boolean }) => {
       await withContext(
         async (ctx) => {
-          if (o.dryRun) {
-            const s = await getSubscription(ctx.dbh.db, id);
-            if (o.json) return printJson({ dry_run: true, subscription: s });
-            out(`dry run: would send a signed webhook.test event to ${s.url}; nothing was sent`);
-            return;
-          }
+          if (o.dryRun) return preview(ctx.dbh.db, id, o.json, (s) => `dry run: would send a signed webhook.test event to ${s.url}; nothing was sent`);
           const { event, attempt } = await sendTestEvent(ctx, id);
           if (attempt.error !== null) process.exitCode = EXIT.failed;
           if (o.json) return printJson({ event, attempt });
