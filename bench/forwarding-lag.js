@@ -14,40 +14,13 @@
  */
 const { spawn } = require('node:child_process');
 const path = require('node:path');
-const autocannon = require('autocannon');
 const bench = require('./run.js');
+const { load } = require('./growth.js');
 
 const RATE = Number(process.env.BENCH_LAG_RPS || 1000);
 const SECONDS = Number(process.env.BENCH_LAG_SECONDS || 15);
 const SUBSCRIPTIONS = 5;
 const DRAIN_MAX_MS = 120_000;
-
-function paced(url, load) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections: bench.CONNECTIONS,
-        pipelining: 1,
-        duration: SECONDS,
-        overallRate: RATE,
-        requests: [
-          {
-            method: 'POST',
-            path: load.path,
-            setupRequest(req) {
-              return { ...req, headers: load.headers, body: load.body().body };
-            },
-          },
-        ],
-      },
-      (err, r) =>
-        err
-          ? reject(err)
-          : resolve({ rps: bench.round(r['2xx'] / (r.duration || SECONDS)), p50: r.latency.p50, p99: r.latency.p99, non_2xx: r.non2xx, errors: r.errors }),
-    );
-  });
-}
 
 /** `dlr worker` on the service's database and configuration, in its own process. */
 function startWorkerProcess(dir) {
@@ -93,7 +66,9 @@ async function lagRun(separateWorker) {
           }
         })();
         const started = Date.now();
-        const ingest = await paced(svc.url, bench.aliyunLoad(1));
+        const aliyun = bench.aliyunLoad(1);
+        const make = () => ({ path: aliyun.path, headers: aliyun.headers, body: aliyun.body().body });
+        const ingest = await load(svc.url, make, { duration: SECONDS, rate: RATE }).done;
         loading = false;
         await poll;
         const loadEnded = Date.now();
