@@ -10,6 +10,7 @@ import * as rollupDimensions from './migrations/0007-rollup-dimensions';
 import * as subscriptionSettings from './migrations/0008-subscription-settings';
 import * as idempotencyKeys from './migrations/0009-idempotency-keys';
 import * as reportsByMessage from './migrations/0010-reports-by-message';
+import * as fanoutLater from './migrations/0011-fanout-later';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -23,6 +24,7 @@ const MIGRATIONS = {
   '0008-subscription-settings': subscriptionSettings,
   '0009-idempotency-keys': idempotencyKeys,
   '0010-reports-by-message': reportsByMessage,
+  '0011-fanout-later': fanoutLater,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

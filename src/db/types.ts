@@ -188,6 +188,11 @@ export interface EventTable {
   /** The normalized event JSON exactly as forwarded to subscribers. */
   payload: string;
   created_at: string;
+  /**
+   * The subscriptions that take the event, their ids joined by commas, until the worker has made
+   * their delivery rows (src/outbox/expand.ts, migration 0011); then null.
+   */
+  fanout: string | null;
 }
 
 export interface SubscriptionTable {

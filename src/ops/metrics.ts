@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/connect';
 import { LATENCY_BOUNDS } from '../status/rollups';
+import { unexpanded } from '../outbox/expand';
 
 /**
  * Prometheus metrics of one process, in a registry of their own (tests run several apps). The
@@ -61,7 +62,7 @@ export function createMetrics(dbh: Db): Metrics {
   // A scrape collects the backlog first (registration order): it reads, the age takes that reading.
   let reading: { at: number; value: Promise<PendingReading> } | null = null;
   const readPending = async (): Promise<PendingReading> => {
-    const [count, oldest] = await Promise.all([
+    const [count, oldest, later] = await Promise.all([
       dbh.read
         .selectFrom('deliveries')
         .select((eb) => eb.fn.countAll<string | number>().as('n'))
@@ -76,8 +77,10 @@ export function createMetrics(dbh: Db): Metrics {
         .orderBy('deliveries.created_at')
         .limit(1)
         .executeTakeFirst(),
+      unexpanded(dbh.read), // events whose deliveries the worker has not made yet
     ]);
-    return { count: Number(count?.n ?? 0), oldest: oldest ? Date.parse(oldest.created_at) : null };
+    const times = [oldest?.created_at, later.oldest].filter((t): t is string => typeof t === 'string').sort();
+    return { count: Number(count?.n ?? 0) + later.count, oldest: times.length > 0 ? Date.parse(times[0]) : null };
   };
   new Gauge({
     name: 'dlr_outbox_backlog',

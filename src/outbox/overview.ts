@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types';
 import { redactUrl } from '../util/mask';
+import { unexpanded } from './expand';
 
 /**
  * What support and operators read of the outbox beside a message or on the health page: the
@@ -60,6 +61,12 @@ export async function outboxSummary(db: Kysely<Database>, now: Date) {
     .where('state', 'in', ['pending', 'dead'])
     .groupBy(['subscription_id', 'state'])
     .execute();
+  // and the deliveries of events the worker has not fanned out yet, waiting like pending ones
+  const later = await Promise.all(subscriptions.map((s) => unexpanded(db, s.id)));
+  for (const [i, s] of subscriptions.entries()) {
+    const { count: n, oldest } = later[i];
+    if (n > 0 && oldest !== null) counts.push({ subscription_id: s.id, state: 'pending', n, oldest });
+  }
   const count = (id: string | null, state: string) =>
     counts.filter((c) => (id === null || c.subscription_id === id) && c.state === state).reduce((n, c) => n + Number(c.n), 0);
   // a disabled subscription's deliveries wait for good: they are its backlog, not the outbox's age

@@ -7,6 +7,7 @@ import { applyFailingChanges, failingChanges } from './auto-disable';
 import { claimDue, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { DestinationRefusedError, refusedDestination, type Lookup } from './destination';
+import { EXPAND_BATCH, expandFanout } from './expand';
 import { postWebhook } from './post';
 import { RateLimiter } from './rate-limit';
 import { requestHeaders } from './request-headers';
@@ -61,7 +62,7 @@ function describeSendError(err: unknown): string {
 }
 
 /**
- * The outbox worker: claims due deliveries, POSTs each event signed per Standard Webhooks, and
+ * The outbox worker: makes the delivery rows of new events (src/outbox/expand.ts), claims due deliveries, POSTs each event signed per Standard Webhooks, and
  * records every attempt; the retry policy decides what happens next.
  */
 export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?: Lookup } = {}): Worker {
@@ -262,10 +263,12 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     try {
       do {
         again = false;
+        // the deliveries of events ingest stored since (a full batch: there may be more)
+        if ((await expandFanout(ctx.dbh)) === EXPAND_BATCH) again = true;
         await claimAndLaunch();
       } while (again && running);
     } catch (err) {
-      log.error({ err }, 'could not claim deliveries');
+      log.error({ err }, 'could not fan out or claim deliveries');
     } finally {
       ticking = false;
     }

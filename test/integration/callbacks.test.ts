@@ -2,6 +2,7 @@ import request from 'supertest';
 import { UNSIGNED_PROVIDERS } from '../../src/config/config';
 import { loadFixtures, fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
+import { expandFanout } from '../../src/outbox/expand';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
@@ -121,7 +122,7 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
     expect(finals[2]).toEqual(finals[0]);
   });
 
-  it('writes an outbox delivery for each matching subscription in the same transaction', async () => {
+  it('stores the event with the subscriptions that take it in the same transaction; the worker then makes one delivery each', async () => {
     const db = app.running.ctx.dbh.db;
     const now = new Date().toISOString();
     const sub = (id: string, filter: object) => ({
@@ -142,6 +143,11 @@ describe('callbacks over HTTP, on a real SQLite file', () => {
       .values([sub('sub_all', {}), sub('sub_failed', { statuses: ['failed'] }), sub('sub_email', { channels: ['email'] })])
       .execute();
     await post(app, 'aliyun', aliyunReport({ biz_id: 'outbox-1' })).expect(200);
+    // committed with the 2xx: the event and who takes it (one row whatever their number)
+    const event = await db.selectFrom('events').select(['fanout']).where('payload', 'like', '%outbox-1%').executeTakeFirstOrThrow();
+    expect(event.fanout).toBe('sub_all');
+    await expandFanout(app.running.ctx.dbh); // what the worker does first (this app runs none)
+    expect((await db.selectFrom('events').select(['fanout']).where('payload', 'like', '%outbox-1%').executeTakeFirstOrThrow()).fanout).toBeNull();
     const rows = await db
       .selectFrom('deliveries')
       .innerJoin('events', 'events.id', 'deliveries.event_id')

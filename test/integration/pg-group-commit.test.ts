@@ -6,6 +6,7 @@ import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
 import { databaseUrlFor, testDialect } from '../helpers/db';
 import { FIXTURES_DIR } from '../helpers/fixtures';
 import { mailgunSigned } from '../helpers/sign';
+import { expandFanout } from '../../src/outbox/expand';
 
 /**
  * Concurrent callbacks share commits: on PostgreSQL a group's requests are applied together as one
@@ -106,6 +107,7 @@ describe(`concurrent callbacks in shared commits (${testDialect})`, () => {
 
   /** What an account's requests left, without ids and receive times: per message, its row, its history and its events with their deliveries. */
   async function stateOf(account: string) {
+    await expandFanout(own); // the worker's step: each event's deliveries (src/outbox/expand.ts)
     const messages = await own.db
       .selectFrom('messages')
       .select(['id', 'message_id', 'recipient', 'status', 'error_code', 'error_message', 'occurred_at', 'version', 'attributes', 'final_due_at', 'stale_at'])

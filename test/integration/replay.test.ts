@@ -6,6 +6,7 @@ import { fixture } from '../helpers/fixtures';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app';
 import { mailgunSigned } from '../helpers/sign';
 import { maskPersonalData } from '../../src/util/mask';
+import { expandFanout } from '../../src/outbox/expand';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const READ_TOKEN = 'read-only-token-0123456789';
@@ -20,7 +21,9 @@ const config = (signingKey: string) => ({
 });
 const support = { authorization: `Bearer ${SUPPORT_TOKEN}` };
 
+/** What is stored, the deliveries of new events made first (the worker's step: src/outbox/expand.ts). */
 async function counts(app: TestApp) {
+  await expandFanout(app.running.ctx.dbh);
   const db = app.running.ctx.dbh.db;
   const n = async (t: 'messages' | 'reports' | 'events' | 'deliveries') =>
     Number(

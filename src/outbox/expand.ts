@@ -1,0 +1,78 @@
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../db/connect';
+import type { Database } from '../db/types';
+import { insertRows } from '../db/sql';
+import { newId } from '../util/ids';
+
+/** Events fanned out per transaction. */
+export const EXPAND_BATCH = 500;
+
+const insertDeliveries = insertRows(
+  'deliveries',
+  ['id', 'event_id', 'subscription_id', 'state', 'next_attempt_at', 'created_at', 'updated_at'],
+  ' ON CONFLICT (event_id, subscription_id) DO NOTHING',
+);
+
+/**
+ * Makes the delivery rows of events the ingest transaction stored with the subscriptions that take
+ * them (src/outbox/enqueue.ts), oldest first, up to `limit` events in one transaction, and clears
+ * their `fanout`. Each delivery is due from its event's time, so the outbox's age counts from the
+ * report, not from this step. A subscription deleted since gets none. PostgreSQL workers of several
+ * replicas skip each other's locked events, so each event is fanned out once; SQLite serializes
+ * writers anyway. Answers how many events it fanned out (`limit`: there may be more).
+ */
+export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<number> {
+  return dbh.db.transaction().execute(async (trx) => {
+    let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
+    if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    const events = await q.execute();
+    if (events.length === 0) return 0;
+    const existing = new Set((await trx.selectFrom('subscriptions').select('id').execute()).map((s) => s.id));
+    const deliveries = events.flatMap((e) =>
+      (e.fanout ?? '')
+        .split(',')
+        .filter((id) => existing.has(id))
+        .map((subscriptionId) => ({
+          id: newId('dlv'),
+          event_id: e.id,
+          subscription_id: subscriptionId,
+          state: 'pending',
+          next_attempt_at: e.created_at,
+          created_at: e.created_at,
+          updated_at: e.created_at,
+        })),
+    );
+    await insertDeliveries.run(trx, deliveries);
+    await trx
+      .updateTable('events')
+      .set({ fanout: null })
+      .where(
+        'id',
+        'in',
+        events.map((e) => e.id),
+      )
+      .execute();
+    return events.length;
+  });
+}
+
+/** `fanout` holding one subscription's id: a LIKE pattern with `_` and `%` taken literally. */
+function takenBy(subscriptionId: string) {
+  return `%,${subscriptionId.replace(/[\\%_]/g, (c) => `\\${c}`)},%`;
+}
+
+/**
+ * Deliveries not yet made (events still to be fanned out), in all or for one subscription, and the
+ * time of the oldest such event: the outbox's backlog counts them as waiting. They go through
+ * events_fanout, which holds only these events (a running worker fans them out within moments).
+ */
+export async function unexpanded(db: Kysely<Database>, subscriptionId?: string): Promise<{ count: number; oldest: string | null }> {
+  const waiting = db.selectFrom('events').where('fanout', 'is not', null);
+  const oldest = sql<string | null>`MIN(created_at)`.as('oldest');
+  const q =
+    subscriptionId === undefined
+      ? waiting.select([sql<string | number | null>`SUM(LENGTH(fanout) - LENGTH(REPLACE(fanout, ',', '')) + 1)`.as('n'), oldest])
+      : waiting.where(sql<boolean>`',' || fanout || ',' LIKE ${takenBy(subscriptionId)} ESCAPE '\\'`).select([sql<string | number>`COUNT(*)`.as('n'), oldest]);
+  const row = await q.executeTakeFirst();
+  return { count: Number(row?.n ?? 0), oldest: row?.oldest ?? null };
+}
