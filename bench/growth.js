@@ -1197,7 +1197,7 @@ function table(g) {
     .join('\n');
 }
 
-module.exports = { FIGURES, TARGETS, runGrowth, table, request, percentile, load };
+module.exports = { FIGURES, TARGETS, runGrowth, table, request, percentile, load, growthConfig };
 
 if (require.main === module) {
   const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((s) => s.trim()) : null;

@@ -11,6 +11,7 @@ import * as subscriptionSettings from './migrations/0008-subscription-settings';
 import * as idempotencyKeys from './migrations/0009-idempotency-keys';
 import * as reportsByMessage from './migrations/0010-reports-by-message';
 import * as fanoutLater from './migrations/0011-fanout-later';
+import * as deliveriesBySubscription from './migrations/0012-deliveries-by-subscription';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -25,6 +26,7 @@ const MIGRATIONS = {
   '0009-idempotency-keys': idempotencyKeys,
   '0010-reports-by-message': reportsByMessage,
   '0011-fanout-later': fanoutLater,
+  '0012-deliveries-by-subscription': deliveriesBySubscription,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

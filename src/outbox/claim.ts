@@ -6,6 +6,7 @@ export interface ClaimedDelivery {
   subscription_id: string;
   attempts: number;
   next_trigger: string;
+  next_attempt_at: string;
   url: string;
   secret: string;
   previous_secret: string | null;
@@ -19,13 +20,38 @@ export interface ClaimedDelivery {
 /**
  * Claims due deliveries of enabled subscriptions for one worker with a lease (`claimed_until`):
  * a worker that dies mid-delivery loses its claim when the lease ends and another takes over.
- * This is the one place that differs by dialect: PostgreSQL workers of several replicas skip
- * each other's locked rows; SQLite serializes writers anyway.
+ * The oldest due first, each subscription's read on its own through deliveries_subscription_due
+ * (subscription, state, next attempt): a subscription left out (at its in-flight cap, out of its
+ * rate limit) costs nothing, where one scan of every due delivery would read all of its backlog
+ * at each claim (migration 0012). The full rows (URL, secret, payload) are read for the chosen
+ * ones only. PostgreSQL workers of several replicas skip each other's locked rows; SQLite
+ * serializes writers anyway.
  */
 export async function claimDue(dbh: Db, workerId: string, now: Date, limit: number, busySubscriptions: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
   const nowIso = now.toISOString();
+  const busy = new Set(busySubscriptions);
   return dbh.db.transaction().execute(async (trx) => {
-    let q = trx
+    const subscriptions = (await trx.selectFrom('subscriptions').select('id').where('enabled', '=', 1).orderBy('id').execute()).filter((s) => !busy.has(s.id));
+    const due: { id: string; next_attempt_at: string }[] = [];
+    for (const { id } of subscriptions) {
+      let q = trx
+        .selectFrom('deliveries')
+        .select(['id', 'next_attempt_at'])
+        .where('subscription_id', '=', id)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', nowIso)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowIso)]))
+        .orderBy('next_attempt_at')
+        .limit(limit);
+      if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      due.push(...(await q.execute()));
+    }
+    if (due.length === 0) return [];
+    const chosen = due
+      .sort((a, b) => (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : 0))
+      .slice(0, limit)
+      .map((d) => d.id);
+    const rows = await trx
       .selectFrom('deliveries')
       .innerJoin('subscriptions', 'subscriptions.id', 'deliveries.subscription_id')
       .innerJoin('events', 'events.id', 'deliveries.event_id')
@@ -35,6 +61,7 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
         'deliveries.subscription_id',
         'deliveries.attempts',
         'deliveries.next_trigger',
+        'deliveries.next_attempt_at',
         'subscriptions.url',
         'subscriptions.secret',
         'subscriptions.previous_secret',
@@ -43,25 +70,16 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
         'subscriptions.rate_limit_per_second',
         'events.payload',
       ])
-      .where('deliveries.state', '=', 'pending')
-      .where('deliveries.next_attempt_at', '<=', nowIso)
-      .where((eb) => eb.or([eb('deliveries.claimed_until', 'is', null), eb('deliveries.claimed_until', '<', nowIso)]))
-      .where('subscriptions.enabled', '=', 1);
-    if (busySubscriptions.length > 0) q = q.where('deliveries.subscription_id', 'not in', busySubscriptions);
-    q = q.orderBy('deliveries.next_attempt_at').limit(limit);
-    if (dbh.dialect === 'postgres') q = q.forUpdate('deliveries').skipLocked();
-    const rows = await q.execute();
-    if (rows.length === 0) return [];
+      .where('deliveries.id', 'in', chosen)
+      .execute();
     await trx
       .updateTable('deliveries')
       .set({ claimed_by: workerId, claimed_until: new Date(now.getTime() + leaseMs).toISOString() })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
+      .where('id', 'in', chosen)
       .execute();
-    return rows;
+    // in due order (the worker launches them in it)
+    const order = new Map(chosen.map((id, n) => [id, n]));
+    return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
   });
 }
 

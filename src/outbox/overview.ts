@@ -54,7 +54,7 @@ export async function eventDeliveries(db: Kysely<Database>, eventId: string) {
 /** Deliveries waiting or dead, in all and per subscription, and how long the oldest waiting one has waited. */
 export async function outboxSummary(db: Kysely<Database>, now: Date) {
   const subscriptions = await db.selectFrom('subscriptions').select(['id', 'url', 'enabled']).orderBy('id').execute();
-  // per subscription through deliveries_subscription (subscription_id, state): a few index ranges
+  // per subscription through deliveries_subscription_due (subscription_id, state, …): a few index ranges
   const counts = await db
     .selectFrom('deliveries')
     .select((eb) => ['subscription_id', 'state', eb.fn.countAll<number | string>().as('n'), eb.fn.min('created_at').as('oldest')])

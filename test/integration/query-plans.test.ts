@@ -4,10 +4,12 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { Pool } from 'pg';
-import { openDatabase } from '../../src/db/connect';
+import { openDatabase, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import type { Database } from '../../src/db/types';
+import { claimDue } from '../../src/outbox/claim';
 import { getDelivery, listDeliveries } from '../../src/outbox/deliveries';
+import { expandFanout } from '../../src/outbox/expand';
 import { eventDeliveries, outboxSummary } from '../../src/outbox/overview';
 import { listAudit } from '../../src/replay/audit';
 import { getRaw, listRaw, openRawBody } from '../../src/raw/queries';
@@ -96,7 +98,15 @@ const CASES: Case[] = [
   },
   { name: "an event's deliveries", run: (db) => eventDeliveries(db, 'evt_1') },
   { name: 'the outbox backlog', aggregate: true, run: (db) => outboxSummary(db, new Date(T)) },
+  // the worker's steps: each subscription's due range (a busy one is not read), then the events to fan out
+  { name: 'the worker claiming due deliveries', run: (db) => claimDue(worker(db), 'wrk_1', new Date(T), 64, ['sub_b'], 60_000) },
+  { name: 'the worker fanning out new events', run: (db) => expandFanout(worker(db)) },
 ];
+
+/** The worker's steps take a database handle: this test's logged connection as one. */
+function worker(db: Kysely<Database>): Db {
+  return { db, read: db, dialect: testDialect, transact: (fn) => db.transaction().execute(fn), describe: 'query-plans', close: () => db.destroy() };
+}
 
 async function seed(db: Kysely<Database>): Promise<void> {
   await db
