@@ -99,7 +99,7 @@ async function lagRun(separateWorker) {
   }
 }
 
-module.exports = { forwardingLagFigure };
+module.exports = { forwardingLagFigure, lagRun };
 
 if (require.main === module) {
   forwardingLagFigure()

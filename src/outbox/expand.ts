@@ -4,8 +4,14 @@ import type { Database } from '../db/types';
 import { insertRows } from '../db/sql';
 import { newId } from '../util/ids';
 
-/** Events fanned out per transaction. */
+/** Events fanned out per transaction at most. */
 export const EXPAND_BATCH = 500;
+/**
+ * Delivery rows made per transaction at most (past it, the batch ends after the event that
+ * crossed it): the step runs on the thread that serves callbacks, and 500 events to 20
+ * subscriptions would be 10,000 rows in one go.
+ */
+export const EXPAND_ROWS = 1000;
 
 const insertDeliveries = insertRows(
   'deliveries',
@@ -19,14 +25,20 @@ const insertDeliveries = insertRows(
  * their `fanout`. Each delivery is due from its event's time, so the outbox's age counts from the
  * report, not from this step. A subscription deleted since gets none. PostgreSQL workers of several
  * replicas skip each other's locked events, so each event is fanned out once; SQLite serializes
- * writers anyway. Answers how many events it fanned out (`limit`: there may be more).
+ * writers anyway. Answers how many events it fanned out: until it answers 0, there may be more.
  */
 export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<number> {
   return dbh.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
     if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
-    const events = await q.execute();
-    if (events.length === 0) return 0;
+    const selected = await q.execute();
+    if (selected.length === 0) return 0;
+    const events: typeof selected = [];
+    for (let rows = 0; events.length < selected.length && rows < EXPAND_ROWS;) {
+      const e = selected[events.length];
+      events.push(e);
+      rows += (e.fanout ?? '').split(',').length;
+    }
     const existing = new Set((await trx.selectFrom('subscriptions').select('id').execute()).map((s) => s.id));
     const deliveries = events.flatMap((e) =>
       (e.fanout ?? '')

@@ -7,7 +7,7 @@ import { applyFailingChanges, failingChanges } from './auto-disable';
 import { claimDue, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { DestinationRefusedError, refusedDestination, type Lookup } from './destination';
-import { EXPAND_BATCH, expandFanout } from './expand';
+import { expandFanout } from './expand';
 import { postWebhook } from './post';
 import { RateLimiter } from './rate-limit';
 import { requestHeaders } from './request-headers';
@@ -263,8 +263,8 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     try {
       do {
         again = false;
-        // the deliveries of events ingest stored since (a full batch: there may be more)
-        if ((await expandFanout(ctx.dbh)) === EXPAND_BATCH) again = true;
+        // the deliveries of events ingest stored since (some made: there may be more)
+        if ((await expandFanout(ctx.dbh)) > 0) again = true;
         await claimAndLaunch();
       } while (again && running);
     } catch (err) {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { openDatabase, type Db } from '../../src/db/connect';
-import { expandFanout } from '../../src/outbox/expand';
+import { EXPAND_ROWS, expandFanout } from '../../src/outbox/expand';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
 import { databaseUrlFor, testDialect } from '../helpers/db';
 
@@ -77,6 +77,15 @@ describe(`fan-out after the ingest transaction (${testDialect})`, () => {
     expect(await expandFanout(own)).toBe(0);
     expect((await request(app.url).get('/v1/outbox').set(admin).expect(200)).body.pending).toBe(21);
     for (const id of [all, failed, ...many]) await request(app.url).delete(`/v1/subscriptions/${id}`).set(admin).expect(204);
+  });
+
+  it('makes at most EXPAND_ROWS delivery rows per transaction (the step shares the thread with ingest)', async () => {
+    const subs: string[] = [];
+    while (subs.length < 25) subs.push(await subscribe('rows'));
+    for (let i = 0; i < 50; i += 1) await report(`rows-${i}`);
+    expect(EXPAND_ROWS / 25).toBe(40);
+    expect([await expandFanout(own), await expandFanout(own), await expandFanout(own)]).toEqual([40, 10, 0]);
+    for (const id of subs) await request(app.url).delete(`/v1/subscriptions/${id}`).set(admin).expect(204);
   });
 
   it('several workers fanning out together make each delivery once', async () => {
