@@ -84,7 +84,7 @@ export function createMetrics(dbh: Db): Metrics {
   };
   new Gauge({
     name: 'dlr_outbox_backlog',
-    help: 'Deliveries waiting to be sent (state pending)',
+    help: 'Deliveries waiting to be sent (state pending, and those of events the worker has not fanned out yet)',
     registers: [registry],
     async collect() {
       const value = readPending();
