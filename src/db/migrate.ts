@@ -12,6 +12,7 @@ import * as idempotencyKeys from './migrations/0009-idempotency-keys';
 import * as reportsByMessage from './migrations/0010-reports-by-message';
 import * as fanoutLater from './migrations/0011-fanout-later';
 import * as deliveriesBySubscription from './migrations/0012-deliveries-by-subscription';
+import * as noGlobalDueIndex from './migrations/0013-no-global-due-index';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -27,6 +28,7 @@ const MIGRATIONS = {
   '0010-reports-by-message': reportsByMessage,
   '0011-fanout-later': fanoutLater,
   '0012-deliveries-by-subscription': deliveriesBySubscription,
+  '0013-no-global-due-index': noGlobalDueIndex,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {
