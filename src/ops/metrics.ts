@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/connect';
 import { LATENCY_BOUNDS } from '../status/rollups';
-import { unexpanded } from '../outbox/expand';
+import { unexpanded } from '../db/fanout';
 
 /**
  * Prometheus metrics of one process, in a registry of their own (tests run several apps). The

@@ -1,6 +1,4 @@
-import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db/connect';
-import type { Database } from '../db/types';
 import { insertRows } from '../db/sql';
 import { newId } from '../util/ids';
 
@@ -66,25 +64,4 @@ export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<numbe
       .execute();
     return events.length;
   });
-}
-
-/** `fanout` holding one subscription's id: a LIKE pattern with `_` and `%` taken literally. */
-function takenBy(subscriptionId: string) {
-  return `%,${subscriptionId.replace(/[\\%_]/g, (c) => `\\${c}`)},%`;
-}
-
-/**
- * Deliveries not yet made (events still to be fanned out), in all or for one subscription, and the
- * time of the oldest such event: the outbox's backlog counts them as waiting. They go through
- * events_fanout, which holds only these events (a running worker fans them out within moments).
- */
-export async function unexpanded(db: Kysely<Database>, subscriptionId?: string): Promise<{ count: number; oldest: string | null }> {
-  const waiting = db.selectFrom('events').where('fanout', 'is not', null);
-  const oldest = sql<string | null>`MIN(created_at)`.as('oldest');
-  const q =
-    subscriptionId === undefined
-      ? waiting.select([sql<string | number | null>`SUM(LENGTH(fanout) - LENGTH(REPLACE(fanout, ',', '')) + 1)`.as('n'), oldest])
-      : waiting.where(sql<boolean>`',' || fanout || ',' LIKE ${takenBy(subscriptionId)} ESCAPE '\\'`).select([sql<string | number>`COUNT(*)`.as('n'), oldest]);
-  const row = await q.executeTakeFirst();
-  return { count: Number(row?.n ?? 0), oldest: row?.oldest ?? null };
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/types';
 import { redactUrl } from '../util/mask';
-import { unexpanded } from './expand';
+import { unexpanded } from '../db/fanout';
 
 /**
  * What support and operators read of the outbox beside a message or on the health page: the
