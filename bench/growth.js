@@ -98,11 +98,11 @@ const ROUTE_BUDGET_MS = Math.max(20_000, 2 * READ_TIMEOUT_MS);
 const WAL_SECONDS = Number(env.BENCH_GROWTH_WAL_SECONDS || 20);
 const MIXED_SECONDS = Number(env.BENCH_GROWTH_MIXED_SECONDS || 10);
 /**
- * The paced load (requests per second, all 50 connections together) at which the p99 targets are
- * read: at saturation, a closed loop of 50 connections has a latency of 50 ÷ its rate by Little's
- * law whatever the service does (at 1,790 req/s that is 28 ms on average), so a p99 there measures
- * the queue, not the service. 1,000 req/s is a busy production rate and about half of what the full
- * database takes on this machine; the closed-loop p99 is reported beside it.
+ * The paced load (requests per second, sent on a fixed schedule: pacedLoad) at which the p99
+ * targets are read: at saturation, a closed loop of 50 connections has a latency of 50 ÷ its rate
+ * by Little's law whatever the service does (at 1,790 req/s that is 28 ms on average), so a p99
+ * there measures the queue, not the service. 1,000 req/s is a busy production rate and about half
+ * of what the full database takes on this machine; the closed-loop p99 is reported beside it.
  */
 const PACED_RPS = Number(env.BENCH_GROWTH_PACED_RPS || 1000);
 const BUILD_CONCURRENCY = Number(env.BENCH_GROWTH_CONCURRENCY || 16);
@@ -397,6 +397,7 @@ async function post(svc, { path: p, headers, body }, expect = 200) {
  * timeouts (10 s) are counted, never fatal. `stop()` ends an open-ended run early.
  */
 function load(url, make, { connections = CONNECTIONS, duration = SECONDS, rate } = {}) {
+  if (rate) return pacedLoad(url, make, { rate, duration });
   let instance;
   const done = new Promise((resolve, reject) => {
     instance = autocannon(
@@ -435,6 +436,100 @@ function load(url, make, { connections = CONNECTIONS, duration = SECONDS, rate }
     );
   });
   return { done, stop: () => instance.stop() };
+}
+
+/**
+ * An open-loop load: `rate` requests per second, each sent at its time on the schedule whatever
+ * the answers so far (at most a millisecond's worth together), on up to PACED_SOCKETS kept-alive
+ * connections; the latency of each from its send to its answer's end. autocannon's `overallRate`
+ * is not this: it is a quota per connection and second, sent back to back from the start of each
+ * second, so a "paced" 1,000 req/s was a burst of 1,000 requests at full speed then a pause, and
+ * its p99 the burst's queueing (up to 2026-12-01 the p99 figures at a paced rate measured that).
+ */
+const PACED_SOCKETS = 256;
+function pacedLoad(url, make, { rate, duration }) {
+  const base = new URL(url);
+  const pacedAgent = new http.Agent({ keepAlive: true, maxSockets: PACED_SOCKETS });
+  const total = Math.round(rate * duration);
+  const latencies = [];
+  const counts = { ok: 0, non_2xx: 0, errors: 0, timeouts: 0 };
+  let sent = 0;
+  let answered = 0;
+  let stopped = false;
+  let finish;
+  const started = performance.now();
+  const settle = () => {
+    answered += 1;
+    if (answered === sent && (sent === total || stopped)) finish();
+  };
+  const fire = () => {
+    const b = make();
+    const t0 = performance.now();
+    const req = http.request(
+      {
+        host: base.hostname,
+        port: base.port,
+        path: b.path,
+        method: 'POST',
+        headers: { ...b.headers, 'content-length': Buffer.byteLength(b.body) },
+        agent: pacedAgent,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - t0);
+          if (res.statusCode >= 200 && res.statusCode < 300) counts.ok += 1;
+          else counts.non_2xx += 1;
+          settle();
+        });
+      },
+    );
+    req.setTimeout(10_000, () => {
+      counts.timeouts += 1;
+      req.destroy(new Error('timeout'));
+    });
+    req.on('error', () => {
+      counts.errors += 1;
+      settle();
+    });
+    req.end(b.body);
+  };
+  const done = new Promise((resolve) => {
+    finish = () => {
+      pacedAgent.destroy();
+      const seconds = (performance.now() - started) / 1000;
+      latencies.sort((a, b) => a - b);
+      const at = (q) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]) : null);
+      resolve({
+        rps: round(counts.ok / Math.min(seconds, duration)),
+        requests: sent,
+        seconds: round(seconds, 2),
+        p50: at(0.5),
+        p99: at(0.99),
+        max: latencies.length ? Math.round(latencies[latencies.length - 1]) : null,
+        non_2xx: counts.non_2xx,
+        errors: counts.errors - counts.timeouts,
+        timeouts: counts.timeouts,
+      });
+    };
+  });
+  const tick = () => {
+    if (stopped) return;
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    while (sent < due) {
+      sent += 1;
+      fire();
+    }
+    if (sent < total) setTimeout(tick, 1);
+  };
+  tick();
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      if (answered === sent) finish();
+    },
+  };
 }
 
 /** The -wal file's size, polled; `peak()` since the last `reset()`. */
