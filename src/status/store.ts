@@ -99,25 +99,17 @@ const selectMessageForUpdate = fixed(
   'messages',
 )`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
 const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
-/** What a later report may change in a message row, with its id (the rest is the message's identity and first sight). */
-const UPDATED_COLUMNS = [
-  'id',
-  'status',
-  'error_code',
-  'error_message',
-  'occurred_at',
-  'version',
-  'attributes',
-  'updated_at',
-  'final_due_at',
-  'stale_at',
-] as const satisfies readonly (keyof MessageRow)[];
+/** A message's identity and first sight: what a later report never changes. */
+const IDENTITY_COLUMNS = ['provider', 'account', 'message_id', 'recipient', 'channel', 'created_at'] as const;
+type UpdatedColumn = Exclude<(typeof MESSAGE_COLUMNS)[number], (typeof IDENTITY_COLUMNS)[number]>;
+/** What a later report may change in a message row, with its id: MESSAGE_COLUMNS less the identity, in their order. */
+const UPDATED_COLUMNS = MESSAGE_COLUMNS.filter((c): c is UpdatedColumn => !(IDENTITY_COLUMNS as readonly string[]).includes(c));
 const CHANGED_COLUMNS = UPDATED_COLUMNS.filter((c) => c !== 'id');
 /** One message's update (the batch path's updateMessagesMany writes the same columns for many). */
-const updateMessage = new Fixed<'messages', (typeof UPDATED_COLUMNS)[number]>(
-  `UPDATE messages SET ${CHANGED_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`,
-  [...CHANGED_COLUMNS, 'id'],
-);
+const updateMessage = new Fixed<'messages', UpdatedColumn>(`UPDATE messages SET ${CHANGED_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`, [
+  ...CHANGED_COLUMNS,
+  'id',
+]);
 const REPORT_COLUMNS = [
   'id',
   'message_pk',
