@@ -17,6 +17,10 @@ export interface ClaimedDelivery {
   payload: string;
 }
 
+/** Oldest due first (ISO times sort as text). */
+const byDue = (a: { next_attempt_at: string }, b: { next_attempt_at: string }) =>
+  a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : 0;
+
 /**
  * Claims due deliveries of enabled subscriptions for one worker with a lease (`claimed_until`):
  * a worker that dies mid-delivery loses its claim when the lease ends and another takes over.
@@ -48,7 +52,7 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
     }
     if (due.length === 0) return [];
     const chosen = due
-      .sort((a, b) => (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : 0))
+      .sort(byDue)
       .slice(0, limit)
       .map((d) => d.id);
     const rows = await trx
@@ -77,9 +81,7 @@ export async function claimDue(dbh: Db, workerId: string, now: Date, limit: numb
       .set({ claimed_by: workerId, claimed_until: new Date(now.getTime() + leaseMs).toISOString() })
       .where('id', 'in', chosen)
       .execute();
-    // in due order (the worker launches them in it)
-    const order = new Map(chosen.map((id, n) => [id, n]));
-    return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
+    return rows.sort(byDue); // the worker launches them in this order
   });
 }
 

@@ -29,18 +29,17 @@ export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<numbe
   return dbh.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
     if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
-    const selected = await q.execute();
+    const selected = (await q.execute()).map((e) => ({ ...e, takers: (e.fanout ?? '').split(',') }));
     if (selected.length === 0) return 0;
     const events: typeof selected = [];
     for (let rows = 0; events.length < selected.length && rows < EXPAND_ROWS;) {
       const e = selected[events.length];
       events.push(e);
-      rows += (e.fanout ?? '').split(',').length;
+      rows += e.takers.length;
     }
     const existing = new Set((await trx.selectFrom('subscriptions').select('id').execute()).map((s) => s.id));
     const deliveries = events.flatMap((e) =>
-      (e.fanout ?? '')
-        .split(',')
+      e.takers
         .filter((id) => existing.has(id))
         .map((subscriptionId) => ({
           id: newId('dlv'),

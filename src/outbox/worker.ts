@@ -62,8 +62,9 @@ function describeSendError(err: unknown): string {
 }
 
 /**
- * The outbox worker: makes the delivery rows of new events (src/outbox/expand.ts), claims due deliveries, POSTs each event signed per Standard Webhooks, and
- * records every attempt; the retry policy decides what happens next.
+ * The outbox worker: makes the delivery rows of new events (src/outbox/expand.ts), claims due
+ * deliveries, POSTs each event signed per Standard Webhooks, and records every attempt; the retry
+ * policy decides what happens next.
  */
 export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?: Lookup } = {}): Worker {
   const { concurrency, maxInFlightPerSubscription, timeoutSeconds, retryScheduleSeconds, disableAfterFailingSeconds } = ctx.config.delivery;
