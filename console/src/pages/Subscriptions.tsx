@@ -223,7 +223,6 @@ function DeliveryRow(props: { d: Delivery; onRetried: () => void }) {
   const d = props.d;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(false);
   return (
     <li class="delivery">
       <p>
@@ -252,7 +251,6 @@ function DeliveryRow(props: { d: Delivery; onRetried: () => void }) {
             setError(null);
             try {
               await api(`/v1/deliveries/${encodeURIComponent(d.id)}/retry`, { method: 'POST' });
-              setDone(true);
               props.onRetried();
             } catch (err) {
               setError(err);
@@ -263,9 +261,6 @@ function DeliveryRow(props: { d: Delivery; onRetried: () => void }) {
         >
           {t('deliveries.retry')}
         </button>
-        <span role="status" class="inline-status">
-          {done ? t('deliveries.retried') : ''}
-        </span>
       </div>
       <ErrorBox error={error} />
       <Disclosure class="sub" summary={t('deliveries.showAttempts')}>
@@ -286,8 +281,12 @@ export function SubscriptionPage(props: { id: string; query: URLSearchParams }) 
   const [message, setMessage] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The confirmation of a one-delivery retry lives here, not in its row: the reload that follows
+  // takes the row out of a state-filtered list (a dead delivery is pending again).
+  const [retried, setRetried] = useState('');
   const [stateSel, setStateSel] = useState(state);
   useEffect(() => setStateSel(state), [state]);
+  useEffect(() => setRetried(''), [state, cursor]);
   const act = async (fn: () => Promise<void>) => {
     setBusy(true);
     setError(null);
@@ -402,6 +401,9 @@ export function SubscriptionPage(props: { id: string; query: URLSearchParams }) 
             <button type="submit">{t('common.apply')}</button>
           </div>
         </form>
+        <p role="status" class="inline-status">
+          {retried}
+        </p>
         <Loading when={deliveries.loading && !deliveries.data} />
         <ErrorBox error={deliveries.error} />
         {deliveries.data ? (
@@ -409,7 +411,14 @@ export function SubscriptionPage(props: { id: string; query: URLSearchParams }) 
             {deliveries.data.items.length === 0 ? <p>{t('deliveries.noneHere')}</p> : null}
             <ul class="plain">
               {deliveries.data.items.map((d) => (
-                <DeliveryRow key={d.id} d={d} onRetried={deliveries.reload} />
+                <DeliveryRow
+                  key={d.id}
+                  d={d}
+                  onRetried={() => {
+                    setRetried(t('deliveries.retried'));
+                    deliveries.reload();
+                  }}
+                />
               ))}
             </ul>
             <nav class="pager" aria-label={t('common.pages')}>
