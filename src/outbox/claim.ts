@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect';
+import type { Database } from '../db/types';
 
 export interface ClaimedDelivery {
   id: string;
@@ -32,57 +34,68 @@ const byDue = (a: { next_attempt_at: string }, b: { next_attempt_at: string }) =
  * serializes writers anyway.
  */
 export async function claimDue(dbh: Db, workerId: string, now: Date, limit: number, busySubscriptions: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+  return dbh.db.transaction().execute((trx) => claimIn(trx, dbh.dialect, workerId, now, limit, busySubscriptions, leaseMs));
+}
+
+/** {@link claimDue} inside a transaction the caller holds (the worker's step, src/outbox/worker.ts). */
+export async function claimIn(
+  trx: Kysely<Database>,
+  dialect: Db['dialect'],
+  workerId: string,
+  now: Date,
+  limit: number,
+  busySubscriptions: string[],
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
   const nowIso = now.toISOString();
   const busy = new Set(busySubscriptions);
-  return dbh.db.transaction().execute(async (trx) => {
-    const subscriptions = (await trx.selectFrom('subscriptions').select('id').where('enabled', '=', 1).orderBy('id').execute()).filter((s) => !busy.has(s.id));
-    const due: { id: string; next_attempt_at: string }[] = [];
-    for (const { id } of subscriptions) {
-      let q = trx
-        .selectFrom('deliveries')
-        .select(['id', 'next_attempt_at'])
-        .where('subscription_id', '=', id)
-        .where('state', '=', 'pending')
-        .where('next_attempt_at', '<=', nowIso)
-        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowIso)]))
-        .orderBy('next_attempt_at')
-        .limit(limit);
-      if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      due.push(...(await q.execute()));
-    }
-    if (due.length === 0) return [];
-    const chosen = due
-      .sort(byDue)
-      .slice(0, limit)
-      .map((d) => d.id);
-    const rows = await trx
+  const subscriptions = (await trx.selectFrom('subscriptions').select('id').where('enabled', '=', 1).orderBy('id').execute()).filter((s) => !busy.has(s.id));
+  const due: { id: string; next_attempt_at: string }[] = [];
+  for (const { id } of subscriptions) {
+    let q = trx
       .selectFrom('deliveries')
-      .innerJoin('subscriptions', 'subscriptions.id', 'deliveries.subscription_id')
-      .innerJoin('events', 'events.id', 'deliveries.event_id')
-      .select([
-        'deliveries.id',
-        'deliveries.event_id',
-        'deliveries.subscription_id',
-        'deliveries.attempts',
-        'deliveries.next_trigger',
-        'deliveries.next_attempt_at',
-        'subscriptions.url',
-        'subscriptions.secret',
-        'subscriptions.previous_secret',
-        'subscriptions.previous_secret_until',
-        'subscriptions.headers',
-        'subscriptions.rate_limit_per_second',
-        'events.payload',
-      ])
-      .where('deliveries.id', 'in', chosen)
-      .execute();
-    await trx
-      .updateTable('deliveries')
-      .set({ claimed_by: workerId, claimed_until: new Date(now.getTime() + leaseMs).toISOString() })
-      .where('id', 'in', chosen)
-      .execute();
-    return rows.sort(byDue); // the worker launches them in this order
-  });
+      .select(['id', 'next_attempt_at'])
+      .where('subscription_id', '=', id)
+      .where('state', '=', 'pending')
+      .where('next_attempt_at', '<=', nowIso)
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowIso)]))
+      .orderBy('next_attempt_at')
+      .limit(limit);
+    if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+    due.push(...(await q.execute()));
+  }
+  if (due.length === 0) return [];
+  const chosen = due
+    .sort(byDue)
+    .slice(0, limit)
+    .map((d) => d.id);
+  const rows = await trx
+    .selectFrom('deliveries')
+    .innerJoin('subscriptions', 'subscriptions.id', 'deliveries.subscription_id')
+    .innerJoin('events', 'events.id', 'deliveries.event_id')
+    .select([
+      'deliveries.id',
+      'deliveries.event_id',
+      'deliveries.subscription_id',
+      'deliveries.attempts',
+      'deliveries.next_trigger',
+      'deliveries.next_attempt_at',
+      'subscriptions.url',
+      'subscriptions.secret',
+      'subscriptions.previous_secret',
+      'subscriptions.previous_secret_until',
+      'subscriptions.headers',
+      'subscriptions.rate_limit_per_second',
+      'events.payload',
+    ])
+    .where('deliveries.id', 'in', chosen)
+    .execute();
+  await trx
+    .updateTable('deliveries')
+    .set({ claimed_by: workerId, claimed_until: new Date(now.getTime() + leaseMs).toISOString() })
+    .where('id', 'in', chosen)
+    .execute();
+  return rows.sort(byDue); // the worker launches them in this order
 }
 
 /** Gives a claim back untouched (shutdown, or a subscription already at its in-flight cap). */

@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect';
 import { insertRows } from '../db/sql';
+import type { Database } from '../db/types';
 import { newId } from '../util/ids';
 
 /** Events fanned out per transaction at most. */
@@ -26,41 +28,44 @@ const insertDeliveries = insertRows(
  * writers anyway. Answers how many events it fanned out: until it answers 0, there may be more.
  */
 export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<number> {
-  return dbh.db.transaction().execute(async (trx) => {
-    let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
-    if (dbh.dialect === 'postgres') q = q.forUpdate().skipLocked();
-    const selected = (await q.execute()).map((e) => ({ ...e, takers: (e.fanout ?? '').split(',') }));
-    if (selected.length === 0) return 0;
-    const events: typeof selected = [];
-    for (let rows = 0; events.length < selected.length && rows < EXPAND_ROWS;) {
-      const e = selected[events.length];
-      events.push(e);
-      rows += e.takers.length;
-    }
-    const existing = new Set((await trx.selectFrom('subscriptions').select('id').execute()).map((s) => s.id));
-    const deliveries = events.flatMap((e) =>
-      e.takers
-        .filter((id) => existing.has(id))
-        .map((subscriptionId) => ({
-          id: newId('dlv'),
-          event_id: e.id,
-          subscription_id: subscriptionId,
-          state: 'pending',
-          next_attempt_at: e.created_at,
-          created_at: e.created_at,
-          updated_at: e.created_at,
-        })),
-    );
-    await insertDeliveries.run(trx, deliveries);
-    await trx
-      .updateTable('events')
-      .set({ fanout: null })
-      .where(
-        'id',
-        'in',
-        events.map((e) => e.id),
-      )
-      .execute();
-    return events.length;
-  });
+  return dbh.db.transaction().execute((trx) => expandIn(trx, dbh.dialect, limit));
+}
+
+/** {@link expandFanout} inside a transaction the caller holds (the worker's step, src/outbox/worker.ts). */
+export async function expandIn(trx: Kysely<Database>, dialect: Db['dialect'], limit = EXPAND_BATCH): Promise<number> {
+  let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
+  if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+  const selected = (await q.execute()).map((e) => ({ ...e, takers: (e.fanout ?? '').split(',') }));
+  if (selected.length === 0) return 0;
+  const events: typeof selected = [];
+  for (let rows = 0; events.length < selected.length && rows < EXPAND_ROWS;) {
+    const e = selected[events.length];
+    events.push(e);
+    rows += e.takers.length;
+  }
+  const existing = new Set((await trx.selectFrom('subscriptions').select('id').execute()).map((s) => s.id));
+  const deliveries = events.flatMap((e) =>
+    e.takers
+      .filter((id) => existing.has(id))
+      .map((subscriptionId) => ({
+        id: newId('dlv'),
+        event_id: e.id,
+        subscription_id: subscriptionId,
+        state: 'pending',
+        next_attempt_at: e.created_at,
+        created_at: e.created_at,
+        updated_at: e.created_at,
+      })),
+  );
+  await insertDeliveries.run(trx, deliveries);
+  await trx
+    .updateTable('events')
+    .set({ fanout: null })
+    .where(
+      'id',
+      'in',
+      events.map((e) => e.id),
+    )
+    .execute();
+  return events.length;
 }

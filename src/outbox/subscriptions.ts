@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { retryDeadlocks } from '../db/deadlock';
+import { isPostgres } from '../db/sql';
 import type { Database, SubscriptionRow } from '../db/types';
 import { BadRequest, NotFound } from '../errors';
 import { newId } from '../util/ids';
@@ -144,12 +146,17 @@ export async function updateSubscription(db: Kysely<Database>, id: string, body:
 /** Deletes the subscription with its deliveries and their attempts. */
 export async function deleteSubscription(db: Kysely<Database>, id: string): Promise<void> {
   await load(db, id);
-  await db.transaction().execute(async (trx) => {
-    const deliveries = trx.selectFrom('deliveries').select('id').where('subscription_id', '=', id);
-    await trx.deleteFrom('delivery_attempts').where('delivery_id', 'in', deliveries).execute();
-    await trx.deleteFrom('deliveries').where('subscription_id', '=', id).execute();
-    await trx.deleteFrom('subscriptions').where('id', '=', id).execute();
-  });
+  await retryDeadlocks(() =>
+    db.transaction().execute(async (trx) => {
+      // PostgreSQL: its deliveries locked first, in id order (the worker records attempts in it), so
+      // no attempt row is added between deleting the attempts and deleting the deliveries
+      if (isPostgres(trx)) await trx.selectFrom('deliveries').select('id').where('subscription_id', '=', id).orderBy('id').forUpdate().execute();
+      const deliveries = trx.selectFrom('deliveries').select('id').where('subscription_id', '=', id);
+      await trx.deleteFrom('delivery_attempts').where('delivery_id', 'in', deliveries).execute();
+      await trx.deleteFrom('deliveries').where('subscription_id', '=', id).execute();
+      await trx.deleteFrom('subscriptions').where('id', '=', id).execute();
+    }),
+  );
 }
 
 export async function rotateSecret(db: Kysely<Database>, id: string, now: Date) {

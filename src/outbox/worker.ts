@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Transaction } from 'kysely';
 import type { AppContext } from '../context';
+import { retryDeadlocks } from '../db/deadlock';
+import type { Database } from '../db/types';
 import { fixed, insertRows, type Values } from '../db/sql';
 import { newId } from '../util/ids';
 import { applyFailingChanges, failingChanges } from './auto-disable';
-import { claimDue, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
+import { claimIn, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
 import { decideRetry, isSuccess, parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { DestinationRefusedError, refusedDestination, type Lookup } from './destination';
-import { expandFanout } from './expand';
+import { expandIn } from './expand';
 import { postWebhook } from './post';
 import { RateLimiter } from './rate-limit';
 import { requestHeaders } from './request-headers';
@@ -83,50 +86,50 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
   let again = false;
 
   /**
-   * Attempts finished close together are recorded in one transaction: on SQLite one commit instead
-   * of one per delivery. Each attempt's promise settles after its commit. (A crash before it loses
-   * the record, not the event: the claim's lease ends and the delivery is attempted again.)
+   * Attempts that finished since the last step, recorded by the next one (see {@link step}). Each
+   * attempt's promise settles after that commit. (A crash before it loses the record, not the
+   * event: the claim's lease ends and the delivery is attempted again.)
    */
   let records: { rec: AttemptRecord; done: () => void; failed: (err: unknown) => void }[] = [];
   function record(rec: AttemptRecord): Promise<void> {
     return new Promise((done, failed) => {
       records.push({ rec, done, failed });
-      if (records.length === 1) setImmediate(() => void flush());
+      tickSoon();
     });
   }
-  async function flush(): Promise<void> {
-    const batch = records;
-    records = [];
-    try {
-      const now = new Date();
-      const changes = failingChanges(
-        batch.map(({ rec }) => ({ subscriptionId: rec.subscriptionId, succeeded: rec.succeeded, startedAt: rec.attempt.started_at })),
-      );
-      const disabled = await ctx.dbh.db.transaction().execute(async (trx) => {
-        const out: { id: string; reason: 'gone' | 'failing' }[] = [];
-        await insertAttempts.run(
-          trx,
-          batch.map((b) => b.rec.attempt),
-        );
-        for (const { rec } of batch) {
-          await finishDelivery.run(trx, rec.delivery);
-          if (rec.gone && (await disableGone.changes(trx, rec.gone)) > 0) out.push({ id: rec.gone.id, reason: 'gone' });
-        }
-        for (const id of await applyFailingChanges(trx, changes, now, disableAfterFailingSeconds)) out.push({ id, reason: 'failing' });
-        return out;
-      });
-      for (const d of disabled) {
-        ctx.metrics.subscriptionsDisabled.inc({ reason: d.reason });
-        const why = d.reason === 'gone' ? 'the subscriber answered 410 Gone' : `only failed attempts for ${disableAfterFailingSeconds} s or more`;
-        log.warn({ subscription: d.id, reason: d.reason }, `subscription disabled: ${why}; PATCH enabled: true resumes it`);
-      }
-      for (const b of batch) b.done();
-    } catch (err) {
-      for (const b of batch) b.failed(err);
+
+  /**
+   * Writes attempts' records; answers the subscriptions it disabled (410 Gone, failing too long).
+   * Each delivery is updated first, in id order (the order a subscription's deletion locks them on
+   * PostgreSQL): the attempt of a delivery deleted meanwhile with its subscription is not recorded
+   * (its row would break the attempts' foreign key and fail the whole step); one that is no longer
+   * this worker's (its lease ended and another took it) still is.
+   */
+  async function writeRecords(trx: Transaction<Database>, batch: readonly AttemptRecord[]): Promise<{ id: string; reason: 'gone' | 'failing' }[]> {
+    const out: { id: string; reason: 'gone' | 'failing' }[] = [];
+    const kept: AttemptRecord[] = [];
+    for (const rec of [...batch].sort((a, b) => (a.delivery.id < b.delivery.id ? -1 : 1))) {
+      if ((await finishDelivery.changes(trx, rec.delivery)) === 0 && !(await stillThere(trx, rec.delivery.id))) continue;
+      kept.push(rec);
+      if (rec.gone && (await disableGone.changes(trx, rec.gone)) > 0) out.push({ id: rec.gone.id, reason: 'gone' });
     }
+    if (kept.length > 0)
+      await insertAttempts.run(
+        trx,
+        kept.map((rec) => rec.attempt),
+      );
+    const changes = failingChanges(kept.map((rec) => ({ subscriptionId: rec.subscriptionId, succeeded: rec.succeeded, startedAt: rec.attempt.started_at })));
+    for (const id of await applyFailingChanges(trx, changes, new Date(), disableAfterFailingSeconds)) out.push({ id, reason: 'failing' });
+    return out;
+  }
+  async function stillThere(trx: Transaction<Database>, deliveryId: string): Promise<boolean> {
+    let q = trx.selectFrom('deliveries').select('id').where('id', '=', deliveryId);
+    if (ctx.dbh.dialect === 'postgres') q = q.forKeyShare(); // held until commit: the attempt's row may refer to it
+    return (await q.executeTakeFirst()) !== undefined;
   }
 
-  async function attempt(d: ClaimedDelivery): Promise<void> {
+  /** One attempt: sent, its slot freed (`free`), then recorded by the next step. */
+  async function attempt(d: ClaimedDelivery, free: () => void): Promise<void> {
     const now = new Date();
     const attemptNo = d.attempts + 1;
     const headers = requestHeaders(d, d.event_id, d.payload, now);
@@ -160,6 +163,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
       }
     } catch (err) {
       if (shutdown.signal.aborted) {
+        free();
         await releaseClaim(ctx.dbh, d.id, workerId);
         return;
       }
@@ -177,6 +181,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     const state = decision.kind === 'succeeded' ? 'succeeded' : decision.kind === 'retry' ? 'pending' : 'dead';
     if (error === null && !isSuccess(outcome.statusCode)) error = `HTTP ${outcome.statusCode}`;
 
+    free();
     await record({
       attempt: {
         id: newId('att'),
@@ -212,39 +217,85 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     log.debug({ delivery: d.id, attempt: attemptNo, status: outcome.statusCode, result, state, ms: durationMs }, 'delivery attempt');
   }
 
+  /** Deliveries being sent (each holds a slot of `concurrency` and of its subscription's cap). */
+  let sending = 0;
   function launch(d: ClaimedDelivery): void {
+    sending += 1;
     perSubscription.set(d.subscription_id, (perSubscription.get(d.subscription_id) ?? 0) + 1);
-    const done = attempt(d)
+    let held = true;
+    const free = () => {
+      if (!held) return;
+      held = false;
+      sending -= 1;
+      const left = (perSubscription.get(d.subscription_id) ?? 1) - 1;
+      if (left > 0) perSubscription.set(d.subscription_id, left);
+      else perSubscription.delete(d.subscription_id);
+      if (running) tickSoon();
+    };
+    const done = attempt(d, free)
       .catch((err: unknown) => log.error({ err, delivery: d.id }, 'delivery attempt failed to record'))
       .finally(() => {
+        free();
         inFlight.delete(d.id);
-        const left = (perSubscription.get(d.subscription_id) ?? 1) - 1;
-        if (left > 0) perSubscription.set(d.subscription_id, left);
-        else perSubscription.delete(d.subscription_id);
-        if (running) tickSoon();
       });
     inFlight.set(d.id, done);
   }
 
-  async function claimAndLaunch(): Promise<void> {
-    const free = concurrency - inFlight.size;
-    if (free <= 0) return;
+  /**
+   * One step of the worker, in one transaction: the records of attempts finished since the last
+   * step, the delivery rows of new events (src/outbox/expand.ts), and a claim of due deliveries for
+   * the free slots. It goes through the ingest path's transaction (`dbh.transact`), so on SQLite it
+   * shares a commit with the callbacks waiting then, in turn with them, and its statements run
+   * straight on the connection: three transactions per refill (record, fan out, claim), each
+   * waiting for SQLite's one connection ahead of callbacks and writing the same hot pages to the
+   * WAL again, measured as a quarter of the thread under ingest (docs/performance.md).
+   */
+  async function step(): Promise<boolean> {
+    const batch = records;
+    records = [];
+    const free = running ? concurrency - sending : 0;
     // Left out of the claim: subscriptions at their in-flight cap, and those out of their rate limit.
     const busy = [...perSubscription].filter(([, n]) => n >= maxInFlightPerSubscription).map(([id]) => id);
     busy.push(...rateLimiter.exhausted());
-    const claimed = await claimDue(ctx.dbh, workerId, new Date(), free, busy, leaseMs);
+    let result;
+    try {
+      result = await retryDeadlocks(() =>
+        ctx.dbh.transact(async (trx) => {
+          const disabled =
+            batch.length > 0
+              ? await writeRecords(
+                  trx,
+                  batch.map((b) => b.rec),
+                )
+              : [];
+          const expanded = running ? await expandIn(trx, ctx.dbh.dialect) : 0;
+          const claimed = free > 0 ? await claimIn(trx, ctx.dbh.dialect, workerId, new Date(), free, busy, leaseMs) : [];
+          return { disabled, expanded, claimed };
+        }),
+      );
+    } catch (err) {
+      for (const b of batch) b.failed(err);
+      throw err;
+    }
+    for (const b of batch) b.done();
+    for (const d of result.disabled) {
+      ctx.metrics.subscriptionsDisabled.inc({ reason: d.reason });
+      const why = d.reason === 'gone' ? 'the subscriber answered 410 Gone' : `only failed attempts for ${disableAfterFailingSeconds} s or more`;
+      log.warn({ subscription: d.id, reason: d.reason }, `subscription disabled: ${why}; PATCH enabled: true resumes it`);
+    }
     const giveBack: string[] = [];
-    for (const d of claimed) {
+    for (const d of result.claimed) {
       if ((perSubscription.get(d.subscription_id) ?? 0) >= maxInFlightPerSubscription) giveBack.push(d.id);
       else if (!rateLimiter.take(d.subscription_id, d.rate_limit_per_second)) giveBack.push(d.id);
       else launch(d);
     }
     await releaseClaims(ctx.dbh, giveBack, workerId);
-    // a full claim may have left more due; one whose every row went back waits for the next poll
-    if (claimed.length === free && giveBack.length < claimed.length) again = true;
+    // some fanned out (there may be more); a full claim may have left more due (one whose every
+    // row went back waits for the next poll); records came in meanwhile
+    return result.expanded > 0 || (free > 0 && result.claimed.length === free && giveBack.length < result.claimed.length) || records.length > 0;
   }
 
-  /** Deliveries that finish together free their slots together: one claim refills them all. */
+  /** Deliveries that finish together free their slots together: one step records and refills them all. */
   let tickScheduled = false;
   function tickSoon(): void {
     if (tickScheduled) return;
@@ -264,12 +315,10 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     try {
       do {
         again = false;
-        // the deliveries of events ingest stored since (some made: there may be more)
-        if ((await expandFanout(ctx.dbh)) > 0) again = true;
-        await claimAndLaunch();
-      } while (again && running);
+        if (await step()) again = true;
+      } while (again && (running || records.length > 0));
     } catch (err) {
-      log.error({ err }, 'could not fan out or claim deliveries');
+      log.error({ err }, 'could not record, fan out or claim deliveries');
     } finally {
       ticking = false;
     }

@@ -12,6 +12,8 @@ export interface Subscriber {
   received: Received[];
   /** What to answer next: a status code, 'hang' (never answer), or a function of the request number. */
   respond: (n: number) => number | 'hang';
+  /** Answers every request left hanging so far with `status`. */
+  release(status: number): void;
   close(): Promise<void>;
 }
 
@@ -19,7 +21,16 @@ export interface Subscriber {
 export async function startSubscriber(respond: Subscriber['respond'] = () => 200, port = 0): Promise<Subscriber> {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
-  const sub: Subscriber = { url: '', received, respond, close: () => Promise.resolve() };
+  const sub: Subscriber = {
+    url: '',
+    received,
+    respond,
+    release(status) {
+      for (const res of hanging) res.writeHead(status, { 'content-type': 'text/plain' }).end(`answer ${status}`);
+      hanging.clear();
+    },
+    close: () => Promise.resolve(),
+  };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));

@@ -214,6 +214,26 @@ describe('webhook delivery to real loopback subscribers', () => {
     for (const s of subs) await request(app.url).delete(`/v1/subscriptions/${s.id}`).set(admin).expect(204);
   });
 
+  it('records the attempts finished beside one whose subscription was deleted while it was in flight', async () => {
+    const doomed = await newSubscriber(() => 'hang');
+    const kept = await newSubscriber(() => 'hang');
+    const [gone, stays] = [await subscribe(app, doomed), await subscribe(app, kept)];
+    await postReport(app);
+    await waitFor(() => doomed.received.length === 1 && kept.received.length === 1, 'both attempts in flight');
+    await request(app.url).delete(`/v1/subscriptions/${gone.id}`).set(admin).expect(204);
+    // both answer at once: their records meet in one step of the worker; the deleted delivery's
+    // attempt has no row to belong to, and must not take the other's record down with it
+    doomed.release(200);
+    kept.release(200);
+    const [done] = await waitFor(async () => {
+      const items = await deliveries(app, stays.id, 'succeeded');
+      return items.length === 1 && items;
+    }, 'the other subscription’s delivery recorded');
+    expect(done.attempts).toBe(1);
+    expect(kept.received).toHaveLength(1);
+    await request(app.url).delete(`/v1/subscriptions/${stays.id}`).set(admin).expect(204);
+  });
+
   it('carries a send registration’s reference and metadata, registered before or after the reports', async () => {
     const sub = await newSubscriber();
     const { id } = await subscribe(app, sub);
