@@ -48,7 +48,13 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
       let stmt = cache.get(sql);
       if (!stmt) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
-        stmt = sqlite.prepare(sql);
+        // kysely begins SQLite transactions DEFERRED: the first read takes a snapshot, the first write
+        // then asks for the write lock, and if the log moved meanwhile (the checkpoint thread's
+        // TRUNCATE, src/db/checkpointer.ts) SQLite answers "database is locked" at once, without the
+        // busy handler (SQLITE_BUSY_SNAPSHOT: waiting cannot help an old snapshot). This connection
+        // is the process's one writer, so its transactions begin IMMEDIATE: the write lock and the
+        // snapshot together, waiting in the busy handler like any other lock.
+        stmt = sqlite.prepare(sql === 'begin' ? 'begin immediate' : sql);
         cache.set(sql, stmt);
       }
       return stmt;

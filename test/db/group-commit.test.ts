@@ -5,6 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
+import type { Database } from '../../src/db/types';
 
 describe('group commit on SQLite (dbh.transact)', () => {
   let dir: string;
@@ -54,6 +55,34 @@ describe('group commit on SQLite (dbh.transact)', () => {
     expect(ids).toHaveLength(78);
     expect(ids).not.toContain('a-7');
     expect(ids).not.toContain('b-7');
+  });
+
+  it('begins write transactions IMMEDIATE: a read first does not leave the write to fail on a moved log', async () => {
+    // DEFERRED, another connection's commit between this transaction's read and its write made
+    // the write fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy
+    // timeout; the checkpoint thread's TRUNCATE did the same under load (503s, 2026-12-02).
+    const other = new SqliteDatabase(file);
+    other.pragma('busy_timeout = 0');
+    const otherWrite = (id: string) => () =>
+      other.prepare("insert into audit_log (id, at, actor, action, parameters, result) values (?, '', 't', 'replay', '{}', '{}')").run(id);
+    try {
+      for (const run of [
+        (fn: (trx: Kysely<Database>) => Promise<void>) => dbh.db.transaction().execute(fn),
+        (fn: (trx: Kysely<Database>) => Promise<void>) => dbh.transact(fn),
+      ]) {
+        await run(async (trx) => {
+          await trx.selectFrom('audit_log').select('id').execute(); // the snapshot
+          expect(otherWrite(`other-${Math.random()}`)).toThrow(/database is locked/); // the write lock is this one's from its start
+          await trx
+            .insertInto('audit_log')
+            .values(row(`mine-${Math.random()}`))
+            .execute();
+        });
+      }
+    } finally {
+      other.close();
+    }
+    expect((await dbh.db.selectFrom('audit_log').select('id').execute()).map((r) => r.id.replace(/-.*/, ''))).toEqual(['mine', 'mine']);
   });
 
   it('bounds a group by its work (reports), not only by its callers; a caller heavier than the bound runs alone', async () => {
