@@ -31,13 +31,8 @@ const byDue = (a: { next_attempt_at: string }, b: { next_attempt_at: string }) =
  * rate limit) costs nothing, where one scan of every due delivery would read all of its backlog
  * at each claim (migration 0012). The full rows (URL, secret, payload) are read for the chosen
  * ones only. PostgreSQL workers of several replicas skip each other's locked rows; SQLite
- * serializes writers anyway.
+ * serializes writers anyway. Runs in the caller's transaction (the worker's step).
  */
-export async function claimDue(dbh: Db, workerId: string, now: Date, limit: number, busySubscriptions: string[], leaseMs: number): Promise<ClaimedDelivery[]> {
-  return dbh.db.transaction().execute((trx) => claimIn(trx, dbh.dialect, workerId, now, limit, busySubscriptions, leaseMs));
-}
-
-/** {@link claimDue} inside a transaction the caller holds (the worker's step, src/outbox/worker.ts). */
 export async function claimIn(
   trx: Kysely<Database>,
   dialect: Db['dialect'],

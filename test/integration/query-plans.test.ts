@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { openDatabase, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import type { Database } from '../../src/db/types';
-import { claimDue } from '../../src/outbox/claim';
+import { claimIn } from '../../src/outbox/claim';
 import { getDelivery, listDeliveries } from '../../src/outbox/deliveries';
 import { expandFanout } from '../../src/outbox/expand';
 import { eventDeliveries, outboxSummary } from '../../src/outbox/overview';
@@ -99,7 +99,10 @@ const CASES: Case[] = [
   { name: "an event's deliveries", run: (db) => eventDeliveries(db, 'evt_1') },
   { name: 'the outbox backlog', aggregate: true, run: (db) => outboxSummary(db, new Date(T)) },
   // the worker's steps: each subscription's due range (a busy one is not read), then the events to fan out
-  { name: 'the worker claiming due deliveries', run: (db) => claimDue(worker(db), 'wrk_1', new Date(T), 64, ['sub_b'], 60_000) },
+  {
+    name: 'the worker claiming due deliveries',
+    run: (db) => db.transaction().execute((trx) => claimIn(trx, testDialect, 'wrk_1', new Date(T), 64, ['sub_b'], 60_000)),
+  },
   { name: 'the worker fanning out new events', run: (db) => expandFanout(worker(db)) },
 ];
 
