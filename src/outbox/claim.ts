@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect';
+import { isPostgres } from '../db/sql';
 import type { Database } from '../db/types';
 
 export interface ClaimedDelivery {
@@ -35,7 +36,6 @@ const byDue = (a: { next_attempt_at: string }, b: { next_attempt_at: string }) =
  */
 export async function claimIn(
   trx: Kysely<Database>,
-  dialect: Db['dialect'],
   workerId: string,
   now: Date,
   limit: number,
@@ -56,7 +56,7 @@ export async function claimIn(
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowIso)]))
       .orderBy('next_attempt_at')
       .limit(limit);
-    if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+    if (isPostgres(trx)) q = q.forUpdate().skipLocked();
     due.push(...(await q.execute()));
   }
   if (due.length === 0) return [];

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/connect';
-import { insertRows } from '../db/sql';
+import { insertRows, isPostgres } from '../db/sql';
 import type { Database } from '../db/types';
 import { newId } from '../util/ids';
 
@@ -28,13 +28,13 @@ const insertDeliveries = insertRows(
  * writers anyway. Answers how many events it fanned out: until it answers 0, there may be more.
  */
 export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<number> {
-  return dbh.db.transaction().execute((trx) => expandIn(trx, dbh.dialect, limit));
+  return dbh.db.transaction().execute((trx) => expandIn(trx, limit));
 }
 
 /** {@link expandFanout} inside a transaction the caller holds (the worker's step, src/outbox/worker.ts). */
-export async function expandIn(trx: Kysely<Database>, dialect: Db['dialect'], limit = EXPAND_BATCH): Promise<number> {
+export async function expandIn(trx: Kysely<Database>, limit = EXPAND_BATCH): Promise<number> {
   let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
-  if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+  if (isPostgres(trx)) q = q.forUpdate().skipLocked();
   const selected = (await q.execute()).map((e) => ({ ...e, takers: (e.fanout ?? '').split(',') }));
   if (selected.length === 0) return 0;
   const events: typeof selected = [];

@@ -4,7 +4,7 @@ import type { Transaction } from 'kysely';
 import type { AppContext } from '../context';
 import { retryDeadlocks } from '../db/deadlock';
 import type { Database } from '../db/types';
-import { fixed, insertRows, type Values } from '../db/sql';
+import { fixed, insertRows, isPostgres, type Values } from '../db/sql';
 import { newId } from '../util/ids';
 import { applyFailingChanges, failingChanges } from './auto-disable';
 import { claimIn, releaseClaim, releaseClaims, type ClaimedDelivery } from './claim';
@@ -124,7 +124,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
   }
   async function stillThere(trx: Transaction<Database>, deliveryId: string): Promise<boolean> {
     let q = trx.selectFrom('deliveries').select('id').where('id', '=', deliveryId);
-    if (ctx.dbh.dialect === 'postgres') q = q.forKeyShare(); // held until commit: the attempt's row may refer to it
+    if (isPostgres(trx)) q = q.forKeyShare(); // held until commit: the attempt's row may refer to it
     return (await q.executeTakeFirst()) !== undefined;
   }
 
@@ -246,13 +246,14 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
    * step, the delivery rows of new events (src/outbox/expand.ts), and a claim of due deliveries for
    * the free slots. It goes through the ingest path's transaction (`dbh.transact`), so on SQLite it
    * shares a commit with the callbacks waiting then, in turn with them, and its statements run
-   * straight on the connection: three transactions per refill (record, fan out, claim), each
-   * waiting for SQLite's one connection ahead of callbacks and writing the same hot pages to the
-   * WAL again, measured as a quarter of the thread under ingest (docs/performance.md).
+   * straight on the connection. (Each refill used to take three transactions — record, fan out,
+   * claim — each waiting for SQLite's one connection ahead of callbacks and writing the same hot
+   * pages to the WAL again: docs/performance.md.)
    */
   async function step(): Promise<boolean> {
     const batch = records;
     records = [];
+    const recs = batch.map((b) => b.rec);
     const free = running ? concurrency - sending : 0;
     // Left out of the claim: subscriptions at their in-flight cap, and those out of their rate limit.
     const busy = [...perSubscription].filter(([, n]) => n >= maxInFlightPerSubscription).map(([id]) => id);
@@ -261,15 +262,9 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     try {
       result = await retryDeadlocks(() =>
         ctx.dbh.transact(async (trx) => {
-          const disabled =
-            batch.length > 0
-              ? await writeRecords(
-                  trx,
-                  batch.map((b) => b.rec),
-                )
-              : [];
-          const expanded = running ? await expandIn(trx, ctx.dbh.dialect) : 0;
-          const claimed = free > 0 ? await claimIn(trx, ctx.dbh.dialect, workerId, new Date(), free, busy, leaseMs) : [];
+          const disabled = await writeRecords(trx, recs);
+          const expanded = running ? await expandIn(trx) : 0;
+          const claimed = free > 0 ? await claimIn(trx, workerId, new Date(), free, busy, leaseMs) : [];
           return { disabled, expanded, claimed };
         }),
       );

@@ -101,7 +101,7 @@ const CASES: Case[] = [
   // the worker's steps: each subscription's due range (a busy one is not read), then the events to fan out
   {
     name: 'the worker claiming due deliveries',
-    run: (db) => db.transaction().execute((trx) => claimIn(trx, testDialect, 'wrk_1', new Date(T), 64, ['sub_b'], 60_000)),
+    run: (db) => db.transaction().execute((trx) => claimIn(trx, 'wrk_1', new Date(T), 64, ['sub_b'], 60_000)),
   },
   { name: 'the worker fanning out new events', run: (db) => expandFanout(worker(db)) },
 ];
