@@ -13,6 +13,7 @@ import * as reportsByMessage from './migrations/0010-reports-by-message';
 import * as fanoutLater from './migrations/0011-fanout-later';
 import * as deliveriesBySubscription from './migrations/0012-deliveries-by-subscription';
 import * as noGlobalDueIndex from './migrations/0013-no-global-due-index';
+import * as statsWindows from './migrations/0014-stats-windows';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -29,6 +30,7 @@ const MIGRATIONS = {
   '0011-fanout-later': fanoutLater,
   '0012-deliveries-by-subscription': deliveriesBySubscription,
   '0013-no-global-due-index': noGlobalDueIndex,
+  '0014-stats-windows': statsWindows,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

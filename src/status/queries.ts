@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound, quoted } from '../errors';
 import { matching } from '../db/filters';
-import { onSnapshot } from '../db/sql';
+import { isPostgres, onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
@@ -195,13 +195,13 @@ export async function stats(db: Kysely<Database>, f: StatsFilter) {
   };
 }
 
-/** Stale messages first seen in the window: few, read through the partial index of migration 0006. */
+/** Stale messages first seen in the window: few, read through the partial index `messages_stale_created` (migration 0014). */
 async function countStale(db: Kysely<Database>, f: StatsFilter): Promise<number> {
   const row = await db
     .selectFrom('messages')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('stale_at', 'is not', null)
-    .where((eb) => firstSeenIn(eb, f))
+    .where((eb) => firstSeenIn(eb, f, !isPostgres(db)))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -8,8 +8,8 @@ import { countryOf } from '../util/country';
  * Message counts kept with the data (table `stats_rollup`, migration 0003): GET /v1/stats sums a
  * few hundred rows instead of counting millions of messages (docs/performance.md).
  *
- * A message counts once, in the minute and the hour of its `created_at`, under its current status
- * and error code. The ingest transaction keeps the counts: +1 when a message is created, −1 for the
+ * A message counts once in each period, in the second, the minute and the hour of its `created_at`,
+ * under its current status and error code (the seconds without its country: migration 0014). The ingest transaction keeps the counts: +1 when a message is created, −1 for the
  * old state and +1 for the new one when its status changes. A request's changes are summed first and
  * written in one statement, keys in one order (concurrent PostgreSQL transactions then lock shared
  * rows in the same order).
@@ -26,8 +26,8 @@ const upsertRollups = insertRows(
 /** PostgreSQL: appended, never updated, so concurrent ingests lock nothing in common (migration 0004). */
 const insertDeltas = insertRows('stats_rollup_delta', ROLLUP_COLUMNS);
 
-/** Characters of an ISO time that name its bucket: minute `YYYY-MM-DDTHH:MM`, hour `YYYY-MM-DDTHH`. */
-const BUCKET_CHARS = { m: 16, h: 13 } as const;
+/** Characters of an ISO time that name its bucket: second `YYYY-MM-DDTHH:MM:SS`, minute `YYYY-MM-DDTHH:MM`, hour `YYYY-MM-DDTHH`. */
+const BUCKET_CHARS = { s: 19, m: 16, h: 13 } as const;
 type Period = keyof typeof BUCKET_CHARS;
 
 /** The changes one request makes to the counts, written by flush() in its transaction. */
@@ -37,13 +37,17 @@ export class RollupDeltas {
   /** A message now counts (+1) in this state, or no longer does (−1). */
   add(m: Counted, sign: 1 | -1): void {
     const country = countryOf(m.recipient);
-    for (const period of ['m', 'h'] as const) {
-      const key = [period, m.created_at.slice(0, BUCKET_CHARS[period]), m.provider, m.account, m.channel, country, m.status ?? '', m.error_code ?? ''];
-      const id = key.join('\u0000');
-      const entry = this.deltas.get(id);
-      if (entry) entry.n += sign;
-      else this.deltas.set(id, { key, n: sign });
-    }
+    for (const period of ['m', 'h'] as const)
+      this.count([period, m.created_at.slice(0, BUCKET_CHARS[period]), m.provider, m.account, m.channel, country, m.status ?? '', m.error_code ?? ''], sign);
+    // seconds serve only the edges of a GET /v1/stats window, which has no country: one row for all (fewer rows)
+    this.count(['s', m.created_at.slice(0, BUCKET_CHARS.s), m.provider, m.account, m.channel, '', m.status ?? '', m.error_code ?? ''], sign);
+  }
+
+  private count(key: string[], sign: 1 | -1): void {
+    const id = key.join('\u0000');
+    const entry = this.deltas.get(id);
+    if (entry) entry.n += sign;
+    else this.deltas.set(id, { key, n: sign });
   }
 
   /** The rows flush() would write (keys in one order, no zero counts), taken: a caller that writes them itself (src/status/store.ts, PostgreSQL). */
@@ -158,28 +162,40 @@ export interface CountRow {
   n: number;
 }
 
-const MINUTE_MS = 60_000;
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
 const HOUR_MS = 60 * MINUTE_MS;
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 const isoOf = (t: number) => new Date(t).toISOString();
 
-/** The messages of a provider, account and channel first seen in [since, until) (each optional). */
-export function firstSeenIn(eb: ExpressionBuilder<Database, 'messages'>, f: CountFilter): Expression<SqlBool> {
-  return matching(eb, [
-    ['provider', '=', f.provider],
-    ['account', '=', f.account],
-    ['channel', '=', f.channel],
-    ['created_at', '>=', f.since],
-    ['created_at', '<', f.until],
+/**
+ * The messages of a provider, account and channel first seen in [since, until) (each optional).
+ * `byTime` (SQLite): read them through the time range's index. SQLite keeps no statistics here and
+ * prefers an index on an equality (all of a provider's messages) to one on a range (a second of
+ * them); a unary + keeps the equalities' indexes out of its choice (sqlite.org/optoverview.html,
+ * "Disqualifying WHERE clause terms"). PostgreSQL weighs them by its statistics (and has no unary +
+ * on text).
+ */
+export function firstSeenIn(eb: ExpressionBuilder<Database, 'messages'>, f: CountFilter, byTime = false): Expression<SqlBool> {
+  const equal = (column: 'provider' | 'account' | 'channel', value: string | undefined) =>
+    value === undefined || value === '' ? [] : [eb(byTime ? sql<string>`+${sql.ref(column)}` : eb.ref(column), '=', value)];
+  return eb.and([
+    ...equal('provider', f.provider),
+    ...equal('account', f.account),
+    ...equal('channel', f.channel),
+    matching(eb, [
+      ['created_at', '>=', f.since],
+      ['created_at', '<', f.until],
+    ]),
   ]);
 }
 
-/** Counted from the messages themselves: the edges of a window that do not fill a minute (and a full recount). */
+/** Counted from the messages themselves: the edges of a window that do not fill a second (and a full recount). */
 export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise<CountRow[]> {
   const rows = await db
     .selectFrom('messages')
-    .where((eb) => firstSeenIn(eb, f))
+    .where((eb) => firstSeenIn(eb, f, !isPostgres(db)))
     .select((eb) => [
       'provider',
       eb.fn.coalesce('status', eb.val('')).as('status'),
@@ -219,36 +235,42 @@ async function countByRollup(
   return rows.map((r) => ({ provider: r.provider, status: r.status, error_code: r.error_code, n: Number(r.n) }));
 }
 
+/** The rollup periods, longest first, with their length in ms. */
+const PERIODS = [
+  { period: 'h', ms: HOUR_MS },
+  { period: 'm', ms: MINUTE_MS },
+  { period: 's', ms: SECOND_MS },
+] as const;
+
 /**
  * The counts of messages created in [since, until) (either open), exact to the millisecond: whole
- * hours from the hour rollups, whole minutes at their sides from the minute rollups, and what is
- * left at each end (under a minute) counted from the messages through their `created_at` index.
+ * hours from the hour rollups, whole minutes at their sides from the minute rollups, whole seconds
+ * beside those from the second rollups, and what is left at each end (under a second) counted from
+ * the messages through their `created_at` index. A window's cost is then a few hundred rollup rows
+ * and at most two seconds of messages, however busy the minutes at its edges were.
  */
 export async function countMessages(db: Kysely<Database>, f: CountFilter): Promise<CountRow[]> {
   const a = f.since !== undefined ? Date.parse(f.since) : undefined;
   const b = f.until !== undefined ? Date.parse(f.until) : undefined;
   if (a !== undefined && b !== undefined && b <= a) return [];
-  const parts: Promise<CountRow[]>[] = [];
-  // [a, ma) and [mb, b): under a minute each, counted from the messages
-  const ma = a === undefined ? undefined : ceilTo(a, MINUTE_MS);
-  const mb = b === undefined ? undefined : floorTo(b, MINUTE_MS);
-  if (ma !== undefined && mb !== undefined && ma >= mb) return countByScan(db, f);
-  if (a !== undefined && a < ma!) parts.push(countByScan(db, { ...f, since: f.since, until: isoOf(ma!) }));
-  if (b !== undefined && mb! < b) parts.push(countByScan(db, { ...f, since: isoOf(mb!), until: f.until }));
-  // [ma, mb) in whole minutes: whole hours [ha, hb) inside it from the hour rollups
-  const ha = ma === undefined ? undefined : ceilTo(ma, HOUR_MS);
-  const hb = mb === undefined ? undefined : floorTo(mb, HOUR_MS);
-  // (each from the rollups and, on PostgreSQL, from the deltas not folded into them yet)
+  // (each period from the rollups and, on PostgreSQL, from the deltas not folded into them yet)
   const tables = isPostgres(db) ? (['stats_rollup', 'stats_rollup_delta'] as const) : (['stats_rollup'] as const);
-  for (const table of tables) {
-    if (ha !== undefined && hb !== undefined && ha >= hb) {
-      parts.push(countByRollup(db, f, 'm', ma, mb, table));
-    } else {
-      parts.push(countByRollup(db, f, 'h', ha, hb, table));
-      if (ma !== undefined && ma < ha!) parts.push(countByRollup(db, f, 'm', ma, ha, table));
-      if (mb !== undefined && hb! < mb) parts.push(countByRollup(db, f, 'm', hb, mb, table));
+  const parts: Promise<CountRow[]>[] = [];
+  /** [lo, hi) (either open) from the whole buckets of PERIODS[level] inside it, and its sides from shorter periods. */
+  const cover = (lo: number | undefined, hi: number | undefined, level: number): void => {
+    const p = PERIODS[level];
+    if (p === undefined) {
+      parts.push(countByScan(db, { ...f, since: lo === undefined ? undefined : isoOf(lo), until: hi === undefined ? undefined : isoOf(hi) }));
+      return;
     }
-  }
+    const from = lo === undefined ? undefined : ceilTo(lo, p.ms);
+    const to = hi === undefined ? undefined : floorTo(hi, p.ms);
+    if (from !== undefined && to !== undefined && from >= to) return cover(lo, hi, level + 1);
+    for (const table of tables) parts.push(countByRollup(db, f, p.period, from, to, table));
+    if (lo !== undefined && lo < from!) cover(lo, from, level + 1);
+    if (hi !== undefined && to! < hi) cover(to, hi, level + 1);
+  };
+  cover(a, b, 0);
   const merged = new Map<string, CountRow>();
   for (const rows of await Promise.all(parts)) {
     for (const r of rows) {

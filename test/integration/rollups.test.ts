@@ -16,7 +16,7 @@ import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 /**
  * The stats rollups (src/status/rollups.ts) against a full recount of the messages: requests at
  * times spread over minutes and hours, reports that create messages and change their status, and
- * windows whose ends fall anywhere (on a bucket boundary, inside a minute, open).
+ * windows whose ends fall anywhere (on a bucket boundary, inside a minute or a second, open).
  */
 const T0 = Date.UTC(2026, 10, 30, 22, 58, 30);
 /** Offsets in ms from T0: inside a minute, across minute and hour boundaries, and a day later. */
@@ -47,9 +47,29 @@ const report = fc
 const RECIPIENTS: Record<string, string> = { m1: '+8613800000000', m2: '+12025550123', m3: '+447400123456', m4: '13800138000', m5: '+999123' };
 
 const request = fc.record({ at: fc.constantFrom(...OFFSETS), reports: fc.array(report, { minLength: 1, maxLength: 4 }) });
-const end = fc.option(fc.constantFrom(...OFFSETS, -1000, 60 * 60_000 - 30_000, 3 * 3600_000), { nil: undefined });
+// ends inside a second too (250, 90_000 + 400): only what does not fill a second is counted from the messages
+const end = fc.option(fc.constantFrom(...OFFSETS, -1000, 250, 90_000 + 400, 60 * 60_000 - 30_000, 3 * 3600_000), { nil: undefined });
 
 const sorted = (rows: CountRow[]) => [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+
+/** One callback's reports applied as the ingest transaction applies them (rollups included). */
+async function ingest(dbh: Db, provider: string, receivedAt: Date, reports: ProviderReport[]): Promise<void> {
+  await dbh.transact(async (trx) => {
+    const ctx = {
+      provider,
+      account: 'default',
+      channel: 'sms' as const,
+      rawId: newId('raw'),
+      receivedAt,
+      lockRows: dbh.dialect === 'postgres',
+      finalAfterSeconds: 259200,
+      replay: false,
+      outbox: createOutbox(trx, receivedAt),
+      rollup: new RollupDeltas(),
+    };
+    await applyAll(trx, ctx, reports);
+  });
+}
 
 describe(`stats rollups equal a full recount (${testDialect})`, () => {
   it('after migration 0003 fills them from the messages written before it', async () => {
@@ -90,6 +110,46 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
     }
   });
 
+  it('reads from the messages only the parts of a window that fill no second', async () => {
+    const sub = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-rollups-seconds-'));
+    const db2 = openDatabase(await databaseUrlFor(sub));
+    try {
+      await migrateToLatest(db2);
+      // one message every 250 ms over 40 s of one minute, half of them failed
+      for (let i = 0; i < 160; i += 1) {
+        const at = new Date(T0 + i * 250);
+        await ingest(db2, 'aliyun', at, [
+          {
+            type: 'message.status',
+            messageId: `s${i}`,
+            recipient: '+8613800000000',
+            status: i % 2 ? 'failed' : 'delivered',
+            error: i % 2 ? { code: 'E1', message: null } : null,
+            occurredAt: at,
+            attributes: {},
+          },
+        ]);
+      }
+      const f = { since: new Date(T0 + 600).toISOString(), until: new Date(T0 + 30_300).toISOString() };
+      const before = sorted(await countMessages(db2.db, f));
+      expect(before).toEqual(sorted(await countByScan(db2.db, f)));
+      expect(before.reduce((n, r) => n + r.n, 0)).toBe(119); // 750 ms … 30,250 ms
+      // the messages of the window's whole seconds [1 s, 30 s) moved out of it behind the rollups'
+      // back: the count stays, so they were never read (before the second rollups, the whole window was)
+      await db2.db
+        .updateTable('messages')
+        .set({ created_at: '2000-01-01T00:00:00.000Z' })
+        .where('created_at', '>=', new Date(T0 + 1000).toISOString())
+        .where('created_at', '<', new Date(T0 + 30_000).toISOString())
+        .execute();
+      expect(sorted(await countMessages(db2.db, f))).toEqual(before);
+    } finally {
+      await db2.close();
+      await dropDatabaseFor(sub);
+      fs.rmSync(sub, { recursive: true, force: true });
+    }
+  });
+
   let dir: string;
   let dbh: Db;
   beforeAll(() => {
@@ -117,21 +177,7 @@ describe(`stats rollups equal a full recount (${testDialect})`, () => {
               for (const provider of ['aliyun', 'tencent']) {
                 const reports = r.reports.filter((x) => x.provider === provider).map((x) => x.report);
                 if (reports.length === 0) continue;
-                await dbh.transact(async (trx) => {
-                  const ctx = {
-                    provider,
-                    account: 'default',
-                    channel: 'sms' as const,
-                    rawId: newId('raw'),
-                    receivedAt,
-                    lockRows: dbh.dialect === 'postgres',
-                    finalAfterSeconds: 259200,
-                    replay: false,
-                    outbox: createOutbox(trx, receivedAt),
-                    rollup: new RollupDeltas(),
-                  };
-                  await applyAll(trx, ctx, reports);
-                });
+                await ingest(dbh, provider, receivedAt, reports);
               }
             }
             for (const [a, b, provider] of windows) {
