@@ -13,6 +13,7 @@ import { startStaleSweep } from './outbox/stale-sweep';
 import { createWorker } from './outbox/worker';
 import { startRetention } from './replay/retention';
 import { startRollupFolding } from './status/rollups';
+import { compileEventSchema } from './status/store';
 
 /**
  * SIGTERM: stop accepting, finish in-flight requests and deliveries, exit within 10 s
@@ -87,6 +88,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const applied = await migrateToLatest(dbh);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  compileEventSchema();
   const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };
   const worker = config.worker ? createWorker(ctx) : null;
   if (worker) ctx.wakeWorker = () => worker.poke();

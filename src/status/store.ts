@@ -64,6 +64,14 @@ export interface AppliedReport {
 
 const validateEvent = schemaValidator<StatusEvent>('status-event.schema.json', true);
 
+/**
+ * Compiles the event schema now rather than in the first callback after a start (~60 ms that
+ * request and those queued behind it would wait): the server calls it before it listens.
+ */
+export function compileEventSchema(): void {
+  validateEvent({});
+}
+
 /** The provider's event id, or a hash of what makes the report this report (providers.md, "Dedupe keys"). */
 export function dedupeKey(report: ProviderReport): string {
   if (report.eventId) return `id:${report.eventId}`;
