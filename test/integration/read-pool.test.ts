@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/app';
@@ -81,4 +82,25 @@ describe(`reads beside ingest, within a time budget (${testDialect})`, () => {
     for (let i = 0; i < 20 && status !== 200; i += 1) status = (await get('/v1/stats')).status;
     expect(status).toBe(200);
   });
+
+  /** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/TID/stat). */
+  const niceOfThreads = () =>
+    fs.readdirSync('/proc/self/task').map((tid) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+    });
+
+  // (Linux only; PostgreSQL's reads run in the database's processes)
+  (testDialect === 'sqlite' && process.platform === 'linux' ? it : it.skip)(
+    'read threads run at a lower priority than the ingest thread (nice +10): a query handed to one does not take the core from ingest',
+    async () => {
+      await sql`SELECT 1 AS one`.execute(app.running.ctx.dbh.read);
+      const threads = niceOfThreads();
+      const own = threads.find((t) => t.tid === process.pid)!.nice; // 0 unless the tests run under nice
+      const read = Math.min(19, own + 10);
+      // the one read thread of this app (readThreads: 1); every other thread keeps the process's
+      expect(threads.filter((t) => t.nice === read).length).toBeGreaterThanOrEqual(1);
+      expect(threads.filter((t) => t.nice !== own && t.nice !== read)).toEqual([]);
+    },
+  );
 });
