@@ -9,10 +9,11 @@ import { countryOf } from '../util/country';
  * few hundred rows instead of counting millions of messages (docs/performance.md).
  *
  * A message counts once in each period, in the second, the minute and the hour of its `created_at`,
- * under its current status and error code (the seconds without its country: migration 0014). The ingest transaction keeps the counts: +1 when a message is created, −1 for the
- * old state and +1 for the new one when its status changes. A request's changes are summed first and
- * written in one statement, keys in one order (concurrent PostgreSQL transactions then lock shared
- * rows in the same order).
+ * under its current status and error code (the seconds without its country: migration 0014). The
+ * ingest transaction keeps the counts: +1 when a message is created, −1 for the old state and +1
+ * for the new one when its status changes. A request's changes are summed first and written in one
+ * statement, keys in one order (concurrent PostgreSQL transactions then lock shared rows in the
+ * same order).
  */
 
 type Counted = Pick<MessageRow, 'created_at' | 'provider' | 'account' | 'channel' | 'recipient' | 'status' | 'error_code'>;
@@ -26,7 +27,7 @@ const upsertRollups = insertRows(
 /** PostgreSQL: appended, never updated, so concurrent ingests lock nothing in common (migration 0004). */
 const insertDeltas = insertRows('stats_rollup_delta', ROLLUP_COLUMNS);
 
-/** Characters of an ISO time that name its bucket: second `YYYY-MM-DDTHH:MM:SS`, minute `YYYY-MM-DDTHH:MM`, hour `YYYY-MM-DDTHH`. */
+/** Characters of an ISO time that name its bucket: second `YYYY-MM-DDTHH:MM:SS`, minute `…THH:MM`, hour `…THH`. */
 const BUCKET_CHARS = { s: 19, m: 16, h: 13 } as const;
 type Period = keyof typeof BUCKET_CHARS;
 
