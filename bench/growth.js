@@ -497,8 +497,9 @@ function pacedLoad(url, make, { rate, duration }) {
       (res) => {
         res.resume();
         res.on('end', () => {
-          latencies.push(performance.now() - t0);
-          if (t0 - started >= WARMUP_S * 1000) warm.push(performance.now() - t0);
+          const ms = performance.now() - t0;
+          latencies.push(ms);
+          if (t0 - started >= WARMUP_S * 1000) warm.push(ms);
           if (res.statusCode >= 200 && res.statusCode < 300) counts.ok += 1;
           else counts.non_2xx += 1;
           settle();

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound, quoted } from '../errors';
 import { matching } from '../db/filters';
-import { isPostgres, onSnapshot } from '../db/sql';
+import { onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
@@ -201,7 +201,7 @@ async function countStale(db: Kysely<Database>, f: StatsFilter): Promise<number>
     .selectFrom('messages')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('stale_at', 'is not', null)
-    .where((eb) => firstSeenIn(eb, f, !isPostgres(db)))
+    .where(firstSeenIn(db, f))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -171,32 +171,35 @@ const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 const isoOf = (t: number) => new Date(t).toISOString();
 
 /**
- * The messages of a provider, account and channel first seen in [since, until) (each optional).
- * `byTime` (SQLite): read them through the time range's index. SQLite keeps no statistics here and
- * prefers an index on an equality (all of a provider's messages) to one on a range (a second of
- * them); a unary + keeps the equalities' indexes out of its choice (sqlite.org/optoverview.html,
- * "Disqualifying WHERE clause terms"). PostgreSQL weighs them by its statistics (and has no unary +
- * on text).
+ * The messages of a provider, account and channel first seen in [since, until) (each optional), as
+ * a condition for a query of `db`: read through the time range's index. SQLite keeps no statistics
+ * here and prefers an index on an equality (all of a provider's messages) to one on a range (a
+ * second of them); a unary + keeps the equalities' indexes out of its choice
+ * (sqlite.org/optoverview.html, "Disqualifying WHERE clause terms"). PostgreSQL weighs them by its
+ * statistics (and has no unary + on text).
  */
-export function firstSeenIn(eb: ExpressionBuilder<Database, 'messages'>, f: CountFilter, byTime = false): Expression<SqlBool> {
-  const equal = (column: 'provider' | 'account' | 'channel', value: string | undefined) =>
-    value === undefined || value === '' ? [] : [eb(byTime ? sql<string>`+${sql.ref(column)}` : eb.ref(column), '=', value)];
-  return eb.and([
-    ...equal('provider', f.provider),
-    ...equal('account', f.account),
-    ...equal('channel', f.channel),
-    matching(eb, [
-      ['created_at', '>=', f.since],
-      ['created_at', '<', f.until],
-    ]),
-  ]);
+export function firstSeenIn(db: Kysely<Database>, f: CountFilter): (eb: ExpressionBuilder<Database, 'messages'>) => Expression<SqlBool> {
+  const byTime = !isPostgres(db);
+  return (eb) => {
+    const equal = (column: 'provider' | 'account' | 'channel', value: string | undefined) =>
+      value === undefined || value === '' ? [] : [eb(byTime ? sql<string>`+${sql.ref(column)}` : eb.ref(column), '=', value)];
+    return eb.and([
+      ...equal('provider', f.provider),
+      ...equal('account', f.account),
+      ...equal('channel', f.channel),
+      matching(eb, [
+        ['created_at', '>=', f.since],
+        ['created_at', '<', f.until],
+      ]),
+    ]);
+  };
 }
 
 /** Counted from the messages themselves: the edges of a window that do not fill a second (and a full recount). */
 export async function countByScan(db: Kysely<Database>, f: CountFilter): Promise<CountRow[]> {
   const rows = await db
     .selectFrom('messages')
-    .where((eb) => firstSeenIn(eb, f, !isPostgres(db)))
+    .where(firstSeenIn(db, f))
     .select((eb) => [
       'provider',
       eb.fn.coalesce('status', eb.val('')).as('status'),
