@@ -6,7 +6,7 @@ import { encodeCursor, type Page } from '../db/paging';
 import type { Database } from '../db/types';
 import { NotFound } from '../errors';
 import { rebuildEvents } from '../status/event-history';
-import { filtered, type RawFilter } from './filter';
+import { filtered, namesTerm, planSearch, type RawFilter, type SearchPlan } from './filter';
 import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListView, rawView, type RawListRow } from './view';
 
 /** The read API's queries of the raw log (GET /v1/raw, /v1/raw/:id, /v1/raw/:id/body). */
@@ -18,32 +18,81 @@ import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListVi
  * still reads each body's pages inside the query — for `substr`, and for the columns stored after
  * `body` — about 1 s for 500 bodies of 1 MiB; bodies in a table of their own would end that.)
  */
-export async function listRaw(db: Kysely<Database>, f: RawFilter & Page) {
-  const q = filtered(db, f).select([
-    'id',
-    'provider',
-    'account',
-    'method',
-    'url',
-    'headers',
-    'body_size',
-    'remote_addr',
-    'received_at',
-    'verdict',
-    sql<string | null>`substr(detail, 1, ${sql.lit(DETAIL_PREVIEW_CHARS + 1)})`.as('detail'),
-    'body_encoding',
-    // SQLite answers NULL for a part of an empty BLOB
-    sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as(
-      'body_head',
-    ),
-  ]);
-  const rows: RawListRow[] = await q
-    .where((eb) => matching(eb, [['id', '<', f.cursor]]))
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
+export async function listRaw(db: Kysely<Database>, f: RawFilter & Page, plan?: SearchPlan) {
+  const want = f.limit + 1;
+  const rows = f.q ? await searchRaw(db, f, f.q, want, plan ?? (await planSearch(db, f.q, f.limit))) : await newest(filtered(db, f), f.cursor, want);
   const page = rows.slice(0, f.limit);
   return { items: page.map(rawListView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
+}
+
+/** Up to `n` of the rows `q` matches below `below` (a cursor), newest first, as a list shows them. */
+function newest(q: ReturnType<typeof filtered>, below: string | undefined, n: number): Promise<RawListRow[]> {
+  return q
+    .select([
+      'id',
+      'provider',
+      'account',
+      'method',
+      'url',
+      'headers',
+      'body_size',
+      'remote_addr',
+      'received_at',
+      'verdict',
+      sql<string | null>`substr(detail, 1, ${sql.lit(DETAIL_PREVIEW_CHARS + 1)})`.as('detail'),
+      'body_encoding',
+      // SQLite answers NULL for a part of an empty BLOB
+      sql<Buffer | null>`substr(body, 1, CASE WHEN body_encoding IS NULL THEN ${sql.lit(RAW_PREVIEW_BYTES + 1)} ELSE ${sql.lit(DEFLATED_HEAD_BYTES)} END)`.as(
+        'body_head',
+      ),
+    ])
+    .where((eb) => matching(eb, [['id', '<', below]]))
+    .orderBy('id', 'desc')
+    .limit(n)
+    .execute();
+}
+
+/**
+ * The first `want` requests a search names, the way `plan` chose (planSearch). A walk looks at the
+ * log a stretch at a time, newest first: `plan.first` requests, then four times as many each time,
+ * until the page is full, the log ends, or the reports of the stretches looked at reach
+ * `plan.budget`; below what it looked at, the rest of the page comes through the indexes.
+ */
+async function searchRaw(db: Kysely<Database>, f: RawFilter & Page, term: string, want: number, plan: SearchPlan): Promise<RawListRow[]> {
+  if (plan.way === 'index') return newest(filtered(db, f), f.cursor, want);
+  const log = { ...f, q: undefined };
+  const found: RawListRow[] = [];
+  let below = f.cursor;
+  let looked = 0;
+  for (let stretch = plan.first; looked < plan.budget; stretch *= 4) {
+    // the oldest request of this stretch (none: the log ends within it)
+    const edge = await filtered(db, log)
+      .select('id')
+      .where((eb) => matching(eb, [['id', '<', below]]))
+      .orderBy('id', 'desc')
+      .limit(1)
+      .offset(stretch - 1)
+      .executeTakeFirst();
+    const named = filtered(db, log)
+      .where(namesTerm(term))
+      .where((eb) => matching(eb, [['id', '>=', edge?.id]]));
+    found.push(...(await newest(named, below, want - found.length)));
+    if (found.length >= want || !edge) return found;
+    // what the stretch cost: its reports (counted along reports_raw, a small part of looking at them)
+    const reports = await db
+      .selectFrom('reports')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where((eb) =>
+        matching(eb, [
+          ['raw_id', '>=', edge.id],
+          ['raw_id', '<', below],
+        ]),
+      )
+      .executeTakeFirstOrThrow();
+    looked += Number(reports.n);
+    below = edge.id;
+  }
+  return found.concat(await newest(filtered(db, f), below, want - found.length));
 }
 
 /** One raw request with the events it produced. */

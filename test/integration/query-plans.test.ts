@@ -87,6 +87,14 @@ const CASES: Case[] = [
   { name: 'raw log by verdict', run: (db) => listRaw(db, { verdict: 'signature_invalid', limit: 50 }) },
   { name: 'raw log search by recipient or message id', search: true, run: (db) => listRaw(db, { q: '+8613800138000', limit: 50 }) },
   { name: 'raw log search by a masked recipient', search: true, run: (db) => listRaw(db, { q: '138******00', limit: 50 }) },
+  {
+    // a term with many messages walks the log newest first (planSearch): stretches of it, each
+    // request asked whether its reports name the term, then the indexes below what it looked at
+    name: 'raw log search walking the log',
+    walk: true,
+    search: true,
+    run: (db) => listRaw(db, { q: '+8613800138000', limit: 50 }, { way: 'walk', first: 1, budget: 1 }),
+  },
   { name: 'one raw request', run: (db) => getRaw(db, 'raw_1') },
   { name: 'one raw body', run: async (db) => (await openRawBody(db, 'raw_1')).chunks.next() },
   { name: 'audit log', walk: true, run: (db) => listAudit(db, { limit: 50 }) },
