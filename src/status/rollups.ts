@@ -89,7 +89,7 @@ export class RollupDeltas {
  */
 export const LATENCY_BOUNDS = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 43200, 86400] as const;
 
-const SERIES_COLUMNS = ['period', 'series', 'bucket', 'provider', 'account', 'channel', 'country', 'key', 'n'] as const;
+export const SERIES_COLUMNS = ['period', 'series', 'bucket', 'provider', 'account', 'channel', 'country', 'key', 'n'] as const;
 const upsertSeries = insertRows(
   'series_rollup',
   SERIES_COLUMNS,
@@ -131,8 +131,8 @@ export class SeriesDeltas {
     this.count(at, 'latency', provider, account, channel, countryOf(recipient), latencyKey(Math.max(0, seconds)));
   }
 
-  async flush(trx: Kysely<Database> | Transaction<Database>): Promise<void> {
-    if (this.deltas.size === 0) return;
+  /** The counts so far, as rows (in key order), and none left to flush. */
+  take() {
     const rows = [...this.deltas.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, e]) => {
@@ -140,6 +140,12 @@ export class SeriesDeltas {
         return { period, series, bucket, provider, account, channel, country, key, n: e.n };
       });
     this.deltas.clear();
+    return rows;
+  }
+
+  async flush(trx: Kysely<Database> | Transaction<Database>): Promise<void> {
+    if (this.deltas.size === 0) return;
+    const rows = this.take();
     if (isPostgres(trx)) await insertSeriesDeltas.run(trx, rows);
     else await upsertSeries.run(trx, rows);
   }
