@@ -74,7 +74,7 @@ async function searchRaw(db: Kysely<Database>, f: RawFilter & Page, term: string
       .offset(stretch - 1)
       .executeTakeFirst();
     const named = filtered(db, log)
-      .where(namesTerm(term))
+      .where(namesTerm(db, term, plan.columns))
       .where((eb) => matching(eb, [['id', '>=', edge?.id]]));
     found.push(...(await newest(named, below, want - found.length)));
     if (found.length >= want || !edge) return found;
