@@ -11,13 +11,15 @@
  * messages, history, events, outbox deliveries and their attempts:
  *  - Aliyun batches of 100 reports, 16 in flight, to four accounts (a 50 %, b 30 %, c 15 %, d 5 %;
  *    each with its own token). A send (`biz_id`) goes to one number, one in ten to 2–5 numbers.
- *    Recipients: one in five from 2,000 "hot" numbers (~200 messages each at 2 M), the rest from a
- *    million numbers (~1.6 each). 85 % delivered, 15 % failed with one of five error codes.
+ *    Recipients: one in ten to one number (COMMON_RECIPIENT, a team's test number: 200,000
+ *    messages at 2 M, searched by `raw_q_common`), of the others one in five from 2,000 "hot"
+ *    numbers (~180 messages each at 2 M), the rest from a million numbers (~1.4 each). 85 %
+ *    delivered, 15 % failed with one of five error codes.
  *  - About one report in ten is followed by a later one for the same message (in a later batch of
  *    the same account): a failure by a success (a retry that got through: status and version
  *    change) or by itself, a success by itself (Aliyun resends; recorded as a duplicate), so those
  *    messages have a history of 2. ~1.1 reports per message.
- *  - 1 % of the messages are Twilio's (signed single form posts, 4 in flight, alongside the
+ *  - 1 % of the messages are Twilio's (signed single form posts, 8 in flight, alongside the
  *    batches), each reported `sent` and then `delivered` or `undelivered` (30003–30007).
  *  - One request in ~200 carries a wrong token (refused, raw-logged as `signature_invalid`).
  *  - Two subscriptions to a loopback subscriber (in this process): failures of any provider, and
@@ -128,6 +130,8 @@ const ERROR_CODES = [
 ];
 const TWILIO_ERRORS = ['30003', '30005', '30006', '30007'];
 const HOT_RECIPIENTS = 2000;
+/** The number support and QA send to all day (one message in ten): a search for it must stay fast. */
+const COMMON_RECIPIENT = '13800138000';
 const RECIPIENT_POOL = 1_000_000;
 
 const FIGURES = ['growth_ingest', 'growth_reads', 'growth_mixed', 'growth_disk', 'growth_wal', 'growth_purge'];
@@ -144,9 +148,9 @@ const TARGETS = {
 };
 /** Read routes each target covers. */
 const TARGET_ROUTES = {
-  messages_list_p95_ms: ['messages', 'messages_provider', 'messages_account', 'messages_status', 'messages_recipient'],
+  messages_list_p95_ms: ['messages', 'messages_provider', 'messages_account', 'messages_status', 'messages_recipient', 'messages_common'],
   stats_p95_ms: ['stats', 'stats_1h'],
-  raw_q_p95_ms: ['raw_q_recipient', 'raw_q_message'],
+  raw_q_p95_ms: ['raw_q_recipient', 'raw_q_message', 'raw_q_common'],
 };
 
 const MB = 2 ** 20;
@@ -203,6 +207,7 @@ class Traffic {
   }
 
   phone() {
+    if (this.rand() < 0.1) return COMMON_RECIPIENT;
     const hot = this.rand() < 0.2;
     const k = hot ? Math.floor(this.rand() * HOT_RECIPIENTS) : HOT_RECIPIENTS + Math.floor(this.rand() * RECIPIENT_POOL);
     const prefix = ['138', '139', '150', '186', '189', '177'][k % 6];
@@ -390,12 +395,16 @@ async function api(svc, method, p, body, token = ADMIN) {
   return r.body.length > 0 ? JSON.parse(r.body.toString()) : null;
 }
 
-/** A provider's post; an overloaded answer (503) is retried as providers do. */
+/**
+ * A provider's post; an overloaded answer (503) is retried as providers do, and so is a kept-alive
+ * connection the service closed as it was reused (ECONNRESET: the build paces its two providers,
+ * so a connection may sit idle past the server's keep-alive timeout).
+ */
 async function post(svc, { path: p, headers, body }, expect = 200) {
   for (let attempt = 0; ; attempt += 1) {
     const r = await request(svc.url, { method: 'POST', path: p, headers, body, timeoutMs: 60_000 });
     if (r.status === expect) return r;
-    if ((r.status === 503 || r.timeout) && attempt < 20) {
+    if ((r.status === 503 || r.timeout || (r.status === 0 && /ECONNRESET/.test(r.error ?? ''))) && attempt < 20) {
       await sleep(Number(r.headers?.['retry-after'] ?? 1) * 1000);
       continue;
     }
@@ -663,8 +672,15 @@ async function build(dir, dbFile, sub) {
     };
     let twilioDone = 0;
     const twilioIt = twilioPosts(twilioCount, 21);
+    // the two providers' traffic interleaves over the whole build, as it would in production:
+    // neither runs more than 1 % ahead of the other (on its own the Twilio side, single posts,
+    // ended minutes after the batches and left the newest 16,000 raw requests all Twilio's)
+    const twilioPostsTotal = 2 * twilioCount;
+    const aliyunShare = () => traffic.aliyunNew / aliyunCount;
+    const twilioShare = () => (twilioPostsTotal === 0 ? 1 : twilioDone / twilioPostsTotal);
     const aliyun = Array.from({ length: BUILD_CONCURRENCY }, async () => {
       for (;;) {
+        while (aliyunShare() > twilioShare() + 0.01) await sleep(2);
         const b = traffic.batch(aliyunCount);
         if (!b) return;
         requests += 1;
@@ -684,8 +700,9 @@ async function build(dir, dbFile, sub) {
         progress();
       }
     });
-    const twilios = Array.from({ length: 4 }, async () => {
+    const twilios = Array.from({ length: 8 }, async () => {
       for (;;) {
+        while (twilioShare() > aliyunShare() + 0.01) await sleep(2);
         const next = twilioIt.next();
         if (next.done) return;
         await post(svc, signedTwilio(next.value));
@@ -832,6 +849,7 @@ function readRoutes(s) {
     ['messages_account', () => '/v1/messages?provider=aliyun&account=c'],
     ['messages_status', () => '/v1/messages?status=failed'],
     ['messages_recipient', () => `/v1/messages?recipient=${enc(m().recipient)}`],
+    ['messages_common', () => `/v1/messages?recipient=${COMMON_RECIPIENT}`],
     [
       'message',
       () => {
@@ -845,6 +863,7 @@ function readRoutes(s) {
     ['raw', () => '/v1/raw'],
     ['raw_q_recipient', () => `/v1/raw?q=${enc(m().recipient)}`],
     ['raw_q_message', () => `/v1/raw?q=${enc(m().message_id)}`],
+    ['raw_q_common', () => `/v1/raw?q=${COMMON_RECIPIENT}`],
     ['raw_id', () => `/v1/raw/${pick(s.raw)}`],
     ['raw_body', () => `/v1/raw/${pick(s.raw)}/body`],
     ['audit', () => '/v1/audit'],

@@ -91,11 +91,12 @@ export function namesTerm(db: Kysely<Database>, term: string, columns: readonly 
  *    ~1 µs per report looked at, and a page looks at about (limit + 1) × messages ÷ c of them:
  *    0.3 ms for 490,000, 5 ms for 20,000, 23 ms for 5,000, but 330 ms for 184.
  * The term's messages are counted (along an index, up to where the answer is clear) and the walk
- * is taken when its expected cost is the lower. That expectation holds when the term's requests are spread over the
- * log; when they are older than most of it, the walk gives up after looking at as many reports as
- * the index way costs (`budget`, in reports) and the rest of the page comes the index way: a search costs at
- * most about twice the cheaper of the two. `first` is the walk's first stretch, in requests: twice
- * what fills a page when a request holds the log's average number of reports.
+ * is taken when its expected cost is the lower. That expectation holds when the term's requests
+ * are spread over the log; when they are older than most of it, the walk gives up after looking at
+ * as many reports as the index way costs (`budget`, in reports) and the rest of the page comes the
+ * index way: a search costs at most about twice the cheaper of the two. `first` is the walk's
+ * first stretch, in requests: twice what fills a page when a request holds the log's average
+ * number of reports. `columns`: those the term was found in (both when unset).
  */
 export type SearchPlan = { way: 'index' } | { way: 'walk'; first: number; budget: number; columns?: readonly NamedBy[] };
 
