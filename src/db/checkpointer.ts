@@ -17,7 +17,7 @@ export const TRUNCATE_BUSY_TIMEOUT_MS = 10;
 
 // The worker is a few lines of plain JavaScript (no build step, so it runs the same from src/ under
 // jest and from dist/): its own connection, a PASSIVE checkpoint on a timer, and a TRUNCATE one when
-// the -wal file has grown past `truncateAboveBytes`.
+// the -wal file has grown past `truncateAboveBytes` and the main thread says so.
 //
 // What SQLite documents (sqlite3_wal_checkpoint_v2, https://sqlite.org/c3ref/wal_checkpoint_v2.html,
 // and PRAGMA wal_checkpoint, https://sqlite.org/pragma.html#pragma_wal_checkpoint):
@@ -38,6 +38,12 @@ export const TRUNCATE_BUSY_TIMEOUT_MS = 10;
 // readers at most the rest of that timeout (reads are single short statements; readers that start
 // meanwhile read the database file, not the log). So a commit that meets it waits about that long,
 // and only when the file is past the threshold (every few seconds at most, at 64 MiB).
+// But it waits in SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25… ms between tries
+// and so blocks the main thread 33–78 ms for a lock held ~10 ms: measured 2026-12-02 on the
+// growth bench's 2 M database (BEGIN IMMEDIATE of 35–82 ms about once a second with four read
+// threads busy, the paced ingest p99 124–140 ms against 20–39 ms in runs without a truncation).
+// So the thread asks first (`onTruncateWanted`) and the server's group commit runs the TRUNCATE
+// between two groups, waiting for it asynchronously while its thread keeps reading requests.
 const WORKER = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
@@ -46,14 +52,24 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 const wal = workerData.file + '-wal';
 const walBytes = () => { try { return fs.statSync(wal).size; } catch { return 0; } };
+const failed = (err) => parentPort.postMessage(String(err && err.message || err));
+let asked = false;
 const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
-    if (walBytes() > workerData.truncateAboveBytes) db.pragma('wal_checkpoint(TRUNCATE)');
-  } catch (err) { parentPort.postMessage(String(err && err.message || err)); }
+    if (walBytes() > workerData.truncateAboveBytes && !asked) { asked = true; parentPort.postMessage({ truncate: 'wanted' }); }
+  } catch (err) { failed(err); }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); checkpoint(); db.close(); parentPort.close(); });
+parentPort.on('message', (m) => {
+  if (m === 'truncate') {
+    try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch (err) { failed(err); }
+    asked = false;
+    parentPort.postMessage({ truncate: 'done' });
+    return;
+  }
+  clearInterval(timer); checkpoint(); db.close(); parentPort.close();
+});
 `;
 
 export interface Checkpointer {
@@ -67,13 +83,26 @@ export interface CheckpointerOptions {
 }
 
 /**
+ * Called when the log has passed the threshold: the thread truncates it when the caller runs
+ * `truncate` (whose promise settles when it is done), which the caller does while its connection
+ * holds no transaction, so that the checkpoint finds no writer to wait for and the writer waits for
+ * it without blocking its thread (src/db/connect.ts). Asked once until it has run.
+ */
+export type TruncateWanted = (truncate: () => Promise<void>) => void;
+
+/**
  * Checkpoints a WAL database from a worker thread, so that the main thread's commits only append
  * to the log: with SQLite's automatic checkpoint, the commit that crosses 1,000 pages copies them
  * into the database file (and syncs it) while every request of its group waits (docs/performance.md
  * measures it). The caller turns the automatic checkpoint off; should the
  * thread fail, `onFailure` is told, so that the caller can turn it back on.
  */
-export function startCheckpointer(file: string, onFailure: (reason: string) => void, options: CheckpointerOptions = {}): Checkpointer {
+export function startCheckpointer(
+  file: string,
+  onFailure: (reason: string) => void,
+  onTruncateWanted: TruncateWanted,
+  options: CheckpointerOptions = {},
+): Checkpointer {
   const workerData = {
     file,
     driver: require.resolve('better-sqlite3'),
@@ -85,7 +114,24 @@ export function startCheckpointer(file: string, onFailure: (reason: string) => v
   worker.unref(); // a process that is done does not wait for it
   let stopping = false;
   let failed = false;
-  worker.on('message', (reason: string) => onFailure(`checkpoint failed: ${reason}`));
+  let gone = false;
+  let truncated: (() => void) | null = null;
+  const truncate = () =>
+    new Promise<void>((resolve) => {
+      if (gone) return resolve(); // a thread that ended truncates nothing: nobody waits for it
+      truncated = resolve;
+      worker.postMessage('truncate');
+    });
+  const settleTruncate = () => {
+    const done = truncated;
+    truncated = null;
+    done?.();
+  };
+  worker.on('message', (m: string | { truncate: 'wanted' | 'done' }) => {
+    if (typeof m === 'string') onFailure(`checkpoint failed: ${m}`);
+    else if (m.truncate === 'wanted') onTruncateWanted(truncate);
+    else settleTruncate();
+  });
   worker.on('error', (err) => {
     failed = true;
     onFailure(`checkpoint thread failed: ${err.message}`);
@@ -93,6 +139,8 @@ export function startCheckpointer(file: string, onFailure: (reason: string) => v
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
       if (!stopping && !failed) onFailure(`checkpoint thread exited (${code})`);
+      gone = true;
+      settleTruncate(); // a writer waiting for it goes on
       resolve();
     }),
   );

@@ -75,6 +75,8 @@ export interface OpenOptions {
    * checkpoint as SQLite does by default.
    */
   backgroundCheckpoint?: (failure: string) => void;
+  /** With backgroundCheckpoint: the -wal size past which it is truncated (WAL_TRUNCATE_BYTES; tests use less). */
+  truncateAboveBytes?: number;
   /** Reads apart from ingest (see Db.read): SQLite threads (0: none), and each read's time budget. */
   reads?: { threads: number; budgetMs: number };
 }
@@ -97,14 +99,32 @@ function openSqlite(file: string, options: OpenOptions): Db {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   const onFailure = options.backgroundCheckpoint;
   let checkpointer: Checkpointer | null = null;
+  // the log's truncation, when the checkpoint thread wants one: run by the group commit between two
+  // groups, so that no commit waits for it in SQLite's busy handler (src/db/checkpointer.ts)
+  let truncation: (() => Promise<void>) | null = null;
+  const between = () => {
+    const run = truncation;
+    truncation = null;
+    return run?.();
+  };
+  const transact = groupCommit(db, statements.prepare, between);
   if (onFailure && file !== ':memory:') {
     sqlite.pragma('wal_autocheckpoint = 0');
     let failed = false;
-    checkpointer = startCheckpointer(path.resolve(file), (failure) => {
-      if (!failed && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-      failed = true;
-      onFailure(failure);
-    });
+    checkpointer = startCheckpointer(
+      path.resolve(file),
+      (failure) => {
+        if (!failed && sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+        failed = true;
+        onFailure(failure);
+      },
+      (truncate) => {
+        truncation = truncate;
+        // an idle writer runs no group: an empty one lets the truncation run now
+        transact(() => Promise.resolve()).catch(() => undefined);
+      },
+      { truncateAboveBytes: options.truncateAboveBytes },
+    );
   }
   const reads = options.reads;
   const pool =
@@ -117,7 +137,7 @@ function openSqlite(file: string, options: OpenOptions): Db {
     await checkpointer?.stop();
     await db.destroy();
   };
-  return { db, read, dialect: 'sqlite', transact: groupCommit(db, statements.prepare), describe: `sqlite:${file}`, close };
+  return { db, read, dialect: 'sqlite', transact, describe: `sqlite:${file}`, close };
 }
 
 /** Connections per process when DATABASE_POOL_SIZE is not set (PostgreSQL only). */

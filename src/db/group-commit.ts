@@ -43,8 +43,9 @@ const rollbackTo = new Statement('ROLLBACK TO job');
  * runs wait, and then run together in the next one, each inside its own savepoint. A caller whose
  * work throws is rolled back to its savepoint alone; the others commit. Every caller's promise
  * settles only after the commit (or its failure), so nobody answers 2xx for uncommitted work.
+ * `between`, when given, is awaited before each group, while no transaction is open.
  */
-export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
+export function groupCommit(db: Kysely<Database>, prepare?: Prepare, between?: () => Promise<void> | undefined): Transact {
   const queue: Job[] = [];
   let running = false;
 
@@ -93,6 +94,8 @@ export function groupCommit(db: Kysely<Database>, prepare?: Prepare): Transact {
         // Let the requests whose bytes have arrived meanwhile reach the queue: a group runs in
         // microtasks and would otherwise never see them.
         await new Promise((r) => setImmediate(r));
+        // work that must not meet a transaction of this connection (the log's truncation) runs here
+        await between?.();
         await runGroup(queue.splice(0, groupSize(queue)));
       }
     } finally {

@@ -51,22 +51,60 @@ describe('background checkpoint (SQLite)', () => {
     other.close();
   });
 
-  it('truncates the log once it has grown past the threshold (here 1 MiB; 64 MiB by default)', async () => {
+  it('truncates the log once it has grown past the threshold (here 1 MiB; 64 MiB by default), when told, and says when done', async () => {
     const file = path.join(dir, 'dlr.sqlite');
     const db = new SqliteDatabase(file);
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0');
     db.exec('create table t (body blob)');
+    const wanted: (() => Promise<void>)[] = [];
     const failures: string[] = [];
-    const checkpointer = startCheckpointer(file, (f) => void failures.push(f), { truncateAboveBytes: 1024 * 1024 });
+    const checkpointer = startCheckpointer(
+      file,
+      (f) => void failures.push(f),
+      (t) => void wanted.push(t),
+      { truncateAboveBytes: 1024 * 1024 },
+    );
     const insert = db.prepare('insert into t values (?)');
     for (let i = 0; i < 100; i += 1) insert.run(Buffer.alloc(20_000, i)); // ~2 MB of log
+    await until(() => wanted.length > 0);
+    // five more ticks: it waits to be told (and asks once)
+    await new Promise((r) => setTimeout(r, 500));
     expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(1024 * 1024);
-    await until(() => fs.statSync(`${file}-wal`).size === 0);
+    expect(wanted).toHaveLength(1);
+    await wanted[0]();
+    expect(fs.statSync(`${file}-wal`).size).toBe(0);
     await checkpointer.stop();
+    // a thread that ended truncates nothing, and says so at once
+    await wanted[0]();
     expect(failures).toEqual([]);
-    expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 100 });
     db.close();
+  });
+
+  it("the server's connection truncates the log between two groups of its group commit", async () => {
+    const file = path.join(dir, 'dlr.sqlite');
+    const failures: string[] = [];
+    const dbh = openDatabase(`sqlite:${file}`, { backgroundCheckpoint: (f) => void failures.push(f), truncateAboveBytes: 1024 * 1024 });
+    await migrateToLatest(dbh);
+    for (let batch = 0; batch < 4; batch += 1) {
+      await dbh.transact(async (trx) => {
+        for (let i = 0; i < 250; i += 1) {
+          await trx
+            .insertInto('audit_log')
+            .values({ id: `a-${batch}-${i}`, at: new Date().toISOString(), actor: 't', action: 'x', parameters: 'p'.repeat(2000), result: '{}' })
+            .execute();
+        }
+      });
+    }
+    // no more commits: the truncation runs anyway (an idle writer is given an empty group)
+    await until(() => fs.statSync(`${file}-wal`).size === 0);
+    const n = await dbh.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(n.n)).toBe(1000);
+    await dbh.close();
+    expect(failures).toEqual([]);
   });
 
   it('is not started for the command line (no option), which checkpoints as SQLite does by default', async () => {
@@ -78,7 +116,11 @@ describe('background checkpoint (SQLite)', () => {
 
   it('reports a thread that cannot work (here: a database it cannot open)', async () => {
     const failures: string[] = [];
-    const checkpointer = startCheckpointer(path.join(dir, 'missing', 'dlr.sqlite'), (f) => void failures.push(f));
+    const checkpointer = startCheckpointer(
+      path.join(dir, 'missing', 'dlr.sqlite'),
+      (f) => void failures.push(f),
+      () => undefined,
+    );
     await until(() => failures.length > 0);
     expect(failures[0]).toMatch(/^checkpoint thread failed: .*(directory|open)/i);
     await checkpointer.stop();
