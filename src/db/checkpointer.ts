@@ -3,9 +3,10 @@ import { Worker } from 'node:worker_threads';
 /** How often the background connection copies the write-ahead log into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 /**
- * Past this size the -wal file is truncated (a TRUNCATE checkpoint after the PASSIVE one). With
- * a checkpoint every 100 ms the file stays near it: well under the 256 MB promised under sustained
- * load, where PASSIVE checkpoints alone let it grow without end (docs/performance.md).
+ * Past this much log (frames since it last started over) the -wal file is truncated (a TRUNCATE
+ * checkpoint after the PASSIVE one). With a checkpoint every 100 ms the file stays near it: well
+ * under the 256 MB promised under sustained load, where PASSIVE checkpoints alone let it grow
+ * without end (docs/performance.md).
  */
 export const WAL_TRUNCATE_BYTES = 64 * 1024 * 1024;
 /**
@@ -17,7 +18,7 @@ export const TRUNCATE_BUSY_TIMEOUT_MS = 10;
 
 // The worker is a few lines of plain JavaScript (no build step, so it runs the same from src/ under
 // jest and from dist/): its own connection, a PASSIVE checkpoint on a timer, and a TRUNCATE one when
-// the -wal file has grown past `truncateAboveBytes` and the main thread says so.
+// the log has grown past `truncateAboveBytes` without starting over and the main thread says so.
 //
 // What SQLite documents (sqlite3_wal_checkpoint_v2, https://sqlite.org/c3ref/wal_checkpoint_v2.html,
 // and PRAGMA wal_checkpoint, https://sqlite.org/pragma.html#pragma_wal_checkpoint):
@@ -45,26 +46,27 @@ export const TRUNCATE_BUSY_TIMEOUT_MS = 10;
 // So the thread asks first (`onTruncateWanted`) and the server's group commit runs the TRUNCATE
 // between two groups, waiting for it asynchronously while its thread keeps reading requests.
 const WORKER = `
-const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-const wal = workerData.file + '-wal';
-const walBytes = () => { try { return fs.statSync(wal).size; } catch { return 0; } };
 const failed = (err) => parentPort.postMessage(String(err && err.message || err));
-let asked = false;
+const frameBytes = db.pragma('page_size', { simple: true }) + 24;
+// frames in the log since it last started over (PASSIVE's answer)
+const passive = () => db.pragma('wal_checkpoint(PASSIVE)')[0].log;
+let asked = 0; // the log's frames when the truncation was asked for (0: not asked)
 const checkpoint = () => {
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-    if (walBytes() > workerData.truncateAboveBytes && !asked) { asked = true; parentPort.postMessage({ truncate: 'wanted' }); }
+    const frames = passive();
+    if (!asked && frames * frameBytes > workerData.truncateAboveBytes) { asked = frames; parentPort.postMessage({ truncate: 'wanted' }); }
   } catch (err) { failed(err); }
 };
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m === 'truncate') {
-    try { db.pragma('wal_checkpoint(TRUNCATE)'); } catch (err) { failed(err); }
-    asked = false;
+    // a log that started over since (fewer frames) needs none: the writer did it
+    try { if (passive() >= asked) db.pragma('wal_checkpoint(TRUNCATE)'); } catch (err) { failed(err); }
+    asked = 0;
     parentPort.postMessage({ truncate: 'done' });
     return;
   }
@@ -78,7 +80,11 @@ export interface Checkpointer {
 }
 
 export interface CheckpointerOptions {
-  /** The -wal file size past which it is truncated; WAL_TRUNCATE_BYTES by default (tests use less). */
+  /**
+   * The log's size (its frames since it last started over) past which it is truncated;
+   * WAL_TRUNCATE_BYTES by default (tests use less). A log that starts over by itself is not
+   * truncated: the -wal file stays at the size it reached, near this.
+   */
   truncateAboveBytes?: number;
 }
 
