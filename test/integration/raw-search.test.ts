@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connect';
 import { migrateToLatest } from '../../src/db/migrate';
 import { decodeCursor } from '../../src/db/paging';
-import { planSearch, type SearchPlan } from '../../src/raw/filter';
+import { planSearch, walkRaw, type SearchPlan } from '../../src/raw/filter';
 import { listRaw } from '../../src/raw/queries';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 
@@ -191,6 +191,13 @@ describe(`a raw log search finds the same requests whichever way it takes (${tes
       const want = expected(match);
       expect(await allPages(dbh, term, undefined, plan)).toEqual(want);
       expect(await allPages(dbh, term, 'tencent', plan)).toEqual(expected(match, 'tencent'));
+    });
+
+    // replay and export: oldest first, in batches, either way
+    it.each(PLANS.slice(0, 3))('replay and export walk it %s', async (_way, plan) => {
+      const walked: string[] = [];
+      for await (const row of walkRaw(dbh.db, { q: term }, Number.MAX_SAFE_INTEGER, 7, plan)) walked.push(row.id);
+      expect(walked).toEqual(expected(match).reverse());
     });
   });
 
