@@ -75,7 +75,7 @@ export interface OpenOptions {
    * checkpoint as SQLite does by default.
    */
   backgroundCheckpoint?: (failure: string) => void;
-  /** With backgroundCheckpoint: the -wal size past which it is truncated (WAL_TRUNCATE_BYTES; tests use less). */
+  /** With backgroundCheckpoint: the log's size past which it is truncated (WAL_TRUNCATE_BYTES; tests use less). */
   truncateAboveBytes?: number;
   /** Reads apart from ingest (see Db.read): SQLite threads (0: none), and each read's time budget. */
   reads?: { threads: number; budgetMs: number };

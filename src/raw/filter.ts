@@ -177,11 +177,11 @@ export function filtered(db: Kysely<Database>, f: RawFilter) {
  */
 export async function* walkRaw(db: Kysely<Database>, f: RawFilter, max: number, batch = 200, plan?: SearchPlan): AsyncGenerator<RawRequestRow> {
   const way = f.q ? (plan ?? (await planSearch(db, f.q, batch))) : null;
-  const requests = () => (f.q && way?.way === 'walk' ? filtered(db, { ...f, q: undefined }).where(namesTerm(db, f.q, way.columns)) : filtered(db, f));
+  const requests = f.q && way?.way === 'walk' ? filtered(db, { ...f, q: undefined }).where(namesTerm(db, f.q, way.columns)) : filtered(db, f);
   let after = '';
   let yielded = 0;
   while (yielded < max) {
-    const rows = await requests()
+    const rows = await requests
       .selectAll()
       .where('id', '>', after)
       .orderBy('id', 'asc')

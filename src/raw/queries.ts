@@ -20,7 +20,8 @@ import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListVi
  */
 export async function listRaw(db: Kysely<Database>, f: RawFilter & Page, plan?: SearchPlan) {
   const want = f.limit + 1;
-  const rows = f.q ? await searchRaw(db, f, f.q, want, plan ?? (await planSearch(db, f.q, f.limit))) : await newest(filtered(db, f), f.cursor, want);
+  const way = f.q ? (plan ?? (await planSearch(db, f.q, f.limit))) : null;
+  const rows = f.q && way?.way === 'walk' ? await walkNewest(db, f, f.q, want, way) : await newest(filtered(db, f), f.cursor, want);
   const page = rows.slice(0, f.limit);
   return { items: page.map(rawListView), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
@@ -53,29 +54,32 @@ function newest(q: ReturnType<typeof filtered>, below: string | undefined, n: nu
 }
 
 /**
- * The first `want` requests a search names, the way `plan` chose (planSearch). A walk looks at the
- * log a stretch at a time, newest first: `plan.first` requests, then four times as many each time,
- * until the page is full, the log ends, or the reports of the stretches looked at reach
- * `plan.budget`; below what it looked at, the rest of the page comes through the indexes.
+ * The first `want` requests a search names, walking the log as planSearch chose: a stretch at a
+ * time, newest first, `plan.first` requests, then four times as many each time, until the page is
+ * full, the log ends, or the reports of the stretches looked at reach `plan.budget`; below what it
+ * looked at, the rest of the page comes through the indexes.
  */
-async function searchRaw(db: Kysely<Database>, f: RawFilter & Page, term: string, want: number, plan: SearchPlan): Promise<RawListRow[]> {
-  if (plan.way === 'index') return newest(filtered(db, f), f.cursor, want);
-  const log = { ...f, q: undefined };
+async function walkNewest(
+  db: Kysely<Database>,
+  f: RawFilter & Page,
+  term: string,
+  want: number,
+  plan: Extract<SearchPlan, { way: 'walk' }>,
+): Promise<RawListRow[]> {
+  const log = filtered(db, { ...f, q: undefined });
   const found: RawListRow[] = [];
   let below = f.cursor;
   let looked = 0;
   for (let stretch = plan.first; looked < plan.budget; stretch *= 4) {
     // the oldest request of this stretch (none: the log ends within it)
-    const edge = await filtered(db, log)
+    const edge = await log
       .select('id')
       .where((eb) => matching(eb, [['id', '<', below]]))
       .orderBy('id', 'desc')
       .limit(1)
       .offset(stretch - 1)
       .executeTakeFirst();
-    const named = filtered(db, log)
-      .where(namesTerm(db, term, plan.columns))
-      .where((eb) => matching(eb, [['id', '>=', edge?.id]]));
+    const named = log.where(namesTerm(db, term, plan.columns)).where((eb) => matching(eb, [['id', '>=', edge?.id]]));
     found.push(...(await newest(named, below, want - found.length)));
     if (found.length >= want || !edge) return found;
     // what the stretch cost: its reports (counted along reports_raw, a small part of looking at them)

@@ -17,6 +17,7 @@ import { getMessage, listMessages, stats } from '../../src/status/queries';
 import { searchMessages } from '../../src/status/search';
 import { timeseries } from '../../src/status/timeseries';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { storedRaw } from '../helpers/raw';
 
 /**
  * Every read of the API goes through an index that matches its filter and order (issue #20): no
@@ -134,20 +135,7 @@ function worker(db: Kysely<Database>): Db {
 async function seed(db: Kysely<Database>): Promise<void> {
   await db
     .insertInto('raw_requests')
-    .values({
-      id: 'raw_1',
-      provider: 'aliyun',
-      account: 'default',
-      method: 'POST',
-      url: '/v1/callbacks/aliyun',
-      headers: '{}',
-      body: Buffer.from('[]'),
-      body_size: 2,
-      remote_addr: '127.0.0.1',
-      received_at: T,
-      verdict: 'accepted',
-      detail: null,
-    })
+    .values(storedRaw('raw_1', T, { url: '/v1/callbacks/aliyun' }))
     .execute();
   await db
     .insertInto('messages')

@@ -8,6 +8,7 @@ import { decodeCursor } from '../../src/db/paging';
 import { planSearch, walkRaw, type SearchPlan } from '../../src/raw/filter';
 import { listRaw } from '../../src/raw/queries';
 import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { storedRaw } from '../helpers/raw';
 
 /**
  * A search of the raw log (`GET /v1/raw?q=`) finds the same requests in the same order whichever
@@ -56,19 +57,7 @@ async function build(dbh: Db): Promise<Model> {
     const provider = r % 2 === 0 ? 'aliyun' : 'tencent';
     requests.set(id, provider);
     named.set(id, new Set());
-    raw.push({
-      id,
-      provider,
-      account: 'default',
-      method: 'POST',
-      url: '/',
-      headers: '{}',
-      body: Buffer.from('[]'),
-      body_size: 2,
-      remote_addr: '127.0.0.1',
-      received_at: T,
-      verdict: 'accepted',
-    });
+    raw.push(storedRaw(id, T, { provider }));
     const n = 1 + Math.floor(next() * 6);
     for (let k = 0; k < n; k++) {
       let m;

@@ -11,6 +11,7 @@ import { RollupDeltas } from '../../src/status/rollups';
 import { applyAll } from '../../src/status/store';
 import type { ProviderReport } from '../../src/status/types';
 import { reportArbitrary } from '../helpers/reports';
+import { storedRaw } from '../helpers/raw';
 import { newId } from '../../src/util/ids';
 
 /**
@@ -50,23 +51,7 @@ describe('events nobody subscribed to are rebuilt from the history, equal to the
       for (const [i, reports] of requests.entries()) {
         const rawId = newId('raw');
         const receivedAt = new Date(Date.UTC(2026, 10, 26, 9, i));
-        await dbh.db
-          .insertInto('raw_requests')
-          .values({
-            id: rawId,
-            provider: 'aliyun',
-            account: 'default',
-            method: 'POST',
-            url: '/',
-            headers: '{}',
-            body: Buffer.from('[]'),
-            body_size: 2,
-            remote_addr: '127.0.0.1',
-            received_at: receivedAt.toISOString(),
-            verdict: 'accepted',
-            detail: null,
-          })
-          .execute();
+        await dbh.db.insertInto('raw_requests').values(storedRaw(rawId, receivedAt.toISOString())).execute();
         await dbh.transact((trx) =>
           applyAll(
             trx,
