@@ -9,7 +9,7 @@ export type Condition<DB, TB extends keyof DB> = {
 }[keyof DB[TB] & string];
 
 /** Whether a filter was given a value: not undefined, not '' (an empty query parameter), not an empty list. */
-function isSet(value: unknown): boolean {
+export function isSet(value: unknown): boolean {
   return value !== undefined && value !== '' && !(Array.isArray(value) && value.length === 0);
 }
 

@@ -14,6 +14,7 @@ import * as fanoutLater from './migrations/0011-fanout-later';
 import * as deliveriesBySubscription from './migrations/0012-deliveries-by-subscription';
 import * as noGlobalDueIndex from './migrations/0013-no-global-due-index';
 import * as statsWindows from './migrations/0014-stats-windows';
+import * as listKeys from './migrations/0015-list-keys';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -31,6 +32,7 @@ const MIGRATIONS = {
   '0012-deliveries-by-subscription': deliveriesBySubscription,
   '0013-no-global-due-index': noGlobalDueIndex,
   '0014-stats-windows': statsWindows,
+  '0015-list-keys': listKeys,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound, quoted } from '../errors';
-import { matching } from '../db/filters';
-import { onSnapshot } from '../db/sql';
+import { isSet, matching } from '../db/filters';
+import { isPostgres, onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
@@ -124,8 +124,15 @@ export interface MessageFilter {
   until?: string;
 }
 
-/** Messages, newest first, filtered on their last change time (`updated_at`). */
+/**
+ * Messages, newest first, filtered on their last change time (`updated_at`). On SQLite a list by
+ * provider, account or status walks its (column…) index in rowid order, which is creation order
+ * as the key's is (migration 0015); the cursor stays the last message's key, found through the
+ * primary key's index: the list goes on below its row, or below the newest older key's should that
+ * row not be there. Every other list walks the key's order through an index that ends with it.
+ */
 export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page) {
+  const byRowid = !isPostgres(db) && [f.provider, f.account, f.status].some(isSet) && !isSet(f.recipient);
   const rows = await db
     .selectFrom('messages')
     .selectAll()
@@ -139,10 +146,13 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
         ['stale_at', 'is', f.stale === 'false' ? null : undefined],
         ['updated_at', '>=', f.since],
         ['updated_at', '<', f.until],
-        ['id', '<', f.cursor],
+        ['id', '<', byRowid ? undefined : f.cursor],
       ]),
     )
-    .orderBy('id', 'desc')
+    .$if(byRowid && f.cursor !== undefined, (q) =>
+      q.where(sql.ref('rowid'), '<', sql<number>`(SELECT c.rowid + (c.id <> ${f.cursor}) FROM messages c WHERE c.id <= ${f.cursor} ORDER BY c.id DESC LIMIT 1)`),
+    )
+    .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
     .limit(f.limit + 1)
     .execute();
   const page = rows.slice(0, f.limit);
