@@ -150,7 +150,11 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
       ]),
     )
     .$if(byRowid && f.cursor !== undefined, (q) =>
-      q.where(sql.ref('rowid'), '<', sql<number>`(SELECT c.rowid + (c.id <> ${f.cursor}) FROM messages c WHERE c.id <= ${f.cursor} ORDER BY c.id DESC LIMIT 1)`),
+      q.where(
+        sql.ref('rowid'),
+        '<',
+        sql<number>`(SELECT c.rowid + (c.id <> ${f.cursor}) FROM messages c WHERE c.id <= ${f.cursor} ORDER BY c.id DESC LIMIT 1)`,
+      ),
     )
     .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
     .limit(f.limit + 1)
