@@ -10,8 +10,9 @@ import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
 /**
  * GET /v1/messages pages the same messages in the same order (newest first: the key's order)
  * whichever index a filter walks — on SQLite a list by provider, account or status walks its
- * index in rowid order (migration 0015), the others the key's — and a cursor whose message is not
- * there goes on below its key.
+ * index in rowid order (migration 0015), a list by a time window alone walks the newest rows and
+ * then reads the window's along its index, the others walk the key's order — and a cursor whose
+ * message is not there goes on below its key.
  */
 
 const T = '2026-11-30T10:15:00.000Z';
@@ -26,7 +27,11 @@ interface Row {
   status: string;
   recipient: string;
   stale: boolean;
+  updated: string;
 }
+
+/** Minutes after T: a permutation of the rows, so a window's messages are spread over the key order. */
+const minute = (n: number) => new Date(Date.parse(T) + n * 60_000).toISOString();
 
 const ROWS: Row[] = Array.from({ length: 240 }, (_, i) => ({
   id: key(i),
@@ -35,6 +40,7 @@ const ROWS: Row[] = Array.from({ length: 240 }, (_, i) => ({
   status: ['delivered', 'failed', 'sent', 'delivered'][i % 4],
   recipient: i % 7 === 0 ? '+8613800000001' : `+86139${String(i).padStart(8, '0')}`,
   stale: i % 11 === 0,
+  updated: minute((i * 37) % 240),
 }));
 
 const FILTERS: MessageFilter[] = [
@@ -49,6 +55,11 @@ const FILTERS: MessageFilter[] = [
   { stale: 'true' },
   { provider: 'aliyun', stale: 'true' },
   { status: 'delivered', stale: 'false' },
+  { since: minute(200) },
+  { until: minute(30) },
+  { since: minute(60), until: minute(120) },
+  { provider: 'aliyun', since: minute(60), until: minute(120) },
+  { status: 'failed', since: minute(100) },
 ];
 
 function expected(f: MessageFilter, below?: string): string[] {
@@ -59,16 +70,19 @@ function expected(f: MessageFilter, below?: string): string[] {
       (f.status === undefined || r.status === f.status) &&
       (f.recipient === undefined || r.recipient === f.recipient) &&
       (f.stale === undefined || r.stale === (f.stale === 'true')) &&
+      (f.since === undefined || r.updated >= f.since) &&
+      (f.until === undefined || r.updated < f.until) &&
       (below === undefined || r.id < below),
   )
     .map((r) => r.id)
     .reverse();
 }
 
-async function pages(dbh: Db, f: MessageFilter, cursor?: string): Promise<string[]> {
+/** Every page in turn; `windowWalk`: the rows a window-only list walks before it takes the time index (SQLite). */
+async function pages(dbh: Db, f: MessageFilter, cursor?: string, windowWalk?: number): Promise<string[]> {
   const seen: string[] = [];
   for (;;) {
-    const page = await listMessages(dbh.db, { ...f, cursor, limit: 7 });
+    const page = await listMessages(dbh.db, { ...f, cursor, limit: 7 }, { windowWalk });
     for (const m of page.items) seen.push(`${m.provider}/${m.message_id}`);
     if (page.next_cursor === null) return seen;
     cursor = decodeCursor(page.next_cursor);
@@ -96,7 +110,7 @@ describe(`message lists page in key order whichever index they walk (${testDiale
           version: 1,
           attributes: '{}',
           created_at: T,
-          updated_at: T,
+          updated_at: r.updated,
           stale_at: r.stale ? T : null,
         })),
       )
@@ -113,11 +127,15 @@ describe(`message lists page in key order whichever index they walk (${testDiale
 
   it.each(FILTERS.map((f) => [name(f), f] as const))('%s: every page in turn', async (_, f) => {
     expect(await pages(dbh, f)).toEqual(ids(expected(f)));
+    // a window-only list that walks 1 or 5 rows, then reads the rest along the time index
+    expect(await pages(dbh, f, undefined, 1)).toEqual(ids(expected(f)));
+    expect(await pages(dbh, f, undefined, 5)).toEqual(ids(expected(f)));
   });
 
   it.each(FILTERS.map((f) => [name(f), f] as const))('%s: after a cursor whose message is there, and after one whose is not', async (_, f) => {
     expect(await pages(dbh, f, key(150))).toEqual(ids(expected(f, key(150))));
     expect(await pages(dbh, f, between(150))).toEqual(ids(expected(f, between(150))));
+    expect(await pages(dbh, f, between(150), 3)).toEqual(ids(expected(f, between(150))));
     expect(await pages(dbh, f, between(-1))).toEqual([]);
   });
 
