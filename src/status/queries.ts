@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound, quoted } from '../errors';
 import { isSet, matching } from '../db/filters';
@@ -129,34 +129,41 @@ export interface MessageFilter {
  * provider, account or status walks its (column…) index in rowid order, which is creation order
  * as the key's is (migration 0015); the cursor stays the last message's key, found through the
  * primary key's index: the list goes on below its row, or below the newest older key's should that
- * row not be there. A list by a time window alone is read in rowid order too (`windowPage`). Every
- * other list walks the key's order through an index that ends with it.
+ * row not be there. A list in rowid order with a time window is read by `windowPage`. Every other
+ * list walks the key's order through an index that ends with it.
  */
 export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page, options: { windowWalk?: number } = {}) {
   const sqlite = !isPostgres(db);
   const byColumn = [f.provider, f.account, f.status].some(isSet) && !isSet(f.recipient);
-  const windowOnly = !byColumn && !isSet(f.recipient) && f.stale === undefined && (isSet(f.since) || isSet(f.until));
+  const windowed = isSet(f.since) || isSet(f.until);
+  const windowOnly = !byColumn && !isSet(f.recipient) && f.stale === undefined && windowed;
+  // stale=false is nearly every message: its window is read as a window alone's, each row tested
+  const byRowid = sqlite && (byColumn || (windowed && !isSet(f.recipient) && f.stale !== 'true'));
+  const columns = (eb: ExpressionBuilder<Database, 'messages'>) =>
+    matching(eb, [
+      ['provider', '=', f.provider],
+      ['account', '=', f.account],
+      ['status', '=', f.status],
+      ['recipient', '=', f.recipient],
+      ['stale_at', 'is not', f.stale === 'true' ? null : undefined],
+      ['stale_at', 'is', f.stale === 'false' ? null : undefined],
+    ]);
   const rows =
-    sqlite && windowOnly
-      ? await windowPage(db, f, options.windowWalk ?? WINDOW_WALK)
+    byRowid && windowed
+      ? await windowPage(db, f, columns, windowOnly, options.windowWalk ?? WINDOW_WALK)
       : await db
           .selectFrom('messages')
           .selectAll()
+          .where(columns)
           .where((eb) =>
             matching(eb, [
-              ['provider', '=', f.provider],
-              ['account', '=', f.account],
-              ['status', '=', f.status],
-              ['recipient', '=', f.recipient],
-              ['stale_at', 'is not', f.stale === 'true' ? null : undefined],
-              ['stale_at', 'is', f.stale === 'false' ? null : undefined],
               ['updated_at', '>=', f.since],
               ['updated_at', '<', f.until],
-              ['id', '<', sqlite && byColumn ? undefined : f.cursor],
+              ['id', '<', byRowid ? undefined : f.cursor],
             ]),
           )
-          .$if(sqlite && byColumn && f.cursor !== undefined, (q) => q.where(sql.ref('rowid'), '<', below(f.cursor!)))
-          .orderBy(sqlite && byColumn ? sql.ref('rowid') : sql.ref('id'), 'desc')
+          .$if(byRowid && f.cursor !== undefined, (q) => q.where(sql.ref('rowid'), '<', below(f.cursor!)))
+          .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
           .limit(f.limit + 1)
           .execute();
   const page = rows.slice(0, f.limit);
@@ -169,72 +176,81 @@ function below(cursor: string) {
 }
 
 /**
- * The rows a window-only list walks newest first (SQLite) before it reads the rest of the window
- * through `messages_updated` instead: about 3 ms of rows on the growth database.
+ * The messages a list with a time window walks newest first (SQLite), of those its other filters
+ * leave, before it looks elsewhere: about 3 ms of rows on the growth database.
  */
 const WINDOW_WALK = 2_000;
 
 /**
  * A page of the messages whose last change falls in a window, newest first (rowid order), on
- * SQLite. No index has both the window and that order, and sorting the window's rows took 380 ms
- * for a minute of the growth database (216,000 messages) and 15 s for all of its 2 M. So, each
- * step only when the one before did not fill the page:
- * - the newest `walk` rows below the cursor are read from the table and kept when in the window:
- *   a recent window (the usual question) fills its page there;
+ * SQLite. No index has both the window and that order: sorting a window's rows took 380 ms for a
+ * minute of the growth database (216,000 messages) and 15 s for all of its 2 M, and walking a
+ * column's index from the newest row tests every row above an old window (0.4 s for Aliyun's). So,
+ * each step only when the one before did not fill the page:
+ * - the newest `walk` messages below the cursor that the other filters leave (a stretch of the
+ *   table, or of the column's index) are read and kept when in the window: a recent window (the
+ *   usual question) fills its page there;
  * - the newest message of the rest of the window is found in one pass along the covering index
  *   `messages_updated` (updated_at, rowid), no sort (~0.07 µs an entry: 14 ms for 180,000), and
- *   the `walk` rows from it down are read the same way: an older window whose messages came
+ *   the `walk` messages from it down are read the same way: an older window whose messages came
  *   together fills its page there;
- * - the rest is the window's newest rowids below those, the same index and a sort of rowids
- *   (~0.2 µs an entry), and only their rows are read.
+ * - the rest: with no other filter, the window's newest rowids below those, the same index and a
+ *   sort of rowids (~0.2 µs an entry), and only their rows are read; with one, the column's index
+ *   from there on, each row tested.
  */
-async function windowPage(db: Kysely<Database>, f: MessageFilter & Page, walk: number): Promise<MessageRow[]> {
-  const want = f.limit + 1;
+async function windowPage(
+  db: Kysely<Database>,
+  f: MessageFilter & Page,
+  columns: (eb: ExpressionBuilder<Database, 'messages'>) => Expression<SqlBool>,
+  windowOnly: boolean,
+  walk: number,
+): Promise<MessageRow[]> {
+  const rows: MessageRow[] = [];
+  const want = () => f.limit + 1 - rows.length;
   const top = await db
     .selectNoFrom(f.cursor !== undefined ? below(f.cursor).as('r') : sql<number | null>`(SELECT max(rowid) + 1 FROM messages)`.as('r'))
     .executeTakeFirstOrThrow();
-  if (top.r === null) return [];
-  // `+updated_at`: the table's own rowid range, never the time index (which would sort the window)
-  const walkFrom = (end: number, n: number) =>
-    db
-      .selectFrom('messages')
-      .selectAll()
-      .where(sql.ref('rowid'), '>=', end - walk)
-      .where(sql.ref('rowid'), '<', end)
-      .where((eb) =>
-        eb.and([...(isSet(f.since) ? [eb(sql`+updated_at`, '>=', f.since!)] : []), ...(isSet(f.until) ? [eb(sql`+updated_at`, '<', f.until!)] : [])]),
-      )
-      .orderBy(sql.ref('rowid'), 'desc')
-      .limit(n)
-      .execute();
+  if (top.r === null) return rows;
+  // `+updated_at`: the table's or the column's own index, never the time index (which sorts)
+  const inWindow = (eb: ExpressionBuilder<Database, 'messages'>) =>
+    eb.and([...(isSet(f.since) ? [eb(sql`+updated_at`, '>=', f.since!)] : []), ...(isSet(f.until) ? [eb(sql`+updated_at`, '<', f.until!)] : [])]);
+  const newestFirst = (end: number) => db.selectFrom('messages').where(columns).where(sql.ref('rowid'), '<', end).orderBy(sql.ref('rowid'), 'desc');
+  /** The rowid `walk` messages (that the other filters leave) below `end` reach down to; 0: the bottom. */
+  const stretch = async (end: number) => {
+    if (windowOnly) return Math.max(end - walk, 0); // rowids are dense: rows are only appended
+    const last = await newestFirst(end)
+      .select(sql<number>`rowid`.as('k'))
+      .offset(walk - 1)
+      .limit(1)
+      .executeTakeFirst();
+    return last === undefined ? 0 : Number(last.k);
+  };
+  /** Walks a stretch down from `end`; the rowid it reached, or null when the page is full or the table ends. */
+  const walkFrom = async (end: number) => {
+    const from = await stretch(end);
+    rows.push(...(await newestFirst(end).selectAll().where(sql.ref('rowid'), '>=', from).where(inWindow).limit(want()).execute()));
+    return want() <= 0 || from <= 1 ? null : from;
+  };
+  let end = await walkFrom(Number(top.r));
+  if (end === null) return rows;
   // INDEXED BY: left to itself SQLite walks the table by rowid (no sort), which is the walk again
-  const inWindowBelow = (end: number) =>
-    sql.join(
-      [...(isSet(f.since) ? [sql`updated_at >= ${f.since}`] : []), ...(isSet(f.until) ? [sql`updated_at < ${f.until}`] : []), sql`rowid < ${end}`],
+  const timeIndexBelow = (at: number) =>
+    sql`messages INDEXED BY messages_updated WHERE ${sql.join(
+      [...(isSet(f.since) ? [sql`updated_at >= ${f.since}`] : []), ...(isSet(f.until) ? [sql`updated_at < ${f.until}`] : []), sql`rowid < ${at}`],
       sql` AND `,
-    );
-  let end = Number(top.r);
-  const rows = await walkFrom(end, want);
-  if (rows.length >= want || end - walk <= 1) return rows;
-  end -= walk;
-  const newest = await db
-    .selectNoFrom(sql<number | null>`(SELECT max(rowid) FROM messages INDEXED BY messages_updated WHERE ${inWindowBelow(end)})`.as('m'))
-    .executeTakeFirstOrThrow();
+    )}`;
+  const newest = await db.selectNoFrom(sql<number | null>`(SELECT max(rowid) FROM ${timeIndexBelow(end)})`.as('m')).executeTakeFirstOrThrow();
   if (newest.m === null) return rows;
-  end = Number(newest.m) + 1;
-  rows.push(...(await walkFrom(end, want - rows.length)));
-  if (rows.length >= want || end - walk <= 1) return rows;
-  end -= walk;
-  const rest = await db
-    .selectFrom('messages')
-    .selectAll()
-    .where(
-      sql.ref('rowid'),
-      'in',
-      sql`(SELECT rowid FROM messages INDEXED BY messages_updated WHERE ${inWindowBelow(end)} ORDER BY rowid DESC LIMIT ${want - rows.length})`,
-    )
-    .orderBy(sql.ref('rowid'), 'desc')
-    .execute();
+  end = await walkFrom(Number(newest.m) + 1);
+  if (end === null) return rows;
+  const rest = windowOnly
+    ? await db
+        .selectFrom('messages')
+        .selectAll()
+        .where(sql.ref('rowid'), 'in', sql`(SELECT rowid FROM ${timeIndexBelow(end)} ORDER BY rowid DESC LIMIT ${want()})`)
+        .orderBy(sql.ref('rowid'), 'desc')
+        .execute()
+    : await newestFirst(end).selectAll().where(inWindow).limit(want()).execute();
   return [...rows, ...rest];
 }
 

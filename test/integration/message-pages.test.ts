@@ -60,6 +60,9 @@ const FILTERS: MessageFilter[] = [
   { since: minute(60), until: minute(120) },
   { provider: 'aliyun', since: minute(60), until: minute(120) },
   { status: 'failed', since: minute(100) },
+  { stale: 'false', since: minute(100), until: minute(220) },
+  { stale: 'true', until: minute(150) },
+  { recipient: '+8613800000001', since: minute(50) },
 ];
 
 function expected(f: MessageFilter, below?: string): string[] {

@@ -76,6 +76,10 @@ const CASES: Case[] = [
   { name: 'messages by status', run: (db) => listMessages(db, { status: 'delivered', limit: 50 }) },
   { name: 'messages by recipient', run: (db) => listMessages(db, { recipient: '+8613800138000', limit: 50 }) },
   { name: 'messages by provider in a window', run: (db) => listMessages(db, { provider: 'aliyun', since: T, until: '2026-11-30T11:00:00.000Z', limit: 50 }) },
+  {
+    name: 'messages by provider and status in a window, past the rows walked',
+    run: (db) => listMessages(db, { provider: 'aliyun', status: 'failed', since: T, limit: 50 }, { windowWalk: 1 }),
+  },
   { name: 'messages in a window', walk: true, window: true, run: (db) => listMessages(db, { since: T, until: '2026-11-30T11:00:00.000Z', limit: 50 }) },
   {
     name: 'messages in a window, past the rows walked, after a cursor',
