@@ -196,6 +196,12 @@ describe(`concurrent callbacks in shared commits (${testDialect})`, () => {
     expect(concurrent).toEqual(await stateOf('seq'));
     // every event went to the subscription once
     expect(concurrent.flatMap((m) => m.events).every((e) => e.deliveries.length === 1 && e.deliveries[0] === 'pending')).toBe(true);
+    if (testDialect === 'sqlite') {
+      // message lists in rowid order (migration 0015) rely on it: shared commits insert messages in the order of their keys
+      const keys = (await sql<{ id: string }>`SELECT id FROM messages ORDER BY rowid`.execute(own.db)).rows.map((r) => r.id);
+      expect(keys).toHaveLength(2 * (8 + 2 + 32));
+      expect(keys).toEqual([...keys].sort());
+    }
   });
 
   it('a request that fails inside a group fails alone: the others in flight with it commit', async () => {
