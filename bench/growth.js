@@ -148,7 +148,7 @@ const TARGETS = {
 };
 /** Read routes each target covers. */
 const TARGET_ROUTES = {
-  messages_list_p95_ms: ['messages', 'messages_provider', 'messages_account', 'messages_status', 'messages_recipient', 'messages_common', 'messages_window'],
+  messages_list_p95_ms: ['messages', 'messages_provider', 'messages_account', 'messages_status', 'messages_recipient', 'messages_common', 'messages_window', 'messages_window_status'],
   stats_p95_ms: ['stats', 'stats_1h'],
   raw_q_p95_ms: ['raw_q_recipient', 'raw_q_message', 'raw_q_common'],
 };
@@ -852,6 +852,7 @@ function readRoutes(s) {
     ['messages_common', () => `/v1/messages?recipient=${COMMON_RECIPIENT}`],
     // a tenth of the build's time, in its middle: the window's messages are not the newest
     ['messages_window', () => `/v1/messages?since=${sliceStart}&until=${sliceEnd}`],
+    ['messages_window_status', () => `/v1/messages?provider=aliyun&status=failed&since=${sliceStart}&until=${sliceEnd}`],
     [
       'message',
       () => {
