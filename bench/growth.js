@@ -148,7 +148,16 @@ const TARGETS = {
 };
 /** Read routes each target covers. */
 const TARGET_ROUTES = {
-  messages_list_p95_ms: ['messages', 'messages_provider', 'messages_account', 'messages_status', 'messages_recipient', 'messages_common', 'messages_window', 'messages_window_status'],
+  messages_list_p95_ms: [
+    'messages',
+    'messages_provider',
+    'messages_account',
+    'messages_status',
+    'messages_recipient',
+    'messages_common',
+    'messages_window',
+    'messages_window_status',
+  ],
   stats_p95_ms: ['stats', 'stats_1h'],
   raw_q_p95_ms: ['raw_q_recipient', 'raw_q_message', 'raw_q_common'],
 };
