@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { Conflict, NotFound, quoted } from '../errors';
 import { isSet, matching } from '../db/filters';
@@ -211,9 +211,13 @@ async function windowPage(
     .selectNoFrom(f.cursor !== undefined ? below(f.cursor).as('r') : sql<number | null>`(SELECT max(rowid) + 1 FROM messages)`.as('r'))
     .executeTakeFirstOrThrow();
   if (top.r === null) return rows;
+  /** The window's conditions on `time` (one at least: the caller has a since or an until). */
+  const window = (time: RawBuilder<unknown>) => [
+    ...(isSet(f.since) ? [sql`${time} >= ${f.since}`] : []),
+    ...(isSet(f.until) ? [sql`${time} < ${f.until}`] : []),
+  ];
   // `+updated_at`: the table's or the column's own index, never the time index (which sorts)
-  const inWindow = (eb: ExpressionBuilder<Database, 'messages'>) =>
-    eb.and([...(isSet(f.since) ? [eb(sql`+updated_at`, '>=', f.since!)] : []), ...(isSet(f.until) ? [eb(sql`+updated_at`, '<', f.until!)] : [])]);
+  const inWindow = sql<SqlBool>`${sql.join(window(sql`+updated_at`), sql` AND `)}`;
   const newestFirst = (end: number) => db.selectFrom('messages').where(columns).where(sql.ref('rowid'), '<', end).orderBy(sql.ref('rowid'), 'desc');
   /** The rowid `walk` messages (that the other filters leave) below `end` reach down to; 0: the bottom. */
   const stretch = async (end: number) => {
@@ -235,10 +239,7 @@ async function windowPage(
   if (end === null) return rows;
   // INDEXED BY: left to itself SQLite walks the table by rowid (no sort), which is the walk again
   const timeIndexBelow = (at: number) =>
-    sql`messages INDEXED BY messages_updated WHERE ${sql.join(
-      [...(isSet(f.since) ? [sql`updated_at >= ${f.since}`] : []), ...(isSet(f.until) ? [sql`updated_at < ${f.until}`] : []), sql`rowid < ${at}`],
-      sql` AND `,
-    )}`;
+    sql`messages INDEXED BY messages_updated WHERE ${sql.join([...window(sql`updated_at`), sql`rowid < ${at}`], sql` AND `)}`;
   const newest = await db.selectNoFrom(sql<number | null>`(SELECT max(rowid) FROM ${timeIndexBelow(end)})`.as('m')).executeTakeFirstOrThrow();
   if (newest.m === null) return rows;
   end = await walkFrom(Number(newest.m) + 1);
