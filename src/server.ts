@@ -5,6 +5,7 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import { createApp } from './http/app';
+import { listenOn, listenShared } from './http/listen';
 import { requestListener } from './http/callback-listener';
 import { metricsListener } from './http/routes/ops';
 import type { Logger } from './logger';
@@ -26,16 +27,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const TIMEOUT_CHECK_MS = 1000;
 /** A malformed request (over-long URL or headers, bad syntax) is logged at most this often. */
 const CLIENT_ERROR_LOG_MS = 1000;
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
 
 /**
  * Requests node's parser refuses before any handler sees them (431 for headers or a URL over 16 KiB,
@@ -98,19 +89,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const server = createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, requestListener(ctx, app));
   server.headersTimeout = config.server.headersTimeoutSeconds * 1000;
   server.requestTimeout = Math.max(REQUEST_TIMEOUT_MS, server.headersTimeout);
-  server.maxConnections = config.server.maxConnections;
   answerClientErrors(server, logger);
-  await listen(server, config.port, config.host);
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenShared(server, { port: config.port, host: config.host, maxConnections: config.server.maxConnections });
+  const port = listening.port;
   let metricsServer: Server | null = null;
   let metricsPort: number | null = null;
   if (config.metrics.port !== null) {
     metricsServer = createServer(metricsListener(ctx));
-    await listen(metricsServer, config.metrics.port, config.metrics.host ?? config.host);
+    await listenOn(metricsServer, { port: config.metrics.port, host: config.metrics.host ?? config.host });
     metricsPort = (metricsServer.address() as AddressInfo).port;
   }
   logger.info(
-    { port, metrics_port: metricsPort ?? undefined, host: config.host, database: dbh.describe, config: config.source, worker: worker !== null },
+    {
+      port,
+      accept_sockets: listening.sockets,
+      metrics_port: metricsPort ?? undefined,
+      host: config.host,
+      database: dbh.describe,
+      config: config.source,
+      worker: worker !== null,
+    },
     'dlr-receiver listening',
   );
   // where each configured account takes its callbacks (the URL to paste into the provider's console)
@@ -131,7 +129,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     closing ??= (async () => {
       draining = true;
       const retentionStopped = stopRetention(); // a running purge ends after its current batch
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = listening.close();
       metricsServer?.close();
       metricsServer?.closeAllConnections();
       server.closeIdleConnections();
