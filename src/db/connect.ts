@@ -50,7 +50,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear();
         // kysely begins SQLite transactions DEFERRED: the first read takes a snapshot, the first write
         // then asks for the write lock, and if the log moved meanwhile (the checkpoint thread's
-        // TRUNCATE, src/db/checkpointer.ts) SQLite answers "database is locked" at once, without the
+        // RESTART or TRUNCATE, src/db/checkpointer.ts) SQLite answers "database is locked" at once, without the
         // busy handler (SQLITE_BUSY_SNAPSHOT: waiting cannot help an old snapshot). This connection
         // is the process's one writer, so its transactions begin IMMEDIATE: the write lock and the
         // snapshot together, waiting in the busy handler like any other lock.
@@ -75,8 +75,10 @@ export interface OpenOptions {
    * checkpoint as SQLite does by default.
    */
   backgroundCheckpoint?: (failure: string) => void;
-  /** With backgroundCheckpoint: the log's size past which it is truncated (WAL_TRUNCATE_BYTES; tests use less). */
-  truncateAboveBytes?: number;
+  /** With backgroundCheckpoint: the log's size past which it is started over (WAL_RESTART_BYTES; tests use less). */
+  walRestartAboveBytes?: number;
+  /** With backgroundCheckpoint: how long the writer is idle before the -wal file is truncated (IDLE_TRUNCATE_MS; tests use less). */
+  walIdleTruncateMs?: number;
   /** Reads apart from ingest (see Db.read): SQLite threads (0: none), and each read's time budget. */
   reads?: { threads: number; budgetMs: number };
 }
@@ -99,12 +101,13 @@ function openSqlite(file: string, options: OpenOptions): Db {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   const onFailure = options.backgroundCheckpoint;
   let checkpointer: Checkpointer | null = null;
-  // the log's truncation, when the checkpoint thread wants one: run by the group commit between two
-  // groups, so that no commit waits for it in SQLite's busy handler (src/db/checkpointer.ts)
-  let truncation: (() => Promise<void>) | null = null;
+  // the log's reset (restart or truncation), when the checkpoint thread wants one: run by the group
+  // commit between two groups, so that no commit waits for it in SQLite's busy handler
+  // (src/db/checkpointer.ts)
+  let reset: (() => Promise<void>) | null = null;
   const between = () => {
-    const run = truncation;
-    truncation = null;
+    const run = reset;
+    reset = null;
     return run?.();
   };
   const transact = groupCommit(db, statements.prepare, between);
@@ -118,12 +121,12 @@ function openSqlite(file: string, options: OpenOptions): Db {
         failed = true;
         onFailure(failure);
       },
-      (truncate) => {
-        truncation = truncate;
-        // an idle writer runs no group: an empty one lets the truncation run now
+      (wanted) => {
+        reset = wanted;
+        // an idle writer runs no group: an empty one lets the reset run now
         transact(() => Promise.resolve()).catch(() => undefined);
       },
-      { truncateAboveBytes: options.truncateAboveBytes },
+      { restartAboveBytes: options.walRestartAboveBytes, idleTruncateMs: options.walIdleTruncateMs },
     );
   }
   const reads = options.reads;

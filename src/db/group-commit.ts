@@ -94,7 +94,7 @@ export function groupCommit(db: Kysely<Database>, prepare?: Prepare, between?: (
         // Let the requests whose bytes have arrived meanwhile reach the queue: a group runs in
         // microtasks and would otherwise never see them.
         await new Promise((r) => setImmediate(r));
-        // work that must not meet a transaction of this connection (the log's truncation) runs here
+        // work that must not meet a transaction of this connection (the log's reset) runs here
         await between?.();
         await runGroup(queue.splice(0, groupSize(queue)));
       }

@@ -51,8 +51,9 @@ describe('background checkpoint (SQLite)', () => {
     other.close();
   });
 
-  it('truncates the log once it has grown past the threshold (here 1 MiB; 64 MiB by default), when told, and says when done', async () => {
+  it('restarts the log past the threshold (here 1 MiB; 64 MiB by default) and truncates it once the writer is idle, each when told, and says when done', async () => {
     const file = path.join(dir, 'dlr.sqlite');
+    const wal = `${file}-wal`;
     const db = new SqliteDatabase(file);
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0');
@@ -63,28 +64,41 @@ describe('background checkpoint (SQLite)', () => {
       file,
       (f) => void failures.push(f),
       (t) => void wanted.push(t),
-      { truncateAboveBytes: 1024 * 1024 },
+      { restartAboveBytes: 1024 * 1024, idleTruncateMs: 300 },
     );
     const insert = db.prepare('insert into t values (?)');
     for (let i = 0; i < 100; i += 1) insert.run(Buffer.alloc(20_000, i)); // ~2 MB of log
     await until(() => wanted.length > 0);
     // five more ticks: it waits to be told (and asks once)
     await new Promise((r) => setTimeout(r, 500));
-    expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(1024 * 1024);
+    const grown = fs.statSync(wal).size;
+    expect(grown).toBeGreaterThan(1024 * 1024);
     expect(wanted).toHaveLength(1);
     await wanted[0]();
-    expect(fs.statSync(`${file}-wal`).size).toBe(0);
+    // restarted, not truncated: the file keeps its size, and the next commits write from its start
+    expect(fs.statSync(wal).size).toBe(grown);
+    for (let i = 0; i < 25; i += 1) insert.run(Buffer.alloc(20_000, i)); // ~0.5 MB
+    expect(fs.statSync(wal).size).toBe(grown);
+    // then the writer is idle: the thread asks again, to truncate the file
+    await until(() => wanted.length > 1);
+    await wanted[1]();
+    expect(fs.statSync(wal).size).toBe(0);
     await checkpointer.stop();
-    // a thread that ended truncates nothing, and says so at once
+    // a thread that ended resets nothing, and says so at once
     await wanted[0]();
     expect(failures).toEqual([]);
+    expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 125 });
     db.close();
   });
 
-  it("the server's connection truncates the log between two groups of its group commit", async () => {
+  it("the server's connection resets the log between two groups of its group commit, an idle one too", async () => {
     const file = path.join(dir, 'dlr.sqlite');
     const failures: string[] = [];
-    const dbh = openDatabase(`sqlite:${file}`, { backgroundCheckpoint: (f) => void failures.push(f), truncateAboveBytes: 1024 * 1024 });
+    const dbh = openDatabase(`sqlite:${file}`, {
+      backgroundCheckpoint: (f) => void failures.push(f),
+      walRestartAboveBytes: 1024 * 1024,
+      walIdleTruncateMs: 300,
+    });
     await migrateToLatest(dbh);
     for (let batch = 0; batch < 4; batch += 1) {
       await dbh.transact(async (trx) => {
