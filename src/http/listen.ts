@@ -43,23 +43,19 @@ function closed(server: NetServer): Promise<void> {
  * second instance started on it fails with EADDRINUSE as before instead of sharing the traffic.
  * `maxConnections` counts the connections of every socket together.
  */
-export async function listenShared(server: Server, options: { port: number; host: string; maxConnections: number; sockets?: number }): Promise<Listening> {
-  const wanted = options.sockets ?? ACCEPT_SOCKETS;
+export async function listenShared(server: Server, options: { port: number; host: string; maxConnections: number }): Promise<Listening> {
   let open = 0;
-  const admitted = new WeakSet<Socket>();
-  // node's own maxConnections check counts one socket's connections; this one counts them all
-  const admit = (socket: Socket): boolean => {
-    if (admitted.has(socket)) return true; // handed over by another socket, counted there
+  // every socket's connections reach the server's 'connection' event (handed over by emitting it),
+  // so this one check counts them all, where node's own maxConnections counts one socket's
+  const admit = (socket: Socket) => {
     if (open >= options.maxConnections) {
       socket.destroy();
-      return false;
+      return;
     }
     open += 1;
-    admitted.add(socket);
     socket.once('close', () => {
       open -= 1;
     });
-    return true;
   };
   for (let attempt = 1; ; attempt++) {
     const probe = createNetServer();
@@ -73,12 +69,10 @@ export async function listenShared(server: Server, options: { port: number; host
       if (options.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 3) continue;
       throw err;
     }
-    server.prependListener('connection', (socket: Socket) => void admit(socket));
+    server.prependListener('connection', admit);
     const extra: NetServer[] = [];
-    while (extra.length < wanted - 1) {
-      const more = createNetServer((socket) => {
-        if (admit(socket)) server.emit('connection', socket);
-      });
+    while (extra.length < ACCEPT_SOCKETS - 1) {
+      const more = createNetServer((socket) => server.emit('connection', socket));
       // EADDRINUSE here: this node ignores reusePort (node 20), so the port keeps one socket
       const bound = await listenOn(more, { port, host: options.host, reusePort: true }).then(
         () => true,

@@ -7,9 +7,9 @@ import { waitFor } from '../helpers/subscriber';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
 
-function answer(port: number, agent: false | undefined = false): Promise<string> {
+function answer(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+    get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve(body));
