@@ -2,7 +2,7 @@ import { useEffect } from 'preact/hooks';
 import { Link } from './components/Link';
 import { PageTitle } from './components/common';
 import { useI18n, type Key, type Lang } from './i18n';
-import { applyHeadingFocus, consolePath, navigate, useLocation, type Loc } from './router';
+import { applyHeadingFocus, consolePath, headingFocusTicket, navigate, useLocation, type Loc } from './router';
 import { useSession } from './session';
 import { Audit } from './pages/Audit';
 import { Health } from './pages/Health';
@@ -93,7 +93,8 @@ export function App() {
   const signedIn = session.who !== null;
 
   // a new page (navigation, sign-in, sign-out): its heading takes the focus, so a screen reader hears it
-  useEffect(() => applyHeadingFocus());
+  const focusTicket = headingFocusTicket();
+  useEffect(() => applyHeadingFocus(focusTicket));
 
   useEffect(() => {
     const h = document.getElementById('page-title')?.textContent;

@@ -51,32 +51,45 @@ export function currentLoc(): Loc {
 
 const listeners = new Set<() => void>();
 
-let focusPending = false;
+/**
+ * Heading focus is asked for by number: each request (a navigation, a sign-in or sign-out) takes the
+ * next number, and only an effect of a render made after it may move the focus. Preact runs a
+ * component's still-pending effects from its previous render at the start of its next one, on the
+ * old DOM: a plain flag let such an effect focus the old page's heading, which the new render then
+ * removed, leaving the focus on <body> (seen in CI under load).
+ */
+let focusWanted = 0;
+let focusDone = 0;
 
 /** The next page's heading takes the focus (after a navigation or a sign-in/out, not on the first load). */
 export function requestHeadingFocus(): void {
-  focusPending = true;
+  focusWanted++;
 }
 
-/** Called after each render: moves the focus to the page's heading if a navigation asked for it. */
-export function applyHeadingFocus(): void {
-  if (!focusPending) return;
+/** Read during a render: the request that render answers. */
+export function headingFocusTicket(): number {
+  return focusWanted;
+}
+
+/** In an effect of the render that read `ticket`: focus the page's heading if that render is the latest request's. */
+export function applyHeadingFocus(ticket: number): void {
+  if (ticket !== focusWanted || focusDone === focusWanted) return;
   const h = document.getElementById('page-title');
   if (!h) return;
-  focusPending = false;
+  focusDone = focusWanted;
   h.focus();
 }
 
 export function navigate(href: string, opts: { replace?: boolean } = {}): void {
   if (!href.startsWith(`${BASE}/`) && href !== BASE) href = `${BASE}/`;
-  if (!opts.replace) focusPending = true;
+  if (!opts.replace) requestHeadingFocus();
   if (opts.replace) window.history.replaceState(null, '', href);
   else if (href !== window.location.pathname + window.location.search) window.history.pushState(null, '', href);
   for (const l of listeners) l();
 }
 
 window.addEventListener('popstate', () => {
-  focusPending = true;
+  requestHeadingFocus();
   for (const l of listeners) l();
 });
 

@@ -348,6 +348,26 @@ describeBrowser('console in Chromium', () => {
     expect(await p.evaluate(() => document.activeElement?.id)).toBe('page-title');
   });
 
+  it("moves the focus to the new page's heading even when the last render's effects are still pending", async () => {
+    // A render (here: the language switch) leaves its effects waiting for the next frame; a click in
+    // the same task starts the next render, which runs them first, on the old page. They must not
+    // spend the focus request on the old page's heading (console/src/router.ts headingFocusTicket).
+    const p = await page();
+    await signIn(p, server.base, ADMIN_TOKEN);
+    await p.getByRole('heading', { name: 'Find a message', level: 1 }).waitFor();
+    await p.evaluate(async () => {
+      const lang = document.querySelector<HTMLSelectElement>('select.lang')!;
+      lang.value = 'zh-CN';
+      lang.dispatchEvent(new Event('change', { bubbles: true }));
+      for (let i = 0; i < 5; i++) await Promise.resolve(); // the render, not yet its effects
+      document.querySelector<HTMLAnchorElement>('nav a[href="/console/audit"]')!.click();
+    });
+    await p.waitForURL(/\/console\/audit$/);
+    await p.getByRole('heading', { name: '审计', level: 1 }).waitFor();
+    await p.waitForFunction(() => document.activeElement?.id === 'page-title', undefined, { timeout: 5000 }).catch(() => undefined);
+    expect(await p.evaluate(() => document.activeElement?.id)).toBe('page-title');
+  });
+
   it('creates a subscription (secret shown once), disables it, rotates its secret, and retries dead deliveries', async () => {
     const sub: Subscriber = await startSubscriber(() => 500);
     try {
