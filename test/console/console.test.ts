@@ -25,6 +25,7 @@ import {
   type PageStorage,
 } from './helpers';
 
+declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown;
 declare const document: PageDocument, sessionStorage: PageStorage, localStorage: PageStorage, location: { href: string };
 declare function getComputedStyle(element: unknown): { outlineStyle: string };
 import { sweepOnce } from '../../src/outbox/stale-sweep';
@@ -356,11 +357,11 @@ describeBrowser('console in Chromium', () => {
     await signIn(p, server.base, ADMIN_TOKEN);
     await p.getByRole('heading', { name: 'Find a message', level: 1 }).waitFor();
     await p.evaluate(async () => {
-      const lang = document.querySelector<HTMLSelectElement>('select.lang')!;
+      const lang = document.querySelector('select.lang')!;
       lang.value = 'zh-CN';
       lang.dispatchEvent(new Event('change', { bubbles: true }));
       for (let i = 0; i < 5; i++) await Promise.resolve(); // the render, not yet its effects
-      document.querySelector<HTMLAnchorElement>('nav a[href="/console/audit"]')!.click();
+      document.querySelector('nav a[href="/console/audit"]')!.click();
     });
     await p.waitForURL(/\/console\/audit$/);
     await p.getByRole('heading', { name: '审计', level: 1 }).waitFor();

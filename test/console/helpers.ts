@@ -23,6 +23,12 @@ export interface PageDocument {
   activeElement: PageElement | null;
   documentElement: { lang: string };
   cookie: string;
+  querySelector(selectors: string): PageControl | null;
+}
+export interface PageControl extends PageElement {
+  value: string;
+  click(): void;
+  dispatchEvent(event: unknown): boolean;
 }
 export interface PageStorage {
   readonly length: number;
