@@ -1,4 +1,6 @@
-import { countryOf } from '../../src/util/country';
+import fc from 'fast-check';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { countryOf, readNumber } from '../../src/util/country';
 
 describe('countryOf (the destination a message is counted under)', () => {
   it.each([
@@ -20,5 +22,28 @@ describe('countryOf (the destination a message is counted under)', () => {
 
   it('answers the same for a number whatever was asked before it (the memory is per prefix)', () => {
     for (const n of ['+14165550199', '+12025550199', '+14165550123']) expect(countryOf(n)).toBe(n.startsWith('+1416') ? 'CA' : 'US');
+  });
+
+  it('reads a number as the rule says: valid in the default region, else valid with a +, else the first possible reading', () => {
+    // the rule with both readings always made (readNumber makes the second only when the first is not valid)
+    const rule = (text: string) => {
+      const digits = text.replace(/\D/g, '');
+      const international = text.startsWith('+') ? `+${digits}` : digits.startsWith('00') ? `+${digits.slice(2)}` : null;
+      const readings = international
+        ? [parsePhoneNumberFromString(international)]
+        : [parsePhoneNumberFromString(digits, 'CN'), parsePhoneNumberFromString(`+${digits}`)];
+      return readings.find((n) => n?.isValid()) ?? readings.find((n) => n?.isPossible());
+    };
+    const prefix = fc.constantFrom('', '+', '00', '1', '13', '139', '+86', '86', '+1', '1415', '+44', '44', '0', '010', '+7', '7');
+    const number = fc.tuple(prefix, fc.stringMatching(/^[0-9]{0,13}$/)).map(([p, d]) => p + d);
+    fc.assert(
+      fc.property(number, (text) => {
+        const got = readNumber(text);
+        const want = rule(text);
+        expect(got?.number ?? null).toBe(want?.number ?? null);
+        expect(got?.country ?? null).toBe(want?.country ?? null);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
