@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import { countryOf, readNumber } from '../../src/util/country';
+import { countryOf, PHONE_LIKE, readNumber } from '../../src/util/country';
 
 describe('countryOf (the destination a message is counted under)', () => {
   it.each([
@@ -22,6 +22,23 @@ describe('countryOf (the destination a message is counted under)', () => {
 
   it('answers the same for a number whatever was asked before it (the memory is per prefix)', () => {
     for (const n of ['+14165550199', '+12025550199', '+14165550123']) expect(countryOf(n)).toBe(n.startsWith('+1416') ? 'CA' : 'US');
+    // a number too long for its prefix does not speak for the valid ones (the memory is per prefix and length)
+    expect(countryOf('+4477813881212')).toBe('');
+    expect(countryOf('+447781842710')).toBe('GG');
+  });
+
+  it('remembers nothing that changes an answer: countryOf agrees with a fresh reading of each number', () => {
+    const prefix = fc.constantFrom('', '+', '00', '139', '+86', '+1', '+1416', '+44', '+447781', '+7', '+590', '0');
+    const numbers = fc.array(
+      fc.tuple(prefix, fc.stringMatching(/^[0-9]{0,13}$/)).map(([p, d]) => p + d),
+      { minLength: 1, maxLength: 50 },
+    );
+    fc.assert(
+      fc.property(numbers, (texts) => {
+        for (const text of texts) expect(countryOf(text)).toBe(PHONE_LIKE.test(text) ? (readNumber(text)?.country ?? '') : '');
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it('reads a number as the rule says: valid in the default region, else valid with a +, else the first possible reading', () => {
