@@ -2,6 +2,14 @@ import fc from 'fast-check';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { countryOf, PHONE_LIKE, readNumber } from '../../src/util/country';
 
+/** Number-like texts: national, `+`, `00`, shared country codes and their area prefixes, of any length. */
+const numberText = fc
+  .tuple(
+    fc.constantFrom('', '+', '00', '0', '010', '1', '13', '139', '86', '+86', '+1', '1415', '+1416', '44', '+44', '+447781', '7', '+7', '+590'),
+    fc.stringMatching(/^[0-9]{0,13}$/),
+  )
+  .map(([p, d]) => p + d);
+
 describe('countryOf (the destination a message is counted under)', () => {
   it.each([
     ['+8613800138000', 'CN'],
@@ -20,7 +28,7 @@ describe('countryOf (the destination a message is counted under)', () => {
     expect(countryOf(recipient)).toBe(country);
   });
 
-  it('answers the same for a number whatever was asked before it (the memory is per prefix)', () => {
+  it('answers the same for a number whatever was asked before it (the memory is per length and prefix)', () => {
     for (const n of ['+14165550199', '+12025550199', '+14165550123']) expect(countryOf(n)).toBe(n.startsWith('+1416') ? 'CA' : 'US');
     // a number too long for its prefix does not speak for the valid ones (the memory is per prefix and length)
     expect(countryOf('+4477813881212')).toBe('');
@@ -28,13 +36,8 @@ describe('countryOf (the destination a message is counted under)', () => {
   });
 
   it('remembers nothing that changes an answer: countryOf agrees with a fresh reading of each number', () => {
-    const prefix = fc.constantFrom('', '+', '00', '139', '+86', '+1', '+1416', '+44', '+447781', '+7', '+590', '0');
-    const numbers = fc.array(
-      fc.tuple(prefix, fc.stringMatching(/^[0-9]{0,13}$/)).map(([p, d]) => p + d),
-      { minLength: 1, maxLength: 50 },
-    );
     fc.assert(
-      fc.property(numbers, (texts) => {
+      fc.property(fc.array(numberText, { minLength: 1, maxLength: 50 }), (texts) => {
         for (const text of texts) expect(countryOf(text)).toBe(PHONE_LIKE.test(text) ? (readNumber(text)?.country ?? '') : '');
       }),
       { numRuns: 400 },
@@ -51,10 +54,8 @@ describe('countryOf (the destination a message is counted under)', () => {
         : [parsePhoneNumberFromString(digits, 'CN'), parsePhoneNumberFromString(`+${digits}`)];
       return readings.find((n) => n?.isValid()) ?? readings.find((n) => n?.isPossible());
     };
-    const prefix = fc.constantFrom('', '+', '00', '1', '13', '139', '+86', '86', '+1', '1415', '+44', '44', '0', '010', '+7', '7');
-    const number = fc.tuple(prefix, fc.stringMatching(/^[0-9]{0,13}$/)).map(([p, d]) => p + d);
     fc.assert(
-      fc.property(number, (text) => {
+      fc.property(numberText, (text) => {
         const got = readNumber(text);
         const want = rule(text);
         expect(got?.number ?? null).toBe(want?.number ?? null);
