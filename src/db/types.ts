@@ -164,6 +164,7 @@ export interface ReportTable {
   id: string;
   message_pk: string;
   raw_id: string;
+  /** `id:` and the provider's event id, or `h:` and 12 characters of a hash (32 in rows before 2026-12-03): src/status/store.ts dedupeKeys. */
   dedupe_key: string;
   type: string;
   status: string | null;
@@ -176,6 +177,7 @@ export interface ReportTable {
   changed: number;
   /** Why it did not: duplicate, lower_rank, later_failure, unmapped. */
   reason: string | null;
+  /** The event it made: '' for `evt_` and this report's own ULID (as stored; every read turns it into the id: readHistoryRow). */
   event_id: string | null;
   attributes: string;
 }

@@ -5,7 +5,7 @@ import { matching } from '../db/filters';
 import { encodeCursor, type Page } from '../db/paging';
 import type { Database } from '../db/types';
 import { NotFound } from '../errors';
-import { rebuildEvents } from '../status/event-history';
+import { readHistoryRow, rebuildEvents } from '../status/event-history';
 import { filtered, namesTerm, planSearch, type RawFilter, type SearchPlan } from './filter';
 import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListView, rawView, type RawListRow } from './view';
 
@@ -109,7 +109,7 @@ export async function getRaw(db: Kysely<Database>, id: string) {
     event: JSON.parse(e.payload) as unknown,
   }));
   const have = new Set(stored.map((e) => e.id));
-  const reports = await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute();
+  const reports = (await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute()).map(readHistoryRow);
   const rebuilt = (
     await rebuildEvents(
       db,

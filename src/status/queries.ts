@@ -4,6 +4,7 @@ import { Conflict, NotFound, quoted } from '../errors';
 import { isSet, matching } from '../db/filters';
 import { isPostgres, onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
+import { readHistoryRow } from './event-history';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
@@ -101,7 +102,7 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
     .orderBy('id', 'desc')
     .limit(MAX_HISTORY + 1)
     .execute();
-  const history = newest.slice(0, MAX_HISTORY).reverse();
+  const history = newest.slice(0, MAX_HISTORY).reverse().map(readHistoryRow);
   const registration = await findRegistration(db, {
     provider: message.provider,
     account: message.account,

@@ -72,12 +72,37 @@ export function compileEventSchema(): void {
   validateEvent({});
 }
 
-/** The provider's event id, or a hash of what makes the report this report (providers.md, "Dedupe keys"). */
+/** The provider's event id, or a hash of what makes the report this report (providers.md, "Dedupe keys"), as the history stores it. */
 export function dedupeKey(report: ProviderReport): string {
-  if (report.eventId) return `id:${report.eventId}`;
+  return dedupeKeys(report)[0];
+}
+
+/** Characters of the hash a history row keeps (base64url: 72 bits), and kept before 2026-12-03. */
+const HASH_CHARS = 12;
+const LEGACY_HASH_CHARS = 32;
+
+/**
+ * The forms a report's dedupe key takes in the history: what a row stores now and what rows written
+ * before 2026-12-03 stored (the same key for a provider's event id). A hashed key is only ever
+ * compared with the keys of one message's other reports, so 72 bits leave no chance of two
+ * different reports meeting (~2⁻⁷² a pair); the 32 characters it had were 20 bytes of every report
+ * (docs/performance.md, "Where the rest of the disk goes"). Old rows keep theirs: the duplicate
+ * check asks for both forms, and no migration rewrites two million rows at a start.
+ */
+export function dedupeKeys(report: ProviderReport): readonly [key: string, legacy: string] {
+  if (report.eventId) {
+    const key = `id:${report.eventId}`;
+    return [key, key];
+  }
   const what = report.type === 'message.status' ? [report.status, report.error?.code ?? ''] : [report.action];
   const material = JSON.stringify([report.type, ...what, iso(report.occurredAt)]);
-  return `h:${hash('sha256', material, 'base64url').slice(0, 32)}`;
+  const digest = hash('sha256', material, 'base64url');
+  return [`h:${digest.slice(0, HASH_CHARS)}`, `h:${digest.slice(0, LEGACY_HASH_CHARS)}`];
+}
+
+/** A stored dedupe key in today's form (a row written before 2026-12-03 may hold the longer one). */
+function currentForm(key: string): string {
+  return key.startsWith('h:') ? key.slice(0, 2 + HASH_CHARS) : key;
 }
 
 const MESSAGE_COLUMNS = [
@@ -106,7 +131,7 @@ const selectMessage = fixed(
 const selectMessageForUpdate = fixed(
   'messages',
 )`SELECT * FROM messages WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient = ${'recipient'} FOR UPDATE`;
-const selectSeen = fixed('reports')`SELECT id FROM reports WHERE message_pk = ${'message_pk'} AND dedupe_key = ${'dedupe_key'}`;
+const selectSeen = new Statement('SELECT id FROM reports WHERE message_pk = ? AND dedupe_key IN (?, ?)');
 /** A message's identity and first sight: what a later report never changes. */
 const IDENTITY_COLUMNS = ['provider', 'account', 'message_id', 'recipient', 'channel', 'created_at'] as const;
 type UpdatedColumn = Exclude<(typeof MESSAGE_COLUMNS)[number], (typeof IDENTITY_COLUMNS)[number]>;
@@ -312,11 +337,27 @@ async function judgeLater(
 }
 
 /** judgeLater one report at a time: its history looked up first, the message updated after. */
-async function laterReport(trx: Transaction<Database>, ctx: ApplyContext, message: MessageRow, report: ProviderReport, key: string): Promise<Outcome> {
-  const seen = await selectSeen.first<{ id: string }>(trx, { message_pk: message.id, dedupe_key: key });
+async function laterReport(
+  trx: Transaction<Database>,
+  ctx: ApplyContext,
+  message: MessageRow,
+  report: ProviderReport,
+  keys: readonly [string, string],
+): Promise<Outcome> {
+  const seen = await selectSeen.first<{ id: string }>(trx, [message.id, ...keys]);
   const { o, next } = await judgeLater(trx, ctx, message, report, seen);
   if (next) await updateMessage.run(trx, next);
   return o;
+}
+
+/**
+ * A report's id: the ULID of the event it made, under `rpt_`, or a new one. Its history row then
+ * names the event with '' instead of repeating the id (readHistoryRow turns it back): 28 bytes of
+ * most reports (docs/performance.md, "Where the rest of the disk goes"). Ids still follow the order
+ * reports are applied in: an event is made while its report is applied, never ahead of another's.
+ */
+function reportIdFor(o: Outcome): string {
+  return o.event ? `rpt_${o.event.id.slice(4)}` : newId('rpt');
 }
 
 /** The history row of a report. */
@@ -336,7 +377,7 @@ function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, mes
     received_at: iso(ctx.receivedAt),
     changed: o.decision?.change ? 1 : 0,
     reason: o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
-    event_id: o.event?.id ?? null,
+    event_id: o.event ? (o.event.id.slice(4) === id.slice(4) ? '' : o.event.id) : null,
     attributes: JSON.stringify(report.attributes),
   };
 }
@@ -370,13 +411,13 @@ function appliedOf(
  * the state that report gives it (one statement, no history to look up).
  */
 export async function applyReport(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport, knownToExist = false): Promise<AppliedReport> {
-  const key = dedupeKey(report);
+  const keys = dedupeKeys(report);
   const fresh = knownToExist ? null : newMessage(ctx, report);
   const created = fresh !== null && (await insertIfNew(trx, fresh));
   if (created) ctx.rollup.add(fresh, 1);
   const message = created ? fresh : await existingMessage(trx, ctx, report);
-  const o = created ? await firstReport(trx, ctx, message, report) : await laterReport(trx, ctx, message, report, key);
-  return finishReport(trx, ctx, report, key, message, o, created);
+  const o = created ? await firstReport(trx, ctx, message, report) : await laterReport(trx, ctx, message, report, keys);
+  return finishReport(trx, ctx, report, keys[0], message, o, created);
 }
 
 /** A report's event to the outbox and its row to the history (not in a replay of a report already there). */
@@ -391,7 +432,7 @@ async function finishReport(
 ): Promise<AppliedReport> {
   const queued = o.event ? await ctx.outbox.enqueue(o.event, message.id) : 0;
   if (o.seen && ctx.replay) return { ...appliedOf(ctx, report, o.seen.id, message, o, queued, created), event: null };
-  const reportId = newId('rpt');
+  const reportId = reportIdFor(o);
   await insertReportRows.run(trx, [reportValues(ctx, report, reportId, message.id, key, o)]);
   return appliedOf(ctx, report, reportId, message, o, queued, created);
 }
@@ -457,7 +498,8 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
   for (let i = 0; i < reports.length; i += 1) {
     const row = createdFirst.get(i);
     if (row) {
-      pending.push({ i, row, o: await firstReport(trx, ctx, row, reports[i]), reportId: newId('rpt') });
+      const o = await firstReport(trx, ctx, row, reports[i]);
+      pending.push({ i, row, o, reportId: reportIdFor(o) });
     } else {
       // a message that existed, or a later report to a new one (whose first must be written by now)
       if (pending.length > 0) await flush();
@@ -506,13 +548,24 @@ async function selectLocked(trx: Transaction<Database>, keys: readonly MessageRo
 const selectSeenMany = new Statement(
   `SELECT id, message_pk, dedupe_key FROM reports WHERE (message_pk, dedupe_key) IN (SELECT * FROM unnest(?::text[], ?::text[])) ORDER BY id`,
 );
-/** The history's first report (by id) for each (message pk, dedupe key) of `pairs` that has one. */
-async function selectSeenAll(trx: Transaction<Database>, pairs: readonly [string, string][]): Promise<Map<string, string>> {
+/**
+ * The history's first report (by id) for each (message pk, dedupe keys) of `pairs` that has one,
+ * keyed by message pk and the key's current form (dedupeKeys).
+ */
+async function selectSeenAll(trx: Transaction<Database>, pairs: readonly [string, readonly [string, string]][]): Promise<Map<string, string>> {
   const seen = new Map<string, string>();
   if (pairs.length === 0) return seen;
-  const rows = await selectSeenMany.all<{ id: string; message_pk: string; dedupe_key: string }>(trx, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
+  const asked = pairs.flatMap(([pk, [key, legacy]]) =>
+    key === legacy
+      ? [[pk, key]]
+      : [
+          [pk, key],
+          [pk, legacy],
+        ],
+  );
+  const rows = await selectSeenMany.all<{ id: string; message_pk: string; dedupe_key: string }>(trx, [asked.map((p) => p[0]), asked.map((p) => p[1])]);
   for (const r of rows) {
-    const k = `${r.message_pk}\u0000${r.dedupe_key}`;
+    const k = `${r.message_pk}\u0000${currentForm(r.dedupe_key)}`;
     if (!seen.has(k)) seen.set(k, r.id);
   }
   return seen;
@@ -617,11 +670,11 @@ async function applyLocked(trx: Transaction<Database>, shared: Pick<ApplyContext
   for (const row of await selectLocked(trx, existing)) current.set(fullKey(row, row.message_id, row.recipient), row);
   if (current.size !== keys.length) throw new Error('message row vanished after insert');
 
-  const dedupeKeys = items.map(({ report }) => dedupeKey(report));
+  const itemDedupeKeys = items.map(({ report }) => dedupeKeys(report));
   /** The history's report per message pk and dedupe key: what was there, then what this batch writes. */
   const history = await selectSeenAll(
     trx,
-    items.flatMap((_, i) => (fresh.has(itemKeys[i]) ? [] : [[current.get(itemKeys[i])!.id, dedupeKeys[i]] as [string, string]])),
+    items.flatMap((_, i) => (fresh.has(itemKeys[i]) ? [] : [[current.get(itemKeys[i])!.id, itemDedupeKeys[i]] as const])),
   );
 
   const changed = new Set<MessageRow>();
@@ -632,7 +685,7 @@ async function applyLocked(trx: Transaction<Database>, shared: Pick<ApplyContext
     const item = items[i];
     const { ctx, report } = item;
     const k = itemKeys[i];
-    const key = dedupeKeys[i];
+    const key = itemDedupeKeys[i][0];
     const message = current.get(k)!;
     const created = fresh.delete(k);
     let o: Outcome;
@@ -658,7 +711,7 @@ async function applyLocked(trx: Transaction<Database>, shared: Pick<ApplyContext
       done.push({ item, message, o, reportId: null, created });
       continue;
     }
-    const reportId = newId('rpt');
+    const reportId = reportIdFor(o);
     rows.push(reportValues(ctx, report, reportId, message.id, key, o));
     const h = `${message.id}\u0000${key}`;
     if (!history.has(h)) history.set(h, reportId);
