@@ -157,6 +157,7 @@ const TARGET_ROUTES = {
     'messages_common',
     'messages_window',
     'messages_window_status',
+    'messages_window_common',
   ],
   stats_p95_ms: ['stats', 'stats_1h'],
   raw_q_p95_ms: ['raw_q_recipient', 'raw_q_message', 'raw_q_common'],
@@ -406,14 +407,15 @@ async function api(svc, method, p, body, token = ADMIN) {
 
 /**
  * A provider's post; an overloaded answer (503) is retried as providers do, and so is a kept-alive
- * connection the service closed as it was reused (ECONNRESET: the build paces its two providers,
- * so a connection may sit idle past the server's keep-alive timeout).
+ * connection the service closed as it was reused (ECONNRESET, or "socket hang up" when the close
+ * comes after the request went out: the build paces its two providers, so a connection may sit
+ * idle past the server's keep-alive timeout).
  */
 async function post(svc, { path: p, headers, body }, expect = 200) {
   for (let attempt = 0; ; attempt += 1) {
     const r = await request(svc.url, { method: 'POST', path: p, headers, body, timeoutMs: 60_000 });
     if (r.status === expect) return r;
-    if ((r.status === 503 || r.timeout || (r.status === 0 && /ECONNRESET/.test(r.error ?? ''))) && attempt < 20) {
+    if ((r.status === 503 || r.timeout || (r.status === 0 && /ECONNRESET|socket hang up/.test(r.error ?? ''))) && attempt < 20) {
       await sleep(Number(r.headers?.['retry-after'] ?? 1) * 1000);
       continue;
     }
@@ -862,6 +864,8 @@ function readRoutes(s) {
     // a tenth of the build's time, in its middle: the window's messages are not the newest
     ['messages_window', () => `/v1/messages?since=${sliceStart}&until=${sliceEnd}`],
     ['messages_window_status', () => `/v1/messages?provider=aliyun&status=failed&since=${sliceStart}&until=${sliceEnd}`],
+    // the common number in that window: its newest messages are above it
+    ['messages_window_common', () => `/v1/messages?recipient=${COMMON_RECIPIENT}&since=${sliceStart}&until=${sliceEnd}`],
     [
       'message',
       () => {

@@ -152,21 +152,23 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
   const rows =
     byRowid && windowed
       ? await windowPage(db, f, columns, windowOnly, options.windowWalk ?? WINDOW_WALK)
-      : await db
-          .selectFrom('messages')
-          .selectAll()
-          .where(columns)
-          .where((eb) =>
-            matching(eb, [
-              ['updated_at', '>=', f.since],
-              ['updated_at', '<', f.until],
-              ['id', '<', byRowid ? undefined : f.cursor],
-            ]),
-          )
-          .$if(byRowid && f.cursor !== undefined, (q) => q.where(sql.ref('rowid'), '<', below(f.cursor!)))
-          .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
-          .limit(f.limit + 1)
-          .execute();
+      : sqlite && windowed && isSet(f.recipient)
+        ? await recipientWindowPage(db, f, columns, options.windowWalk ?? RECIPIENT_WALK)
+        : await db
+            .selectFrom('messages')
+            .selectAll()
+            .where(columns)
+            .where((eb) =>
+              matching(eb, [
+                ['updated_at', '>=', f.since],
+                ['updated_at', '<', f.until],
+                ['id', '<', byRowid ? undefined : f.cursor],
+              ]),
+            )
+            .$if(byRowid && f.cursor !== undefined, (q) => q.where(sql.ref('rowid'), '<', below(f.cursor!)))
+            .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
+            .limit(f.limit + 1)
+            .execute();
   const page = rows.slice(0, f.limit);
   return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
@@ -212,11 +214,7 @@ async function windowPage(
     .selectNoFrom(f.cursor !== undefined ? below(f.cursor).as('r') : sql<number | null>`(SELECT max(rowid) + 1 FROM messages)`.as('r'))
     .executeTakeFirstOrThrow();
   if (top.r === null) return rows;
-  /** The window's conditions on `time` (one at least: the caller has a since or an until). */
-  const window = (time: RawBuilder<unknown>) => [
-    ...(isSet(f.since) ? [sql`${time} >= ${f.since}`] : []),
-    ...(isSet(f.until) ? [sql`${time} < ${f.until}`] : []),
-  ];
+  const window = (time: RawBuilder<unknown>) => windowTerms(f, time);
   // `+updated_at`: the table's or the column's own index, never the time index (which sorts)
   const inWindow = sql<SqlBool>`${sql.join(window(sql`+updated_at`), sql` AND `)}`;
   const newestFirst = (end: number) => db.selectFrom('messages').where(columns).where(sql.ref('rowid'), '<', end).orderBy(sql.ref('rowid'), 'desc');
@@ -253,6 +251,83 @@ async function windowPage(
         .orderBy(sql.ref('rowid'), 'desc')
         .execute()
     : await newestFirst(end).selectAll().where(inWindow).limit(want()).execute();
+  return [...rows, ...rest];
+}
+
+/**
+ * The messages a recipient's list with a time window walks newest first before it bounds the
+ * window: each is a row read to test its time (~2 µs), where the bounds cost a pass along the
+ * time index (~0.08 µs an entry: 18 ms for a tenth of the growth database's messages).
+ */
+const RECIPIENT_WALK = 200;
+
+/** A window's conditions on `time` (one at least: the callers have a since or an until). */
+function windowTerms(f: MessageFilter, time: RawBuilder<unknown>) {
+  return [...(isSet(f.since) ? [sql`${time} >= ${f.since}`] : []), ...(isSet(f.until) ? [sql`${time} < ${f.until}`] : [])];
+}
+
+/**
+ * A page of a recipient's messages whose last change falls in a window, newest first (key order),
+ * on SQLite. The recipient's index (recipient, id) has the list's order but not the window: walking
+ * it from the newest message tested every message of the recipient above an old window (140 ms for
+ * a number with 200,000 messages of the growth database). So: the newest `walk` of the recipient's
+ * messages below the cursor are read and kept when in the window (a recent window fills its page
+ * there); then the window's messages are bounded in key order — the lowest and highest rowid
+ * among them, one pass along `messages_updated` (updated_at, rowid) without a sort, and rowid
+ * order is key order (listMessages) — and only the recipient's messages between those keys are
+ * walked, each tested.
+ */
+async function recipientWindowPage(
+  db: Kysely<Database>,
+  f: MessageFilter & Page,
+  columns: (eb: ExpressionBuilder<Database, 'messages'>) => Expression<SqlBool>,
+  walk: number,
+): Promise<MessageRow[]> {
+  const window = (eb: ExpressionBuilder<Database, 'messages'>) =>
+    matching(eb, [
+      ['updated_at', '>=', f.since],
+      ['updated_at', '<', f.until],
+    ]);
+  const recipients = (below: string | undefined) =>
+    db
+      .selectFrom('messages')
+      .where(columns)
+      .where((eb) => matching(eb, [['id', '<', below]]))
+      .orderBy('id', 'desc');
+  const edge = await recipients(f.cursor)
+    .select('id')
+    .offset(walk - 1)
+    .limit(1)
+    .executeTakeFirst();
+  const rows = await recipients(f.cursor)
+    .selectAll()
+    .where((eb) => matching(eb, [['id', '>=', edge?.id]]))
+    .where(window)
+    .limit(f.limit + 1)
+    .execute();
+  if (rows.length > f.limit || edge === undefined) return rows;
+  // one pass along the covering time index for both ends (named: the planner keeps no statistics here)
+  const [{ lo, hi }] = (
+    await sql<{
+      lo: string | null;
+      hi: string | null;
+    }>`SELECT (SELECT id FROM messages WHERE rowid = s.lo) AS lo, (SELECT id FROM messages WHERE rowid = s.hi) AS hi
+      FROM (SELECT min(rowid) AS lo, max(rowid) AS hi FROM messages INDEXED BY messages_updated WHERE ${sql.join(windowTerms(f, sql`updated_at`), sql` AND `)}) s`.execute(
+      db,
+    )
+  ).rows;
+  if (lo === null || hi === null) return rows;
+  const rest = await recipients(edge.id)
+    .selectAll()
+    .where((eb) =>
+      matching(eb, [
+        ['id', '>=', lo],
+        ['id', '<=', hi],
+      ]),
+    )
+    .where(window)
+    .limit(f.limit + 1 - rows.length)
+    .execute();
   return [...rows, ...rest];
 }
 

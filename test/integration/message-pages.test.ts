@@ -1,18 +1,15 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openDatabase, type Db } from '../../src/db/connect';
-import { migrateToLatest } from '../../src/db/migrate';
+import type { Db } from '../../src/db/connect';
 import { decodeCursor, encodeCursor } from '../../src/db/paging';
 import { listMessages, type MessageFilter } from '../../src/status/queries';
-import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { openTestDatabase, testDialect } from '../helpers/db';
 
 /**
  * GET /v1/messages pages the same messages in the same order (newest first: the key's order)
  * whichever index a filter walks — on SQLite a list by provider, account or status walks its
  * index in rowid order (migration 0015), a list by a time window alone walks the newest rows and
- * then reads the window's along its index, the others walk the key's order — and a cursor whose
- * message is not there goes on below its key.
+ * then reads the window's along its index, a recipient's in a window walks its newest and then
+ * those between the window's lowest and highest key, the others walk the key's order — and a
+ * cursor whose message is not there goes on below its key.
  */
 
 const T = '2026-11-30T10:15:00.000Z';
@@ -63,6 +60,9 @@ const FILTERS: MessageFilter[] = [
   { stale: 'false', since: minute(100), until: minute(220) },
   { stale: 'true', until: minute(150) },
   { recipient: '+8613800000001', since: minute(50) },
+  { recipient: '+8613800000001', since: minute(60), until: minute(120) },
+  { provider: 'aliyun', recipient: '+8613800000001', until: minute(100) },
+  { recipient: '+8613800000001', stale: 'false', since: minute(100), until: minute(220) },
 ];
 
 function expected(f: MessageFilter, below?: string): string[] {
@@ -93,12 +93,10 @@ async function pages(dbh: Db, f: MessageFilter, cursor?: string, windowWalk?: nu
 }
 
 describe(`message lists page in key order whichever index they walk (${testDialect})`, () => {
-  let dir: string;
   let dbh: Db;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-message-pages-'));
-    dbh = openDatabase(await databaseUrlFor(dir));
-    await migrateToLatest(dbh);
+    ({ dbh, close } = await openTestDatabase('dlr-message-pages-'));
     await dbh.db
       .insertInto('messages')
       .values(
@@ -119,19 +117,16 @@ describe(`message lists page in key order whichever index they walk (${testDiale
       )
       .execute();
   });
-  afterAll(async () => {
-    await dbh.close();
-    await dropDatabaseFor(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   const name = (f: MessageFilter) => JSON.stringify(f);
   const ids = (list: string[]) => list.map((id) => `${ROWS.find((r) => r.id === id)!.provider}/${id.slice(4)}`);
 
   it.each(FILTERS.map((f) => [name(f), f] as const))('%s: every page in turn', async (_, f) => {
     expect(await pages(dbh, f)).toEqual(ids(expected(f)));
-    // a window-only list that walks 1, 5 or 40 rows (from the cursor, then from the newest of the
-    // rest of the window), then reads the rest along the time index
+    // a list with a window that walks 1, 5 or 40 rows (from the cursor, then from the newest of the
+    // rest of the window), then reads the rest along the time index (a recipient's: between the
+    // window's ends)
     for (const walk of [1, 5, 40]) expect(await pages(dbh, f, undefined, walk)).toEqual(ids(expected(f)));
   });
 

@@ -87,6 +87,16 @@ const CASES: Case[] = [
     window: true,
     run: (db) => listMessages(db, { since: T, cursor: 'msg_b003000', limit: 50 }, { windowWalk: 1 }),
   },
+  { name: 'messages by recipient in a window', run: (db) => listMessages(db, { recipient: '+8613800138000', since: T, limit: 50 }) },
+  {
+    name: 'messages by provider and recipient in a window, past the rows walked, after a cursor',
+    run: (db) =>
+      listMessages(
+        db,
+        { provider: 'aliyun', recipient: '+8613800138000', since: T, until: '2026-11-30T11:00:00.000Z', cursor: 'msg_b003000', limit: 50 },
+        { windowWalk: 1 },
+      ),
+  },
   { name: 'stale messages', run: (db) => listMessages(db, { stale: 'true', limit: 50 }) },
   { name: 'stale messages by provider', run: (db) => listMessages(db, { provider: 'aliyun', stale: 'true', limit: 50 }) },
   { name: 'one message with its history', run: (db) => getMessage(db, { provider: 'aliyun', messageId: 'biz-1' }) },
