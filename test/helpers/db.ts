@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
+import { openDatabase, type Db } from '../../src/db/connect';
+import { migrateToLatest } from '../../src/db/migrate';
 
 /**
  * Which database the integration tests run on: SQLite (the `sqlite` jest project) or the
@@ -49,4 +54,22 @@ export async function databaseUrlFor(dir: string): Promise<string> {
 export async function dropDatabaseFor(dir: string): Promise<void> {
   if (testDialect === 'sqlite') return;
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${databaseName(dir)} WITH (FORCE)`));
+}
+
+/**
+ * A test file's own database, migrated to the latest version: a SQLite file in a new temp folder,
+ * or a PostgreSQL database of that folder's; `close` drops it and the folder.
+ */
+export async function openTestDatabase(prefix: string): Promise<{ dbh: Db; close: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dbh = openDatabase(await databaseUrlFor(dir));
+  await migrateToLatest(dbh);
+  return {
+    dbh,
+    close: async () => {
+      await dbh.close();
+      await dropDatabaseFor(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

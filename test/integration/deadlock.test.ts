@@ -1,31 +1,21 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase, type Db } from '../../src/db/connect';
+import type { Db } from '../../src/db/connect';
 import { retryDeadlocks } from '../../src/db/deadlock';
-import { migrateToLatest } from '../../src/db/migrate';
-import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { openTestDatabase, testDialect } from '../helpers/db';
 
 /**
  * Two transactions that lock the same two rows in opposite orders: PostgreSQL aborts one of them
  * (40P01) and retryDeadlocks runs it again, so both commit. (SQLite has one writer: no deadlocks.)
  */
 (testDialect === 'postgres' ? describe : describe.skip)('a transaction that loses a deadlock runs again (PostgreSQL)', () => {
-  let dir: string;
   let dbh: Db;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-deadlock-'));
-    dbh = openDatabase(await databaseUrlFor(dir));
-    await migrateToLatest(dbh);
+    ({ dbh, close } = await openTestDatabase('dlr-deadlock-'));
     await sql`CREATE TABLE deadlock_probe (id text PRIMARY KEY, n integer NOT NULL)`.execute(dbh.db);
     await sql`INSERT INTO deadlock_probe VALUES ('a', 0), ('b', 0)`.execute(dbh.db);
   });
-  afterAll(async () => {
-    await dbh.close();
-    await dropDatabaseFor(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   it('commits both, one of them on its second run', async () => {
     let runs = 0;

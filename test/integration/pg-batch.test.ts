@@ -1,15 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
-import { openDatabase, type Db } from '../../src/db/connect';
-import { migrateToLatest } from '../../src/db/migrate';
+import type { Db } from '../../src/db/connect';
 import { createOutbox } from '../../src/outbox/enqueue';
 import { countByScan, countMessages, RollupDeltas, type CountRow } from '../../src/status/rollups';
 import { applyAll, applyReport, type ApplyContext } from '../../src/status/store';
 import { STATUSES, type ProviderReport } from '../../src/status/types';
 import { newId } from '../../src/util/ids';
-import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { openTestDatabase, testDialect } from '../helpers/db';
 
 /**
  * A request's reports applied together (applyAll) and one at a time (applyReport) with rows locked
@@ -48,22 +44,16 @@ const setup = fc.record({ before: fc.array(report, { maxLength: 3 }), staleRegis
 const lockRows = testDialect === 'postgres';
 
 describe(`applyAll with locked rows equals one report at a time (${testDialect})`, () => {
-  let dir: string;
   let dbh: Db;
+  let close: () => Promise<void>;
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-pg-batch-'));
-    dbh = openDatabase(await databaseUrlFor(dir));
-    await migrateToLatest(dbh);
+    ({ dbh, close } = await openTestDatabase('dlr-pg-batch-'));
     await dbh.db
       .insertInto('subscriptions')
       .values({ id: 'sub_1', url: 'https://example.com/hook', secret: 'whsec_x', filter: '{}', enabled: 1, created_at: '', updated_at: '' })
       .execute();
   });
-  afterAll(async () => {
-    await dbh.close();
-    await dropDatabaseFor(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   const ctxFor = (trx: Parameters<typeof applyReport>[0], account: string, rawId: string, replay: boolean, locked = lockRows): ApplyContext => ({
     provider: 'aliyun',

@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { sql } from 'kysely';
-import { openDatabase, type Db } from '../../src/db/connect';
-import { migrateToLatest } from '../../src/db/migrate';
+import type { Db } from '../../src/db/connect';
 import { decodeCursor } from '../../src/db/paging';
 import { planSearch, walkRaw, type SearchPlan } from '../../src/raw/filter';
 import { listRaw } from '../../src/raw/queries';
-import { databaseUrlFor, dropDatabaseFor, testDialect } from '../helpers/db';
+import { openTestDatabase, testDialect } from '../helpers/db';
 import { storedRaw } from '../helpers/raw';
 
 /**
@@ -130,21 +126,15 @@ async function allPages(dbh: Db, q: string, provider: string | undefined, plan: 
 }
 
 describe(`a raw log search finds the same requests whichever way it takes (${testDialect})`, () => {
-  let dir: string;
   let dbh: Db;
+  let close: () => Promise<void>;
   let model: Model;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-raw-search-'));
-    dbh = openDatabase(await databaseUrlFor(dir));
-    await migrateToLatest(dbh);
+    ({ dbh, close } = await openTestDatabase('dlr-raw-search-'));
     model = await build(dbh);
   });
-  afterAll(async () => {
-    await dbh.close();
-    await dropDatabaseFor(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => close());
 
   function expected(match: (named: Set<string>) => boolean, provider?: string): string[] {
     return [...model.named.entries()]
