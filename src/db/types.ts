@@ -150,7 +150,7 @@ export interface MessageTable {
   /** When the current status happened, per the provider. */
   occurred_at: string | null;
   version: number;
-  /** JSON: provider attributes of the latest applied report (e.g. out_id). */
+  /** JSON: provider attributes of the reports that changed it, merged (e.g. out_id); '' for its first report's as they are (src/status/stored-form.ts). */
   attributes: string;
   created_at: string;
   updated_at: string;

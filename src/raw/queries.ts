@@ -5,7 +5,8 @@ import { matching } from '../db/filters';
 import { encodeCursor, type Page } from '../db/paging';
 import type { Database } from '../db/types';
 import { NotFound } from '../errors';
-import { readHistoryRow, rebuildEvents } from '../status/event-history';
+import { rebuildEvents } from '../status/event-history';
+import { readHistoryRow } from '../status/stored-form';
 import { filtered, namesTerm, planSearch, type RawFilter, type SearchPlan } from './filter';
 import { DEFLATED_HEAD_BYTES, DETAIL_PREVIEW_CHARS, RAW_PREVIEW_BYTES, rawListView, rawView, type RawListRow } from './view';
 

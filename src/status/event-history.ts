@@ -11,15 +11,6 @@ import { TERMINAL_STATUSES, type Channel, type EventType, type Status, type Stat
  * history row names the event's id), its message, and the message's status changes before it
  * (version and previous status). Reference and metadata are the message's registration as it is now.
  */
-/**
- * A history row as read: the id of its event in full where the row names it by '' (the event of
- * the report's own ULID, store.ts reportIdFor). Every read of `reports` rows goes through it.
- */
-export function readHistoryRow(row: ReportRow): ReportRow {
-  if (row.event_id === '') row.event_id = `evt_${row.id.slice(4)}`;
-  return row;
-}
-
 export async function rebuildEvents(db: Kysely<Database>, reports: ReportRow[]): Promise<StatusEvent[]> {
   const withEvents = reports.filter((r) => r.event_id !== null);
   if (withEvents.length === 0) return [];

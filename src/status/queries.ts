@@ -4,7 +4,7 @@ import { Conflict, NotFound, quoted } from '../errors';
 import { isSet, matching } from '../db/filters';
 import { isPostgres, onSnapshot } from '../db/sql';
 import { encodeCursor, type Page } from '../db/paging';
-import { readHistoryRow } from './event-history';
+import { readHistoryRow, readMessageRows } from './stored-form';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
@@ -93,7 +93,7 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
     const accounts = [...new Set(rows.map((r) => r.account))];
     throw new Conflict('ambiguous', ambiguousDetail(q.messageId, recipients, accounts), { recipients, accounts });
   }
-  const message = rows[0];
+  const [message] = await readMessageRows(db, rows);
   // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
   const newest = await db
     .selectFrom('reports')
@@ -169,7 +169,7 @@ export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page
             .orderBy(byRowid ? sql.ref('rowid') : sql.ref('id'), 'desc')
             .limit(f.limit + 1)
             .execute();
-  const page = rows.slice(0, f.limit);
+  const page = await readMessageRows(db, rows.slice(0, f.limit));
   return { items: page.map((m) => messageView(m)), next_cursor: rows.length > f.limit ? encodeCursor(page[page.length - 1].id) : null };
 }
 

@@ -6,6 +6,7 @@ import { iso } from '../util/time';
 import { anyRegistration, findRegistration, registrationOf, type Registration } from './registrations';
 import { RollupDeltas } from './rollups';
 import { insertMessageRows, type Outbox } from './store';
+import { readMessageRows } from './stored-form';
 import type { Channel, Status, StatusEvent } from './types';
 
 /**
@@ -76,7 +77,7 @@ async function claimMessages(trx: Transaction<Database>, o: SweepOptions, limit:
     RETURNING id, provider, account, message_id, recipient, channel, status, error_code, error_message, occurred_at, version, attributes, created_at, updated_at, stale_at`.execute(
     trx,
   );
-  return rows;
+  return readMessageRows(trx, rows);
 }
 
 /** Claims up to `limit` registrations past due (each is looked at once), as they were. */

@@ -10,6 +10,7 @@ import { ROLLUP_COLUMNS, type RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 import { iso } from '../util/time';
+import { attributesOf, storedMessage } from './stored-form';
 
 /**
  * Where applying reports puts the events it makes, in the same transaction (src/outbox/enqueue.ts
@@ -193,7 +194,7 @@ function newMessage(ctx: ApplyContext, report: ProviderReport, blank = false): M
 
 /** Inserts the row unless the message exists; true when this call created it. */
 async function insertIfNew(trx: Transaction<Database>, row: MessageRow): Promise<boolean> {
-  return (await insertMessageRows.count(trx, [row])) > 0;
+  return (await insertMessageRows.count(trx, [storedMessage(row)])) > 0;
 }
 
 async function existingMessage(trx: Transaction<Database>, ctx: ApplyContext, report: ProviderReport): Promise<MessageRow> {
@@ -326,7 +327,7 @@ async function judgeLater(
     error_message: error?.message ?? null,
     occurred_at: occurredAt,
     version: message.version + 1,
-    attributes: JSON.stringify({ ...(JSON.parse(message.attributes) as Record<string, unknown>), ...report.attributes }),
+    attributes: JSON.stringify({ ...(JSON.parse(await attributesOf(trx, message)) as Record<string, unknown>), ...report.attributes }),
     updated_at: iso(ctx.receivedAt),
     final_due_at: final ? null : message.final_due_at,
     stale_at: final ? null : message.stale_at,
@@ -466,7 +467,7 @@ async function applyInOrder(trx: Transaction<Database>, ctx: ApplyContext, repor
   const candidates = [...firstOf.values()].map((i) => ({ i, row: newMessage(ctx, reports[i]) }));
   const inserted = await insertMessageRows.count(
     trx,
-    candidates.map((c) => c.row),
+    candidates.map((c) => storedMessage(c.row)),
   );
   // The candidates' ids are new: when some messages existed, the ones now found are the ones inserted.
   const created = new Set(
@@ -528,7 +529,7 @@ const insertNewMessages = new Statement(
 );
 /** Inserts the rows of messages that do not exist yet, in the order given; the ids of those it inserted. */
 async function insertNew(trx: Transaction<Database>, rows: readonly MessageRow[]): Promise<Set<string>> {
-  const inserted = await insertNewMessages.all<{ id: string }>(trx, columnArrays(rows, MESSAGE_COLUMNS));
+  const inserted = await insertNewMessages.all<{ id: string }>(trx, columnArrays(rows.map(storedMessage), MESSAGE_COLUMNS));
   return new Set(inserted.map((r) => r.id));
 }
 

@@ -6,10 +6,12 @@ import { ADMIN_TOKEN, seedConfig, startTestApp, type TestApp } from '../helpers/
 import { testDialect } from '../helpers/db';
 
 /**
- * How a report's history row is stored (docs/performance.md, "Where the rest of the disk goes"):
- * a hashed dedupe key keeps 12 characters of its hash (32 before 2026-12-03), and a report that
- * made an event has that event's ULID as its own and names it with '' — while the API answers
- * with the event's id in full, and rows written the old way still catch their duplicates.
+ * How history and message rows are stored (docs/performance.md, "History rows without what they
+ * repeat"): a hashed dedupe key keeps 12 characters of its hash (32 before 2026-12-03), a report
+ * that made an event has that event's ULID as its own and names it with '', and a message's row
+ * leaves the attributes it was made with to its first report ('') — while the API answers with
+ * the event's id and the attributes in full, and rows written the old way still catch their
+ * duplicates. (pg-batch.test.ts holds every message's attributes to its history's changes.)
  */
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -34,7 +36,7 @@ function digest(r: Stored): string {
     .digest('base64url');
 }
 
-describe(`history rows: short dedupe keys, event ids named by the report's own (${testDialect})`, () => {
+describe(`history and message rows: short dedupe keys, event ids named by the report's own, attributes left to the first report (${testDialect})`, () => {
   let app: TestApp;
   const db = () => app.running.ctx.dbh.db;
   const stored = () =>
@@ -63,6 +65,14 @@ describe(`history rows: short dedupe keys, event ids named by the report's own (
       expect(r.dedupe_key).toBe(`h:${digest(r).slice(0, 12)}`);
       expect(r.event_id).toBe('');
     }
+    // the messages' rows leave their attributes to their first reports; the API answers them
+    const attributes = { out_id: 'order-42', sms_size: '1' };
+    expect((await db().selectFrom('messages').select('attributes').execute()).map((m) => m.attributes)).toEqual(['', '']);
+    const list = await request(app.url).get('/v1/messages?provider=aliyun').set(admin).expect(200);
+    expect(list.body.items.map((m: { attributes: object }) => m.attributes)).toEqual([
+      { ...attributes, err_code: 'MK:0001' },
+      { ...attributes, err_code: 'DELIVERED' },
+    ]);
     // one event stored (the subscription takes deliveries), one rebuilt from the history: same ids either way
     const events = await db().selectFrom('events').select('id').execute();
     expect(events.map((e) => e.id)).toEqual([`evt_${rows.find((r) => r.status === 'delivered')!.id.slice(4)}`]);
@@ -71,6 +81,7 @@ describe(`history rows: short dedupe keys, event ids named by the report's own (
     expect(detail.body.events.map((e: { id: string }) => e.id)).toEqual(rows.map((r) => `evt_${r.id.slice(4)}`));
     for (const recipient of ['13800138000', '13900139000']) {
       const res = await request(app.url).get(`/v1/messages/aliyun/893412315000000000%5E0?recipient=${recipient}`).set(admin).expect(200);
+      expect(res.body.message.attributes).toMatchObject(attributes);
       const [h] = res.body.history as { id: string; event_id: string }[];
       expect(h.event_id).toBe(`evt_${h.id.slice(4)}`);
       expect(detail.body.events.map((e: { id: string }) => e.id)).toContain(h.event_id);

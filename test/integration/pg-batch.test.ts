@@ -5,6 +5,7 @@ import { countByScan, countMessages, RollupDeltas, type CountRow } from '../../s
 import { applyAll, applyReport, type ApplyContext } from '../../src/status/store';
 import { STATUSES, type ProviderReport } from '../../src/status/types';
 import { newId } from '../../src/util/ids';
+import { readMessageRows } from '../../src/status/stored-form';
 import { openTestDatabase, testDialect } from '../helpers/db';
 
 /**
@@ -17,7 +18,11 @@ import { openTestDatabase, testDialect } from '../helpers/db';
 const AT = new Date('2026-11-26T09:00:00Z');
 const RECIPIENTS = ['+8613800000000', '+8613900000000', ''] as const;
 
-/** A report to one of a few messages (three recipients, '' included): statuses, engagements, unmapped codes, some identical. */
+/**
+ * A report to one of a few messages (three recipients, '' included): statuses, engagements, unmapped
+ * codes, some identical. Attributes: `m`, which a later report overwrites, and one of the minute's
+ * own, which a merge keeps.
+ */
 const report = fc
   .record({
     message: fc.constantFrom('m1', 'm2', 'm3'),
@@ -27,7 +32,7 @@ const report = fc
     minute: fc.integer({ min: 0, max: 2 }),
   })
   .map(({ message, recipient, kind, status, minute }): ProviderReport => {
-    const base = { messageId: message, recipient, occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute } };
+    const base = { messageId: message, recipient, occurredAt: new Date(Date.UTC(2026, 10, 26, 8, minute)), attributes: { m: minute, [`at${minute}`]: kind } };
     if (kind === 'engagement') return { ...base, type: 'message.engagement', action: 'clicked' };
     const st = kind === 'unmapped' ? null : status;
     return {
@@ -151,6 +156,7 @@ describe(`applyAll with locked rows equals one report at a time (${testDialect})
       .orderBy('message_id')
       .orderBy('recipient')
       .execute();
+    if (!replay) await expectAttributesFromHistory(account);
     const history = await dbh.db
       .selectFrom('reports')
       .innerJoin('messages', 'messages.id', 'reports.message_pk')
@@ -204,6 +210,18 @@ describe(`applyAll with locked rows equals one report at a time (${testDialect})
       registration: registration ?? null,
       counted,
     };
+  }
+
+  /**
+   * A message's attributes as read (a row stores '' for its first report's: stored-form.ts) are
+   * those of the reports that changed it, merged in order, whichever way the reports went in.
+   */
+  async function expectAttributesFromHistory(account: string) {
+    const rows = await readMessageRows(dbh.db, await dbh.db.selectFrom('messages').select(['id', 'attributes']).where('account', '=', account).execute());
+    for (const m of rows) {
+      const changes = await dbh.db.selectFrom('reports').select('attributes').where('message_pk', '=', m.id).where('changed', '=', 1).orderBy('id').execute();
+      expect(JSON.parse(m.attributes)).toEqual(Object.assign({}, ...changes.map((c) => JSON.parse(c.attributes) as object)));
+    }
   }
 
   it('gives the same states, history, events, deliveries and rollups, in the same order (one by one too)', async () => {

@@ -177,9 +177,29 @@ async function seed(db: Kysely<Database>): Promise<void> {
       error_message: null,
       occurred_at: T,
       version: 1,
-      attributes: '{}',
+      attributes: '', // its first report's (stored-form.ts): each read fills them in from the history
       created_at: T,
       updated_at: T,
+    })
+    .execute();
+  await db
+    .insertInto('reports')
+    .values({
+      id: 'rpt_1',
+      message_pk: 'msg_1',
+      raw_id: 'raw_1',
+      dedupe_key: 'h:x',
+      type: 'message.status',
+      status: 'delivered',
+      action: null,
+      error_code: null,
+      error_message: null,
+      occurred_at: T,
+      received_at: T,
+      changed: 1,
+      reason: null,
+      event_id: '',
+      attributes: '{"out_id":"order-42"}',
     })
     .execute();
   await db
