@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import { Fixed, fixed, insertRows, ROWS_PER_STATEMENT, Statement, type Values } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
-import { newId } from '../util/ids';
+import { newId, timeOfId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { anyRegistration, clearRegisteredStale, dueAfter, findRegistration, type FoundRegistration, type Registration } from './registrations';
 import { ROLLUP_COLUMNS, type RollupDeltas } from './rollups';
@@ -369,13 +369,13 @@ function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, mes
     message_pk: messagePk,
     raw_id: ctx.rawId,
     dedupe_key: key,
-    type: report.type,
+    type: report.type === 'message.status' ? '' : report.type,
     status: status ? report.status : null,
     action: status ? null : report.action,
     error_code: status ? (report.error?.code ?? null) : null,
     error_message: status ? (report.error?.message ?? null) : null,
     occurred_at: iso(report.occurredAt),
-    received_at: iso(ctx.receivedAt),
+    received_at: ctx.receivedAt.getTime() === timeOfId(ctx.rawId) ? '' : iso(ctx.receivedAt),
     changed: o.decision?.change ? 1 : 0,
     reason: o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
     event_id: o.event ? (o.event.id.slice(4) === id.slice(4) ? '' : o.event.id) : null,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { ROWS_PER_STATEMENT, Statement } from '../db/sql';
 import type { Database, MessageRow, ReportRow } from '../db/types';
+import { timeOfId } from '../util/ids';
 
 /**
  * What the stored rows leave out because the database holds it elsewhere, and how reads put it
@@ -9,11 +10,14 @@ import type { Database, MessageRow, ReportRow } from '../db/types';
  */
 
 /**
- * A history row as read: the id of its event in full where the row names it by '' (the event of
- * the report's own ULID, store.ts reportIdFor).
+ * A history row as read, where it says '' for what is known without it: the id of its event (the
+ * event of the report's own ULID, store.ts reportIdFor), its type (`message.status`, most reports),
+ * its receive time (the time its raw request's id names, as a callback's does).
  */
 export function readHistoryRow(row: ReportRow): ReportRow {
   if (row.event_id === '') row.event_id = `evt_${row.id.slice(4)}`;
+  if (row.type === '') row.type = 'message.status';
+  if (row.received_at === '') row.received_at = new Date(timeOfId(row.raw_id)).toISOString();
   return row;
 }
 

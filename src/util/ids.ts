@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { monotonicFactory } from 'ulid';
+import { decodeTime, monotonicFactory } from 'ulid';
 
 /**
  * ulid's default generator asks the OS for one random byte per character; this one takes them
@@ -17,7 +17,16 @@ function prng(): number {
 
 const next = monotonicFactory(prng);
 
-/** Sortable, prefixed identifiers: `raw_01J…`, `evt_01J…`. Sorting by id is sorting by creation. */
-export function newId(prefix: 'raw' | 'msg' | 'rpt' | 'evt' | 'dlv' | 'att' | 'sub' | 'req' | 'aud'): string {
-  return `${prefix}_${next()}`;
+/**
+ * Sortable, prefixed identifiers: `raw_01J…`, `evt_01J…`. Sorting by id is sorting by creation.
+ * `at`: the time (ms) it names, now when not given; an earlier one than the last id's names that
+ * one's instead (the ids stay in order).
+ */
+export function newId(prefix: 'raw' | 'msg' | 'rpt' | 'evt' | 'dlv' | 'att' | 'sub' | 'req' | 'aud', at?: number): string {
+  return `${prefix}_${next(at)}`;
+}
+
+/** The time (ms) an id of newId names. */
+export function timeOfId(id: string): number {
+  return decodeTime(id.slice(id.indexOf('_') + 1));
 }

@@ -27,12 +27,13 @@ interface Stored {
   status: string | null;
   error_code: string | null;
   occurred_at: string;
+  received_at: string;
 }
 
-/** The hash of providers.md "Dedupe keys" (a report without a provider event id), in full. */
+/** The hash of providers.md "Dedupe keys" (a status report without a provider event id), in full. */
 function digest(r: Stored): string {
   return createHash('sha256')
-    .update(JSON.stringify([r.type, r.status, r.error_code ?? '', r.occurred_at]))
+    .update(JSON.stringify(['message.status', r.status, r.error_code ?? '', r.occurred_at]))
     .digest('base64url');
 }
 
@@ -40,9 +41,11 @@ describe(`history and message rows: short dedupe keys, event ids named by the re
   let app: TestApp;
   const db = () => app.running.ctx.dbh.db;
   const stored = () =>
-    db().selectFrom('reports').select(['id', 'dedupe_key', 'event_id', 'type', 'status', 'error_code', 'occurred_at']).orderBy('id').execute() as Promise<
-      Stored[]
-    >;
+    db()
+      .selectFrom('reports')
+      .select(['id', 'dedupe_key', 'event_id', 'type', 'status', 'error_code', 'occurred_at', 'received_at'])
+      .orderBy('id')
+      .execute() as Promise<Stored[]>;
   const post = (body: string) => request(app.url).post('/v1/callbacks/aliyun').set('content-type', 'application/json').send(body).expect(200);
 
   beforeAll(async () => {
@@ -57,13 +60,14 @@ describe(`history and message rows: short dedupe keys, event ids named by the re
   });
   afterAll(() => app.close());
 
-  it('stores 12 characters of the hash and the event as the report’s own ULID; answers with the ids in full', async () => {
+  it('stores 12 characters of the hash, the event as the report’s own ULID, no type or receive time; answers with them in full', async () => {
     await post(batch.body.toString('utf8'));
     const rows = await stored();
     expect(rows).toHaveLength(2);
     for (const r of rows) {
       expect(r.dedupe_key).toBe(`h:${digest(r).slice(0, 12)}`);
-      expect(r.event_id).toBe('');
+      // the event: the report's own ULID; the type: message.status; the receive time: the raw request's id's
+      expect(r).toMatchObject({ event_id: '', type: '', received_at: '' });
     }
     // the messages' rows leave their attributes to their first reports; the API answers them
     const attributes = { out_id: 'order-42', sms_size: '1' };
@@ -77,12 +81,17 @@ describe(`history and message rows: short dedupe keys, event ids named by the re
     const events = await db().selectFrom('events').select('id').execute();
     expect(events.map((e) => e.id)).toEqual([`evt_${rows.find((r) => r.status === 'delivered')!.id.slice(4)}`]);
     const raw = await request(app.url).get('/v1/raw?provider=aliyun').set(admin).expect(200);
-    const detail = await request(app.url).get(`/v1/raw/${raw.body.items[0].id}`).set(admin).expect(200);
+    const [{ id: rawId, received_at: receivedAt }] = raw.body.items as { id: string; received_at: string }[];
+    const detail = await request(app.url).get(`/v1/raw/${rawId}`).set(admin).expect(200);
+    expect(detail.body.events.map((e: { type: string; received_at: string }) => [e.type, e.received_at])).toEqual(
+      rows.map(() => ['message.status', receivedAt]),
+    );
     expect(detail.body.events.map((e: { id: string }) => e.id)).toEqual(rows.map((r) => `evt_${r.id.slice(4)}`));
     for (const recipient of ['13800138000', '13900139000']) {
       const res = await request(app.url).get(`/v1/messages/aliyun/893412315000000000%5E0?recipient=${recipient}`).set(admin).expect(200);
       expect(res.body.message.attributes).toMatchObject(attributes);
-      const [h] = res.body.history as { id: string; event_id: string }[];
+      const [h] = res.body.history as { id: string; event_id: string; type: string; received_at: string }[];
+      expect([h.type, h.received_at]).toEqual(['message.status', receivedAt]);
       expect(h.event_id).toBe(`evt_${h.id.slice(4)}`);
       expect(detail.body.events.map((e: { id: string }) => e.id)).toContain(h.event_id);
     }

@@ -118,8 +118,10 @@ export interface CallbackRequest {
 
 /** The request as the raw log keeps it, its body still to be read; named by the target when there is one. */
 function rawOf(req: IncomingMessage, call: CallbackRequest, target: Target | null): RawCallback {
+  // the id names the receive time: a history row need not repeat it (src/status/stored-form.ts)
+  const receivedAt = new Date();
   return {
-    id: newId('raw'),
+    id: newId('raw', receivedAt.getTime()),
     provider: target?.provider.name ?? loggableName(call.provider),
     account: target?.accountName ?? loggableName(call.account ?? 'default'),
     method: req.method ?? 'POST',
@@ -127,7 +129,7 @@ function rawOf(req: IncomingMessage, call: CallbackRequest, target: Target | nul
     headers: flattenHeaders(req.headers),
     body: Buffer.alloc(0),
     remoteAddr: call.remoteAddr,
-    receivedAt: new Date(),
+    receivedAt,
   };
 }
 
