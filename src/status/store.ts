@@ -3,14 +3,14 @@ import type { Transaction } from 'kysely';
 import { Fixed, fixed, insertRows, ROWS_PER_STATEMENT, Statement, type Values } from '../db/sql';
 import type { Database, MessageRow } from '../db/types';
 import { PayloadInvalid } from '../errors';
-import { newId, timeOfId } from '../util/ids';
+import { newId } from '../util/ids';
 import { describeErrors, schemaValidator } from '../util/schemas';
 import { anyRegistration, clearRegisteredStale, dueAfter, findRegistration, type FoundRegistration, type Registration } from './registrations';
 import { ROLLUP_COLUMNS, type RollupDeltas } from './rollups';
 import { decide, type Decision } from './rules';
 import { TERMINAL_STATUSES, type Channel, type EngagementReport, type ProviderReport, type Status, type StatusEvent, type StatusReport } from './types';
 import { iso } from '../util/time';
-import { attributesOf, storedMessage } from './stored-form';
+import { attributesOf, storedEventId, storedMessage, storedReceivedAt, storedType } from './stored-form';
 
 /**
  * Where applying reports puts the events it makes, in the same transaction (src/outbox/enqueue.ts
@@ -369,16 +369,16 @@ function reportValues(ctx: ApplyContext, report: ProviderReport, id: string, mes
     message_pk: messagePk,
     raw_id: ctx.rawId,
     dedupe_key: key,
-    type: report.type === 'message.status' ? '' : report.type,
+    type: storedType(report.type),
     status: status ? report.status : null,
     action: status ? null : report.action,
     error_code: status ? (report.error?.code ?? null) : null,
     error_message: status ? (report.error?.message ?? null) : null,
     occurred_at: iso(report.occurredAt),
-    received_at: ctx.receivedAt.getTime() === timeOfId(ctx.rawId) ? '' : iso(ctx.receivedAt),
+    received_at: storedReceivedAt(ctx.receivedAt, ctx.rawId),
     changed: o.decision?.change ? 1 : 0,
     reason: o.seen ? 'duplicate' : o.decision && !o.decision.change ? o.decision.reason : null,
-    event_id: o.event ? (o.event.id.slice(4) === id.slice(4) ? '' : o.event.id) : null,
+    event_id: storedEventId(o.event?.id ?? null, id),
     attributes: JSON.stringify(report.attributes),
   };
 }
@@ -556,14 +556,8 @@ const selectSeenMany = new Statement(
 async function selectSeenAll(trx: Transaction<Database>, pairs: readonly [string, readonly [string, string]][]): Promise<Map<string, string>> {
   const seen = new Map<string, string>();
   if (pairs.length === 0) return seen;
-  const asked = pairs.flatMap(([pk, [key, legacy]]) =>
-    key === legacy
-      ? [[pk, key]]
-      : [
-          [pk, key],
-          [pk, legacy],
-        ],
-  );
+  // both forms of each key (the same twice for a provider's event id: IN takes it once)
+  const asked = pairs.flatMap(([pk, keys]) => keys.map((key) => [pk, key]));
   const rows = await selectSeenMany.all<{ id: string; message_pk: string; dedupe_key: string }>(trx, [asked.map((p) => p[0]), asked.map((p) => p[1])]);
   for (const r of rows) {
     const k = `${r.message_pk}\u0000${currentForm(r.dedupe_key)}`;

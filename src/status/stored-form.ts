@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { ROWS_PER_STATEMENT, Statement } from '../db/sql';
 import type { Database, MessageRow, ReportRow } from '../db/types';
 import { timeOfId } from '../util/ids';
+import { iso } from '../util/time';
 
 /**
  * What the stored rows leave out because the database holds it elsewhere, and how reads put it
@@ -10,10 +11,24 @@ import { timeOfId } from '../util/ids';
  */
 
 /**
- * A history row as read, where it says '' for what is known without it: the id of its event (the
- * event of the report's own ULID, store.ts reportIdFor), its type (`message.status`, most reports),
- * its receive time (the time its raw request's id names, as a callback's does).
+ * A history row's columns as stored: '' for what is known without them (readHistoryRow puts them
+ * back) — its event's id when the event has the report's own ULID (store.ts reportIdFor), its type
+ * when it is `message.status` (most reports), its receive time when it is the time its raw
+ * request's id names (as a callback's does).
  */
+export function storedEventId(eventId: string | null, reportId: string): string | null {
+  return eventId !== null && eventId.slice(4) === reportId.slice(4) ? '' : eventId;
+}
+
+export function storedType(type: string): string {
+  return type === 'message.status' ? '' : type;
+}
+
+export function storedReceivedAt(receivedAt: Date, rawId: string): string {
+  return receivedAt.getTime() === timeOfId(rawId) ? '' : iso(receivedAt);
+}
+
+/** A history row as read: what it stores as '' (storedEventId, storedType, storedReceivedAt) put back. */
 export function readHistoryRow(row: ReportRow): ReportRow {
   if (row.event_id === '') row.event_id = `evt_${row.id.slice(4)}`;
   if (row.type === '') row.type = 'message.status';
@@ -34,7 +49,10 @@ export function storedMessage(row: MessageRow): MessageRow {
 /** The attributes of a message's first report: what its row's '' stands for. */
 const selectFirstAttributes = new Statement('SELECT attributes FROM reports WHERE message_pk = ? ORDER BY id LIMIT 1');
 
-/** A message's attributes as read: its row's, or its first report's where the row says ''. */
+/**
+ * A message's attributes as read: its row's, or its first report's where the row says ''. For one
+ * message on the ingest path, a fixed statement; readMessageRows reads a page's in one query.
+ */
 export async function attributesOf(db: Kysely<Database>, row: Pick<MessageRow, 'id' | 'attributes'>): Promise<string> {
   if (row.attributes !== '') return row.attributes;
   const first = await selectFirstAttributes.first<{ attributes: string }>(db, [row.id]);
