@@ -752,8 +752,16 @@ async function build(dir, dbFile, sub) {
 
 function openDb(file, readonly = true) {
   const Database = require('better-sqlite3');
-  return new Database(file, { readonly, fileMustExist: true });
+  const db = new Database(file, { readonly, fileMustExist: true });
+  // ids and times as the service stores them (src/db/stored-values.ts; `npm run bench` builds dist first)
+  const { readValue, storedValue } = require('../dist/db/stored-values');
+  db.function('dlr_text', { deterministic: true }, readValue);
+  db.function('dlr_stored', { deterministic: true }, storedValue);
+  return db;
 }
+
+/** A row read by this file as the service would read it (ids and times as text). */
+const asRead = (row) => row && require('../dist/db/stored-values').readRow(row);
 
 function inspect(dbFile) {
   const db = openDb(dbFile);
@@ -802,17 +810,17 @@ function inspect(dbFile) {
         max = db.prepare(`SELECT max(rowid) AS m FROM ${table}`).get().m ?? 0;
       } catch {
         // a WITHOUT ROWID table: a full scan, once
-        return db.prepare(`SELECT ${cols} FROM ${table} WHERE ${where} ORDER BY random() LIMIT ${n}`).all();
+        return db.prepare(`SELECT ${cols} FROM ${table} WHERE ${where} ORDER BY random() LIMIT ${n}`).all().map(asRead);
       }
       const stmt = db.prepare(`SELECT ${cols} FROM ${table} WHERE rowid = ? AND ${where}`);
       const out = [];
       for (let i = 0; i < n * 4 && out.length < n && max > 0; i += 1) {
-        const row = stmt.get(1 + Math.floor(Math.random() * max));
+        const row = asRead(stmt.get(1 + Math.floor(Math.random() * max)));
         if (row) out.push(row);
       }
       return out;
     };
-    const range = db.prepare('SELECT min(created_at) AS first, max(created_at) AS last FROM messages').get();
+    const range = asRead(db.prepare('SELECT min(created_at) AS first, max(created_at) AS last FROM messages').get());
     // the minute most messages were first seen in (from the rollups: no scan of the messages)
     range.busiest = db.prepare("SELECT bucket FROM stats_rollup WHERE period = 'm' GROUP BY bucket ORDER BY sum(n) DESC LIMIT 1").get()?.bucket ?? null;
     return {
@@ -826,7 +834,7 @@ function inspect(dbFile) {
         subscriptions: db
           .prepare('SELECT id FROM subscriptions')
           .all()
-          .map((r) => r.id),
+          .map((r) => asRead(r).id),
         range,
       },
     };
@@ -1042,7 +1050,12 @@ async function purgeFigure(dir, dbFile, wal) {
   }
   const db = openDb(dbFile, false);
   const shift = `-${RAW_DAYS + 1} days`;
-  const moved = db.prepare("UPDATE raw_requests SET received_at = strftime('%Y-%m-%dT%H:%M:%fZ', received_at, ?)").run(shift).changes;
+  // in the form it was stored in (text, by a build before src/db/stored-values.ts)
+  const moved = db
+    .prepare(
+      "UPDATE raw_requests SET received_at = CASE WHEN typeof(received_at) = 'blob' THEN dlr_stored(strftime('%Y-%m-%dT%H:%M:%fZ', dlr_text(received_at), ?1)) ELSE strftime('%Y-%m-%dT%H:%M:%fZ', received_at, ?1) END",
+    )
+    .run(shift).changes;
   let rawMb = null;
   try {
     rawMb = round(db.prepare('SELECT sum(body_size) AS b FROM raw_requests').get().b / MB);

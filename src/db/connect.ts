@@ -6,6 +6,7 @@ import { Pool } from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { readOnlyKysely } from './read-pool';
 import { groupCommit, type Transact } from './group-commit';
+import { readValue, storedStatement, storedValue, type StoredStatement } from './stored-values';
 import type { Database } from './types';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -39,10 +40,11 @@ const STATEMENT_CACHE_SIZE = 500;
 /**
  * kysely's SQLite driver prepares every statement anew, which costs about as much as running a small
  * one (docs/performance.md). The same SQL text gets the same prepared statement (better-sqlite3 statements are
- * reusable; this process runs one at a time).
+ * reusable; this process runs one at a time). Each binds and reads ids and times in their stored form
+ * (src/db/stored-values.ts).
  */
 function withStatementCache(sqlite: SqliteDatabase.Database) {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+  const cache = new Map<string, StoredStatement>();
   return {
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
@@ -54,7 +56,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
         // busy handler (SQLITE_BUSY_SNAPSHOT: waiting cannot help an old snapshot). This connection
         // is the process's one writer, so its transactions begin IMMEDIATE: the write lock and the
         // snapshot together, waiting in the busy handler like any other lock.
-        stmt = sqlite.prepare(sql === 'begin' ? 'begin immediate' : sql);
+        stmt = storedStatement(sqlite.prepare(sql === 'begin' ? 'begin immediate' : sql));
         cache.set(sql, stmt);
       }
       return stmt;
@@ -83,6 +85,8 @@ export interface OpenOptions {
   reads?: { threads: number; budgetMs: number };
 }
 
+type SqlValue = string | number | bigint | Buffer | null;
+
 /** SQLite's default: a commit that leaves this many pages in the log checkpoints them. */
 const AUTOCHECKPOINT_PAGES = 1000;
 
@@ -97,6 +101,9 @@ function openSqlite(file: string, options: OpenOptions): Db {
   // memory it is far cheaper (docs/performance.md). Durability is the WAL's, not this.
   sqlite.pragma('temp_store = MEMORY');
   sqlite.pragma('foreign_keys = ON');
+  // the conversions of src/db/stored-values.ts, for the migrations (0016 rewrites what was stored before it)
+  sqlite.function('dlr_stored', { deterministic: true }, (value: unknown) => storedValue(value) as SqlValue);
+  sqlite.function('dlr_text', { deterministic: true }, (value: unknown) => readValue(value) as SqlValue);
   const statements = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   const onFailure = options.backgroundCheckpoint;

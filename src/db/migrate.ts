@@ -15,6 +15,7 @@ import * as deliveriesBySubscription from './migrations/0012-deliveries-by-subsc
 import * as noGlobalDueIndex from './migrations/0013-no-global-due-index';
 import * as statsWindows from './migrations/0014-stats-windows';
 import * as listKeys from './migrations/0015-list-keys';
+import * as storedValues from './migrations/0016-stored-values';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -33,6 +34,7 @@ const MIGRATIONS = {
   '0013-no-global-due-index': noGlobalDueIndex,
   '0014-stats-windows': statsWindows,
   '0015-list-keys': listKeys,
+  '0016-stored-values': storedValues,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

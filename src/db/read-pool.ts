@@ -11,6 +11,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import { ReadTimeout } from '../errors';
+import { readRows, storedParams } from './stored-values';
 import type { Database } from './types';
 
 /**
@@ -21,7 +22,8 @@ import type { Database } from './types';
  * thread only builds the query (kysely, as anywhere else) and maps the rows; a thread runs it.
  *
  * The worker is plain JavaScript evaluated from a string, as the checkpointer's (no build step: it
- * runs the same from src/ under jest and from dist/). It answers one query at a time; the pool
+ * runs the same from src/ under jest and from dist/); ids and times go to it and come back in their
+ * stored form, converted here (src/db/stored-values.ts). It answers one query at a time; the pool
  * hands each query to an idle thread, queues the rest, and gives each a time budget: past it the
  * caller gets ReadTimeout (503), and a thread still busy with it is terminated and replaced
  * (SQLite cannot be interrupted from outside; termination lands when the statement next yields to
@@ -126,7 +128,7 @@ export class ReadPool {
       if (job?.id !== answer.id) return;
       this.settle(slot);
       if (answer.error !== undefined) job.reject(Object.assign(new Error(answer.error), { code: answer.code }));
-      else job.resolve(answer.rows ?? []);
+      else job.resolve(readRows(answer.rows ?? []));
     });
     const lost = (why: string) => {
       const job = slot.job;
@@ -161,7 +163,7 @@ export class ReadPool {
       const job = this.queue.shift()!;
       job.slot = slot;
       slot.job = job;
-      slot.worker.postMessage({ id: job.id, sql: job.sql, params: job.params });
+      slot.worker.postMessage({ id: job.id, sql: job.sql, params: storedParams(job.params) });
     }
   }
 

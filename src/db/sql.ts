@@ -1,9 +1,9 @@
-import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, PostgresAdapter, type Kysely, type Selectable } from 'kysely';
+import type { StoredStatement } from './stored-values';
 import type { Database } from './types';
 
 /** A synchronous SQLite connection's prepared statement for a SQL text (cached, src/db/connect.ts). */
-export type Prepare = (sql: string) => SqliteDatabase.Statement;
+export type Prepare = (sql: string) => StoredStatement;
 
 /**
  * Transactions that hold SQLite's one connection for sure (a grouped commit's, src/db/group-commit.ts):

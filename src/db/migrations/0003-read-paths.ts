@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DialectName } from '../connect';
+import { timeText } from '../stored-values';
 
 /**
  * Reads at scale and half the disk (issue #20): deflated raw bodies, indexes that match each list's filter and order (newest first by id,
@@ -12,7 +13,7 @@ import type { DialectName } from '../connect';
  * +1 when a message is created, −1/+1 when its status changes. This migration fills it from the
  * messages that exist.
  */
-export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   await db.schema.dropIndex('messages_status').execute();
   await db.schema.dropIndex('messages_recipient').execute();
   await db.schema.createIndex('messages_provider_id').on('messages').columns(['provider', 'id']).execute();
@@ -55,8 +56,10 @@ export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<vo
   ] as const) {
     await sql`
       INSERT INTO stats_rollup (period, bucket, provider, account, channel, status, error_code, n)
-      SELECT ${period}, substr(created_at, 1, ${sql.lit(chars)}), provider, account, channel, coalesce(status, ''), coalesce(error_code, ''), count(*)
+      SELECT ${period}, substr(${timeText('created_at', dialect)}, 1, ${sql.lit(chars)}), provider, account, channel, coalesce(status, ''), coalesce(error_code, ''), count(*)
       FROM messages
-      GROUP BY substr(created_at, 1, ${sql.lit(chars)}), provider, account, channel, coalesce(status, ''), coalesce(error_code, '')`.execute(db);
+      GROUP BY substr(${timeText('created_at', dialect)}, 1, ${sql.lit(chars)}), provider, account, channel, coalesce(status, ''), coalesce(error_code, '')`.execute(
+      db,
+    );
   }
 }

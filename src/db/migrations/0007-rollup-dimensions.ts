@@ -1,5 +1,6 @@
 import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
 import type { DialectName } from '../connect';
+import { timeText } from '../stored-values';
 
 /**
  * Health over time by destination, with callbacks and report latency (issue #16,
@@ -86,8 +87,8 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
   ] as const) {
     await sql`
       INSERT INTO series_rollup (period, series, bucket, provider, account, channel, country, key, n)
-      SELECT ${period}, 'callback', substr(received_at, 1, ${sql.lit(chars)}), ${known('provider')}, ${known('account')}, '', '', verdict, count(*)
+      SELECT ${period}, 'callback', substr(${timeText('received_at', dialect)}, 1, ${sql.lit(chars)}), ${known('provider')}, ${known('account')}, '', '', verdict, count(*)
       FROM raw_requests
-      GROUP BY substr(received_at, 1, ${sql.lit(chars)}), ${known('provider')}, ${known('account')}, verdict`.execute(db);
+      GROUP BY substr(${timeText('received_at', dialect)}, 1, ${sql.lit(chars)}), ${known('provider')}, ${known('account')}, verdict`.execute(db);
   }
 }

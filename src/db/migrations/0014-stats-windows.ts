@@ -1,4 +1,6 @@
 import { sql, type Kysely } from 'kysely';
+import type { DialectName } from '../connect';
+import { timeText } from '../stored-values';
 
 /**
  * A GET /v1/stats window in milliseconds whatever its edges (issue #20).
@@ -15,11 +17,11 @@ import { sql, type Kysely } from 'kysely';
  * from the stale ones alone. Through `messages_stale` (by id) SQLite walked the window's range of
  * `messages_created` instead, every message of it (400 ms for four busy minutes).
  */
-export async function up(db: Kysely<unknown>): Promise<void> {
+export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   await sql`
     INSERT INTO stats_rollup (period, bucket, provider, account, channel, country, status, error_code, n)
-    SELECT 's', substr(created_at, 1, 19), provider, account, channel, '', coalesce(status, ''), coalesce(error_code, ''), count(*)
+    SELECT 's', substr(${timeText('created_at', dialect)}, 1, 19), provider, account, channel, '', coalesce(status, ''), coalesce(error_code, ''), count(*)
     FROM messages
-    GROUP BY substr(created_at, 1, 19), provider, account, channel, coalesce(status, ''), coalesce(error_code, '')`.execute(db);
+    GROUP BY substr(${timeText('created_at', dialect)}, 1, 19), provider, account, channel, coalesce(status, ''), coalesce(error_code, '')`.execute(db);
   await db.schema.createIndex('messages_stale_created').on('messages').column('created_at').where(sql.ref('stale_at'), 'is not', null).execute();
 }

@@ -1,0 +1,186 @@
+import { sql, type RawBuilder } from 'kysely';
+
+/**
+ * How SQLite stores the service's ids and times: as short tagged BLOBs instead of their text.
+ *
+ * An id (`msg_01J…`: a prefix and a 26-character ULID, 30 bytes of text) is stored as 17 bytes: a
+ * tag byte naming the prefix, then the ULID's 128 bits. A time (`2026-12-03T06:48:45.123Z`, 24
+ * bytes of text) is stored as 7 bytes: a tag byte, then its milliseconds since 1970 in 6 bytes,
+ * big-endian. Ids and times fill most of every row and index (docs/performance.md, "What 1 GB per
+ * million would take": about a fifth of the file).
+ *
+ * The conversion is by value, at the one place every statement passes through (the prepared
+ * statements of src/db/connect.ts and of the read threads, src/db/read-pool.ts): a parameter that
+ * is exactly such a text is bound as its BLOB, and a BLOB of that shape read back is turned into
+ * the same text. So the rest of the code, the API and PostgreSQL (which keeps text) see text as
+ * before. It is a bijection on the values it touches, which keeps what SQL does with them:
+ * - equality: a value and its stored form are one-to-one, whatever column it is in (a provider's
+ *   message id that looks like one of ours is stored and found the same way);
+ * - order: ids of one prefix sort as their text does (the ULID's bits, big-endian, compared as
+ *   bytes), times as their text does (their milliseconds, big-endian).
+ * What it does not keep: string functions (substr, `||`, LIKE, datetime) on such a column, and the
+ * order between a stored value and text that is not of its form (a rollup bucket `2026-12-03T06`
+ * against a time). No query does either (the raw log's LIKE search is on message ids and
+ * recipients, with patterns that are never of these forms).
+ *
+ * BLOBs that are data — a raw request's body and the slices of it that reads take — come back as
+ * they are: the columns named in BYTES are never converted.
+ */
+
+/** Result columns that hold bytes (raw bodies and slices of them), never an id or a time. */
+const BYTES = new Set(['body', 'chunk']);
+
+const TIME_TAG = 0x01;
+const TIME_BYTES = 7;
+const ID_BYTES = 17;
+const PREFIXES = ['raw', 'msg', 'rpt', 'evt', 'dlv', 'att', 'sub', 'req', 'aud'] as const;
+/** An id's tag byte is ID_TAG_BASE + its prefix's index in PREFIXES. */
+const ID_TAG_BASE = 0x11;
+const TAG_OF = new Map<string, number>(PREFIXES.map((p, i) => [p, ID_TAG_BASE + i]));
+
+/** Crockford's base 32, ULID's alphabet (upper case: the only form newId makes). */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i += 1) DIGIT[ALPHABET.charCodeAt(i)] = i;
+
+const TIME_FORM = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ$/;
+const MAX_MS = 2 ** 48;
+
+/** `msg_` + 26 ULID characters as 17 bytes, or null when `s` is not exactly that form. */
+function packId(s: string): Buffer | null {
+  if (s.charCodeAt(3) !== 0x5f) return null; // '_'
+  const tag = TAG_OF.get(s.slice(0, 3));
+  if (tag === undefined) return null;
+  // a ULID is 128 bits in 26 characters of 5: its first character holds 3 (0-7)
+  const first = DIGIT[s.charCodeAt(4)] ?? -1;
+  if (first < 0 || first > 7) return null;
+  const out = Buffer.allocUnsafe(ID_BYTES);
+  out[0] = tag;
+  let acc = first;
+  let bits = 3;
+  let o = 1;
+  for (let i = 5; i < 30; i += 1) {
+    const code = s.charCodeAt(i);
+    const v = code < 128 ? DIGIT[code] : -1;
+    if (v < 0) return null;
+    acc = (acc << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+      acc &= (1 << bits) - 1;
+    }
+  }
+  return out;
+}
+
+function unpackId(b: Uint8Array): string {
+  let s = `${PREFIXES[b[0] - ID_TAG_BASE]}_`;
+  // 3 bits, then 25 groups of 5, from the 128 bits after the tag
+  let acc = 0;
+  let bits = 0;
+  let i = 1;
+  for (let group = 0; group < 26; group += 1) {
+    const want = group === 0 ? 3 : 5;
+    while (bits < want) {
+      acc = ((acc << 8) | b[i++]) & 0xfff;
+      bits += 8;
+    }
+    bits -= want;
+    s += ALPHABET[(acc >> bits) & (want === 3 ? 7 : 31)];
+  }
+  return s;
+}
+
+/** An ISO time as toISOString writes it, as 7 bytes; null for any other text. */
+function packTime(s: string): Buffer | null {
+  if (!TIME_FORM.test(s)) return null;
+  const ms = Date.parse(s);
+  if (!(ms >= 0 && ms < MAX_MS) || new Date(ms).toISOString() !== s) return null;
+  const out = Buffer.allocUnsafe(TIME_BYTES);
+  out[0] = TIME_TAG;
+  out.writeUIntBE(ms, 1, 6);
+  return out;
+}
+
+/** A value as SQLite stores it: an id or a time as its BLOB, anything else as it is. */
+export function storedValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (value.length === 30) return packId(value) ?? value;
+  if (value.length === 24) return packTime(value) ?? value;
+  return value;
+}
+
+/** A value as read back: the text of an id's or a time's BLOB, anything else as it is. */
+export function readValue(value: unknown): unknown {
+  if (!(value instanceof Uint8Array)) return value;
+  if (value.length === ID_BYTES) {
+    const tag = value[0];
+    if (tag >= ID_TAG_BASE && tag < ID_TAG_BASE + PREFIXES.length) return unpackId(value);
+  } else if (value.length === TIME_BYTES && value[0] === TIME_TAG) {
+    return new Date(Buffer.from(value.buffer, value.byteOffset, value.byteLength).readUIntBE(1, 6)).toISOString();
+  }
+  return value;
+}
+
+/**
+ * A column of times as text in SQL, whichever form its rows were stored in: the migrations that
+ * take substrings of times (rollup buckets) may run on rows written in either.
+ */
+export function timeText(column: string, dialect: 'sqlite' | 'postgres'): RawBuilder<string> {
+  return dialect === 'sqlite' ? sql<string>`dlr_text(${sql.ref(column)})` : sql<string>`${sql.ref(column)}`;
+}
+
+/** Parameters as SQLite stores them (a new array only when one changes). */
+export function storedParams(params: readonly unknown[]): readonly unknown[] {
+  let out: unknown[] | null = null;
+  for (let i = 0; i < params.length; i += 1) {
+    const v = params[i];
+    const s = storedValue(v);
+    if (s !== v) {
+      out ??= params.slice();
+      out[i] = s;
+    }
+  }
+  return out ?? params;
+}
+
+/** A row read back, in place: each id's or time's BLOB as its text (not the columns of BYTES). */
+export function readRow<R>(row: R): R {
+  const r = row as Record<string, unknown>;
+  for (const key in r) {
+    const v = r[key];
+    if (v instanceof Uint8Array && !BYTES.has(key)) r[key] = readValue(v);
+  }
+  return row;
+}
+
+export function readRows<R>(rows: R[]): R[] {
+  for (const row of rows) readRow(row);
+  return rows;
+}
+
+/** What the callers of a prepared statement use of it (kysely's SQLite driver, src/db/sql.ts). */
+export interface StoredStatement {
+  readonly reader: boolean;
+  all(params: readonly unknown[]): unknown[];
+  run(params: readonly unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  iterate(params: readonly unknown[]): IterableIterator<unknown>;
+}
+
+/** A better-sqlite3 statement that binds and reads ids and times in their stored form. */
+export function storedStatement(stmt: {
+  reader: boolean;
+  all(params: readonly unknown[]): unknown[];
+  run(params: readonly unknown[]): { changes: number; lastInsertRowid: number | bigint };
+  iterate(params: readonly unknown[]): IterableIterator<unknown>;
+}): StoredStatement {
+  return {
+    reader: stmt.reader,
+    all: (params) => readRows(stmt.all(storedParams(params))),
+    run: (params) => stmt.run(storedParams(params)),
+    *iterate(params) {
+      for (const row of stmt.iterate(storedParams(params))) yield readRow(row);
+    },
+  };
+}
