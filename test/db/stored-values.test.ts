@@ -27,6 +27,7 @@ describe('ids and times as SQLite stores them', () => {
         expect(readValue(new Uint8Array(stored))).toBe(text); // as a read thread's rows arrive
       }),
     );
+    expect(readValue(storedValue('2024-02-29T23:59:59.999Z'))).toBe('2024-02-29T23:59:59.999Z');
     const made = newId('msg');
     expect(readValue(storedValue(made))).toBe(made);
     expect(decodeTime((readValue(storedValue(made)) as string).slice(4))).toBe(decodeTime(made.slice(4)));
@@ -49,6 +50,12 @@ describe('ids and times as SQLite stores them', () => {
       'msg-01M8X4K7W1W2PZ6W09QHVGTCHX',
       'msg_01M8X4K7W1W2PZ6W09QHVGTCHI', // I is not in the alphabet
       '2026-02-30T00:00:00.000Z', // no such day
+      '2100-02-29T00:00:00.000Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-12-03T24:00:00.000Z',
+      '2026-12-03T23:60:00.000Z',
+      '2026-12-03 06:48:45.123Z',
+      '2026-12-03T06:48:45.12aZ',
       '2026-12-03T06:48:45.123+0000',
       '1969-12-31T23:59:59.999Z',
       '2026-12-03T06',
