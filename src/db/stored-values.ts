@@ -20,8 +20,9 @@ import { sql, type RawBuilder } from 'kysely';
  *   bytes), times as their text does (their milliseconds, big-endian).
  * What it does not keep: string functions (substr, `||`, LIKE, datetime) on such a column, and the
  * order between a stored value and text that is not of its form (a rollup bucket `2026-12-03T06`
- * against a time). No query does either (the raw log's LIKE search is on message ids and
- * recipients, with patterns that are never of these forms).
+ * against a time). One query did: the outbox's count of the subscriptions in `fanout` lists, one of
+ * which may be a single id (src/db/fanout.ts reads it so). The raw log's LIKE search is on message
+ * ids and recipients, with patterns that are never of these forms.
  *
  * BLOBs that are data — a raw request's body and the slices of it that reads take — come back as
  * they are: the columns named in BYTES are never converted.
