@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { ID_PREFIXES as PREFIXES } from '../util/ids';
 
 /**
  * How SQLite stores the service's ids and times: as short tagged BLOBs instead of their text.
@@ -34,8 +35,7 @@ const BYTES = new Set(['body', 'chunk']);
 const TIME_TAG = 0x01;
 const TIME_BYTES = 7;
 const ID_BYTES = 17;
-const PREFIXES = ['raw', 'msg', 'rpt', 'evt', 'dlv', 'att', 'sub', 'req', 'aud'] as const;
-/** An id's tag byte is ID_TAG_BASE + its prefix's index in PREFIXES. */
+/** An id's tag byte is ID_TAG_BASE + its prefix's index in ID_PREFIXES (src/util/ids.ts). */
 const ID_TAG_BASE = 0x11;
 /** A prefix's tag by its three character codes. */
 const TAG_OF = new Map<number, number>(PREFIXES.map((p, i) => [(p.charCodeAt(0) << 16) | (p.charCodeAt(1) << 8) | p.charCodeAt(2), ID_TAG_BASE + i]));

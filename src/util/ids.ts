@@ -18,11 +18,18 @@ function prng(): number {
 const next = monotonicFactory(prng);
 
 /**
+ * The prefixes of the ids newId makes. Append only: a prefix's place in this list is the tag byte
+ * that names it in SQLite's stored form of an id (src/db/stored-values.ts).
+ */
+export const ID_PREFIXES = ['raw', 'msg', 'rpt', 'evt', 'dlv', 'att', 'sub', 'req', 'aud'] as const;
+export type IdPrefix = (typeof ID_PREFIXES)[number];
+
+/**
  * Sortable, prefixed identifiers: `raw_01J…`, `evt_01J…`. Sorting by id is sorting by creation.
  * `at`: the time (ms) it names, now when not given; an earlier one than the last id's names that
  * one's instead (the ids stay in order).
  */
-export function newId(prefix: 'raw' | 'msg' | 'rpt' | 'evt' | 'dlv' | 'att' | 'sub' | 'req' | 'aud', at?: number): string {
+export function newId(prefix: IdPrefix, at?: number): string {
   return `${prefix}_${next(at)}`;
 }
 

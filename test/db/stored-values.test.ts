@@ -1,14 +1,13 @@
 import fc from 'fast-check';
 import { decodeTime } from 'ulid';
 import { readValue, storedValue } from '../../src/db/stored-values';
-import { newId } from '../../src/util/ids';
+import { ID_PREFIXES, newId } from '../../src/util/ids';
 
-const PREFIXES = ['raw', 'msg', 'rpt', 'evt', 'dlv', 'att', 'sub', 'req', 'aud'] as const;
 const ULID_CHARS = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ulid = fc
   .tuple(fc.constantFrom(...'01234567'), fc.array(fc.constantFrom(...ULID_CHARS), { minLength: 25, maxLength: 25 }))
   .map(([first, rest]) => first + rest.join(''));
-const id = fc.tuple(fc.constantFrom(...PREFIXES), ulid).map(([p, u]) => `${p}_${u}`);
+const id = fc.tuple(fc.constantFrom(...ID_PREFIXES), ulid).map(([p, u]) => `${p}_${u}`);
 const time = fc.integer({ min: 0, max: Date.UTC(9999, 11, 31) }).map((ms) => new Date(ms).toISOString());
 
 function compare(a: Uint8Array | string, b: Uint8Array | string): number {
