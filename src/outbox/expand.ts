@@ -28,15 +28,19 @@ const insertDeliveries = insertRows(
  * writers anyway. Answers how many events it fanned out: until it answers 0, there may be more.
  */
 export async function expandFanout(dbh: Db, limit = EXPAND_BATCH): Promise<number> {
-  return dbh.db.transaction().execute((trx) => expandIn(trx, limit));
+  return (await dbh.db.transaction().execute((trx) => expandIn(trx, limit))).events;
 }
 
-/** {@link expandFanout} inside a transaction the caller holds (the worker's step, src/outbox/worker.ts). */
-export async function expandIn(trx: Kysely<Database>, limit = EXPAND_BATCH): Promise<number> {
+/**
+ * {@link expandFanout} inside a transaction the caller holds (the worker's step,
+ * src/outbox/worker.ts): how many events it fanned out, and whether it left some it had seen (its
+ * limits reached), so that the caller knows whether another step is due at once.
+ */
+export async function expandIn(trx: Kysely<Database>, limit = EXPAND_BATCH): Promise<{ events: number; more: boolean }> {
   let q = trx.selectFrom('events').select(['id', 'fanout', 'created_at']).where('fanout', 'is not', null).orderBy('created_at').orderBy('id').limit(limit);
   if (isPostgres(trx)) q = q.forUpdate().skipLocked();
   const selected = (await q.execute()).map((e) => ({ ...e, takers: (e.fanout ?? '').split(',') }));
-  if (selected.length === 0) return 0;
+  if (selected.length === 0) return { events: 0, more: false };
   const events: typeof selected = [];
   for (let rows = 0; events.length < selected.length && rows < EXPAND_ROWS;) {
     const e = selected[events.length];
@@ -67,5 +71,5 @@ export async function expandIn(trx: Kysely<Database>, limit = EXPAND_BATCH): Pro
       events.map((e) => e.id),
     )
     .execute();
-  return events.length;
+  return { events: events.length, more: selected.length === limit || events.length < selected.length };
 }

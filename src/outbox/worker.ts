@@ -21,6 +21,15 @@ export const POLL_INTERVAL_MS = 250;
 export const RESPONSE_CAPTURE_BYTES = 2048;
 /** A claim outlives the request timeout by this much before another worker may take it. */
 const LEASE_MARGIN_MS = 30_000;
+/**
+ * A worker with most of its slots free waits this long after its last step before the next one
+ * that a finished attempt or an ingest's wake-up asks for: a step (its transaction, fan-out and
+ * claim) costs the ingest thread about the same whether it records one attempt or ten, and at a
+ * paced 1,000 callbacks a second with two subscriptions it stepped ~300 times a second, ~15 % of
+ * that thread (docs/performance.md, "What holds the paced p99 up"). A worker with half its slots or
+ * more sending steps at once: each step refills them, so forwarding at full speed is not slowed.
+ */
+const STEP_GAP_MS = 10;
 
 export interface Worker {
   start(): void;
@@ -263,7 +272,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
       result = await retryDeadlocks(() =>
         ctx.dbh.transact(async (trx) => {
           const disabled = await writeRecords(trx, recs);
-          const expanded = running ? await expandIn(trx) : 0;
+          const expanded = running ? await expandIn(trx) : { events: 0, more: false };
           const claimed = free > 0 ? await claimIn(trx, workerId, new Date(), free, busy, leaseMs) : [];
           return { disabled, expanded, claimed };
         }),
@@ -285,20 +294,27 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
       else launch(d);
     }
     await releaseClaims(ctx.dbh, giveBack, workerId);
-    // some fanned out (there may be more); a full claim may have left more due (one whose every
-    // row went back waits for the next poll); records came in meanwhile
-    return result.expanded > 0 || (free > 0 && result.claimed.length === free && giveBack.length < result.claimed.length) || records.length > 0;
+    // events left to fan out; a full claim may have left more due (one whose every row went back
+    // waits for the next poll). Records that came in meanwhile ask for a step of their own.
+    return result.expanded.more || (free > 0 && result.claimed.length === free && giveBack.length < result.claimed.length);
   }
 
-  /** Deliveries that finish together free their slots together: one step records and refills them all. */
+  /**
+   * Deliveries that finish together free their slots together: one step records and refills them
+   * all. With most slots free, no sooner than STEP_GAP_MS after the last step.
+   */
   let tickScheduled = false;
+  let lastStepAt = -Infinity;
   function tickSoon(): void {
     if (tickScheduled) return;
     tickScheduled = true;
-    setImmediate(() => {
+    const go = () => {
       tickScheduled = false;
       void tick();
-    });
+    };
+    const wait = sending * 2 >= concurrency ? 0 : lastStepAt + STEP_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(go, wait);
+    else setImmediate(go);
   }
 
   async function tick(): Promise<void> {
@@ -310,6 +326,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     try {
       do {
         again = false;
+        lastStepAt = performance.now();
         if (await step()) again = true;
       } while (again && (running || records.length > 0));
     } catch (err) {
@@ -317,6 +334,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
     } finally {
       ticking = false;
     }
+    if (records.length > 0) tickSoon();
   }
 
   return {
@@ -339,7 +357,7 @@ export function createWorker(ctx: AppContext, opts: { leaseMs?: number; resolve?
       while (ticking) await new Promise((r) => setTimeout(r, 10));
     },
     poke() {
-      if (running) void tick();
+      if (running) tickSoon();
     },
   };
 }
