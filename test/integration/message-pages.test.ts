@@ -81,7 +81,7 @@ function expected(f: MessageFilter, below?: string): string[] {
     .reverse();
 }
 
-/** Every page in turn; `windowWalk`: the rows a window-only list walks before it takes the time index (SQLite). */
+/** Every page in turn; `windowWalk`: the rows a list with a window walks before it takes the time index (windowPage, keyWindowPage). */
 async function pages(dbh: Db, f: MessageFilter, cursor?: string, windowWalk?: number): Promise<string[]> {
   const seen: string[] = [];
   for (;;) {
@@ -125,8 +125,8 @@ describe(`message lists page in key order whichever index they walk (${testDiale
   it.each(FILTERS.map((f) => [name(f), f] as const))('%s: every page in turn', async (_, f) => {
     expect(await pages(dbh, f)).toEqual(ids(expected(f)));
     // a list with a window that walks 1, 5 or 40 rows (from the cursor, then from the newest of the
-    // rest of the window), then reads the rest along the time index (a recipient's: between the
-    // window's ends)
+    // rest of the window), then reads the rest along the time index (a recipient's, and on
+    // PostgreSQL every list's: between the window's ends)
     for (const walk of [1, 5, 40]) expect(await pages(dbh, f, undefined, walk)).toEqual(ids(expected(f)));
   });
 
