@@ -16,6 +16,7 @@ import * as noGlobalDueIndex from './migrations/0013-no-global-due-index';
 import * as statsWindows from './migrations/0014-stats-windows';
 import * as listKeys from './migrations/0015-list-keys';
 import * as storedValues from './migrations/0016-stored-values';
+import * as deliveriesByState from './migrations/0017-deliveries-by-state';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -35,6 +36,7 @@ const MIGRATIONS = {
   '0014-stats-windows': statsWindows,
   '0015-list-keys': listKeys,
   '0016-stored-values': storedValues,
+  '0017-deliveries-by-state': deliveriesByState,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

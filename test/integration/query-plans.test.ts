@@ -61,6 +61,11 @@ interface Case {
    * along the covering index `messages_updated` and kept by a sort of those keys (LIMIT).
    */
   window?: boolean;
+  /**
+   * The index a plan that reads `table` must go through: one that has the filter as well as the
+   * order (a walk of an index with the order alone tests each row, and no plan line says so).
+   */
+  through?: { table: string; index: string };
 }
 
 const T = '2026-11-30T10:15:00.000Z';
@@ -127,7 +132,11 @@ const CASES: Case[] = [
   { name: 'audit log', walk: true, run: (db) => listAudit(db, { limit: 50 }) },
   { name: 'audit log by action', run: (db) => listAudit(db, { action: 'replay', limit: 50 }) },
   { name: 'deliveries of a subscription', run: (db) => listDeliveries(db, 'sub_1', { limit: 50 }) },
-  { name: 'deliveries of a subscription by state', run: (db) => listDeliveries(db, 'sub_1', { state: 'dead', limit: 50 }) },
+  {
+    name: 'deliveries of a subscription by state',
+    through: { table: 'deliveries', index: 'deliveries_subscription_state_id' },
+    run: (db) => listDeliveries(db, 'sub_1', { state: 'dead', limit: 50 }),
+  },
   { name: 'one delivery', run: (db) => getDelivery(db, 'dlv_1') },
   // the console's reads (issue #15)
   { name: 'search by message id', search: true, run: (db) => searchMessages(db, 'biz-1') },
@@ -260,6 +269,9 @@ async function bulkForPostgres(db: Kysely<Database>): Promise<void> {
 
 /** Each plan line that reads a large table whole or sorts for ORDER BY (SQLite). */
 function sqliteProblems(plan: string[], c: Case): string[] {
+  const reads = (line: string) => new RegExp(`^(SEARCH|SCAN) ${c.through?.table} `).test(line);
+  if (c.through && plan.some(reads) && !plan.some((line) => reads(line) && line.includes(`INDEX ${c.through!.index} `)))
+    return [`${c.through.table} not read through ${c.through.index}`];
   return plan.filter((line) => {
     const search = /^SEARCH messages USING (COVERING )?INDEX (\w+)/.exec(line);
     if (c.byTime && search) return !['messages_created', 'messages_stale_created'].includes(search[2]);
@@ -291,6 +303,9 @@ function postgresProblems(root: PgNode, c: Case): string[] {
     for (const child of n.Plans ?? []) visit(child);
   };
   visit(root);
+  const reads = nodes.filter((n) => c.through && n['Relation Name'] === c.through.table);
+  if (c.through && reads.length > 0 && !reads.some((n) => n['Index Name'] === c.through!.index))
+    return [`${c.through.table} not read through ${c.through.index}`];
   return nodes
     .filter((n) => {
       if (n['Node Type'] === 'Sort') return !c.search && !c.aggregate;

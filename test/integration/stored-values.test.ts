@@ -40,7 +40,7 @@ function forms(file: string): Record<string, number> {
   }
 }
 
-/** The database as a build before 0016 wrote it: every id and time as text, the migration not run. */
+/** The database as a build before 0016 wrote it: every id and time as text, that migration and those after it not run. */
 function asWrittenBefore(file: string) {
   const db = new SqliteDatabase(file);
   try {
@@ -53,7 +53,7 @@ function asWrittenBefore(file: string) {
         );
         db.prepare(`UPDATE "${table}" SET ${columns.map((c) => `"${c.name}" = dlr_text("${c.name}")`).join(', ')}`).run();
       }
-      db.prepare("DELETE FROM kysely_migration WHERE name = '0016-stored-values'").run();
+      db.prepare("DELETE FROM kysely_migration WHERE name >= '0016'").run();
     })();
   } finally {
     db.close();
