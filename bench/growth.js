@@ -897,10 +897,12 @@ function readRoutes(s) {
     ['timeseries_day', () => `/v1/stats/timeseries?interval=1h&since=${new Date(last - 86_400_000).toISOString()}&until=${new Date(last).toISOString()}`],
     ['outbox', () => '/v1/outbox'],
     ['deliveries', () => `/v1/subscriptions/${pick(s.subscriptions)}/deliveries`, ADMIN],
+    // the dead letters of a subscription whose deliveries all succeeded: an empty page, through an index with the state
+    ['deliveries_dead', () => `/v1/subscriptions/${pick(s.subscriptions)}/deliveries?state=dead`, ADMIN],
     ['delivery', () => `/v1/deliveries/${pick(s.deliveries).id}`, ADMIN],
   ]
     .filter(([name]) => (name.startsWith('raw_') && !name.startsWith('raw_q') ? s.raw.length > 0 : true))
-    .filter(([name]) => (name === 'delivery' ? s.deliveries.length > 0 : name === 'deliveries' ? s.subscriptions.length > 0 : true))
+    .filter(([name]) => (name === 'delivery' ? s.deliveries.length > 0 : name.startsWith('deliveries') ? s.subscriptions.length > 0 : true))
     .map(([name, pathOf, token = READ_TOKEN]) => ({ name, pathOf, token }));
 }
 
