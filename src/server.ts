@@ -77,7 +77,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     backgroundCheckpoint: (failure) => logger.warn({ detail: failure }, 'background checkpoint failed; commits checkpoint again'),
     reads: { threads: config.server.readThreads, budgetMs: config.server.readTimeoutSeconds * 1000 },
   });
-  const applied = await migrateToLatest(dbh);
+  // a failed migration closes the database: its read and checkpoint threads would keep the
+  // process (or a test run) alive doing nothing
+  const applied = await migrateToLatest(dbh).catch(async (err: unknown) => {
+    await dbh.close().catch(() => undefined);
+    throw err;
+  });
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   compileEventSchema();
   const ctx: AppContext = { config, dbh, logger, metrics: createMetrics(dbh) };

@@ -273,8 +273,8 @@ function windowTerms(f: MessageFilter, time: RawBuilder<unknown>) {
  * recipient's on SQLite, any filter's on PostgreSQL. The index a list walks (the recipient's
  * (recipient, id), a column's, the key's) has the list's order but not the window: walking it from
  * the newest message tested every message above an old window (SQLite: 140 ms for a number with
- * 200,000 messages of the growth database; PostgreSQL: 290-460 ms for a window alone or that
- * number's, 134 ms for Aliyun's failures, at 2 M messages). So: the newest `walk` messages below
+ * 200,000 messages of the growth database; PostgreSQL: 236-427 ms for a window alone or that
+ * number's, 104 ms for Aliyun's failures, at 2 M messages). So: the newest `walk` messages below
  * the cursor are read and kept when in the window (a recent window fills its page there); then the
  * window's messages are bounded in key order, their lowest and highest key found in one pass along
  * the time index `messages_updated`, and only the messages between those keys are walked, each
