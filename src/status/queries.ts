@@ -132,11 +132,9 @@ export interface MessageFilter {
  * primary key's index: the list goes on below its row, or below the newest older key's should that
  * row not be there. A list in rowid order with a time window is read by `windowPage`; a
  * recipient's with a window (and on PostgreSQL every list with one) by `keyWindowPage`. Every other
- * list walks the key's order through an index that ends with it.
- */
-/**
- * `options` (tests): `windowWalk`, the rows a list with a window walks before it bounds the window;
- * `bound` (PostgreSQL), how a window is read past them, instead of the planner's estimates.
+ * list walks the key's order through an index that ends with it. `options` (tests): `windowWalk`,
+ * the rows a list with a window walks before it bounds the window; `bound` (PostgreSQL), how a
+ * window is read past them, instead of the planner's estimates.
  */
 export async function listMessages(db: Kysely<Database>, f: MessageFilter & Page, options: { windowWalk?: number; bound?: 'walk' | 'pass' } = {}) {
   const sqlite = !isPostgres(db);
