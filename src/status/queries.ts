@@ -289,33 +289,29 @@ async function keyWindowPage(
   walk: number,
   bound?: 'walk' | 'pass',
 ): Promise<MessageRow[]> {
-  const window = (eb: ExpressionBuilder<Database, 'messages'>) =>
-    matching(eb, [
-      ['updated_at', '>=', f.since],
-      ['updated_at', '<', f.until],
-    ]);
-  const recipients = (below: string | undefined) =>
+  const inWindow = sql<SqlBool>`${sql.join(windowTerms(f, sql`updated_at`), sql` AND `)}`;
+  /** The list's messages below `key`, newest first. */
+  const listedBelow = (key: string | undefined) =>
     db
       .selectFrom('messages')
       .where(columns)
-      .where((eb) => matching(eb, [['id', '<', below]]))
+      .where((eb) => matching(eb, [['id', '<', key]]))
       .orderBy('id', 'desc');
-  const edge = await recipients(f.cursor)
+  const edge = await listedBelow(f.cursor)
     .select('id')
     .offset(walk - 1)
     .limit(1)
     .executeTakeFirst();
-  const rows = await recipients(f.cursor)
+  const rows = await listedBelow(f.cursor)
     .selectAll()
     .where((eb) => matching(eb, [['id', '>=', edge?.id]]))
-    .where(window)
+    .where(inWindow)
     .limit(f.limit + 1)
     .execute();
   if (rows.length > f.limit || edge === undefined) return rows;
-  const terms = sql.join(windowTerms(f, sql`updated_at`), sql` AND `);
-  const bounds = isPostgres(db) ? await postgresBounds(db, f, columns, terms, bound) : await sqliteBounds(db, terms);
+  const bounds = isPostgres(db) ? await postgresBounds(db, f, columns, inWindow, bound) : await sqliteBounds(db, inWindow);
   if (bounds === null) return rows;
-  const rest = await recipients(edge.id)
+  const rest = await listedBelow(edge.id)
     .selectAll()
     .where((eb) =>
       matching(eb, [
@@ -323,7 +319,7 @@ async function keyWindowPage(
         ['id', '<=', bounds.hi],
       ]),
     )
-    .where(window)
+    .where(inWindow)
     .limit(f.limit + 1 - rows.length)
     .execute();
   return [...rows, ...rest];
