@@ -95,6 +95,33 @@ describe(`support routes: who am I, search, an event's deliveries, the outbox, h
     await request(app.url).get('/v1/search').set(reader).expect(400);
   });
 
+  it("gives each hit its own registration's reference: its recipient's, else the one for every recipient of its id", async () => {
+    await post('/v1/callbacks/aliyun', aliyun('search-3^0', '13700137001', true)).expect(200);
+    await post('/v1/callbacks/aliyun', aliyun('search-3^0', '13700137002', true)).expect(200);
+    await post('/v1/callbacks/aliyun', aliyun('search-3^0', '13700137003', true)).expect(200);
+    // the same id at another provider, which has no registration
+    await post('/v1/callbacks/mailgw', JSON.stringify({ id: 'search-3^0', to: 'bob@example.com', event: 'delivered', at: '2026-11-26T10:15:09Z' })).expect(200);
+    const register = (body: Record<string, string>) =>
+      request(app.url)
+        .post('/v1/messages')
+        .set(admin)
+        .send({ provider: 'aliyun', message_id: 'search-3^0', ...body })
+        .expect(201);
+    await register({ reference: 'order-44' }); // every recipient of the id
+    await register({ recipient: '13700137002', reference: 'order-45' });
+    const hits = (await request(app.url).get('/v1/search?q=search-3%5E0').set(reader).expect(200)).body.items as {
+      provider: string;
+      recipient: string;
+      reference: string | null;
+    }[];
+    expect(hits.map((h) => [h.provider, h.recipient, h.reference]).sort()).toEqual([
+      ['aliyun', '13700137001', 'order-44'],
+      ['aliyun', '13700137002', 'order-45'],
+      ['aliyun', '13700137003', 'order-44'],
+      ['mailgw', 'bob@example.com', null],
+    ]);
+  });
+
   it('answers the outbox backlog and an event with no deliveries', async () => {
     const outbox = (await request(app.url).get('/v1/outbox').set(reader).expect(200)).body;
     expect(outbox).toMatchObject({ pending: 0, dead: 0, oldest_pending_age_seconds: null, subscriptions: [] });
