@@ -61,6 +61,14 @@
  *   BENCH_GROWTH_MESSAGES=2000000      messages to build
  *   BENCH_GROWTH_DB=path               reuse a database kept with BENCH_KEEP_DB=1 (no build)
  *   BENCH_KEEP_DB=1                    keep a copy of the built database, print its path
+ *   BENCH_GROWTH_PG_URL=postgres://…   build and measure on PostgreSQL instead (a user that may create
+ *                                      databases, as DLR_BENCH_PG_URL): growth_reads and growth_mixed
+ *                                      only (the others measure SQLite's file, log and purge); the
+ *                                      database is made for the run and dropped after it
+ *                                      (BENCH_KEEP_DB=1 keeps it and prints its name), then VACUUM
+ *                                      ANALYZE is run on it, as autovacuum would before long
+ *   BENCH_GROWTH_PG_DB=name            reuse a PostgreSQL database kept so (no build; unlike a SQLite
+ *                                      file it is not copied: the figures' own messages stay in it)
  *   BENCH_GROWTH_SAMPLES=30            sequential requests per read route
  *   BENCH_GROWTH_READ_THREADS=n        the service's server.readThreads (its default when unset)
  *   BENCH_GROWTH_PACED_RPS=1000        the paced ingest rate of the p99 figures
@@ -94,6 +102,10 @@ const env = process.env;
 const MESSAGES = Number(env.BENCH_GROWTH_MESSAGES || 2_000_000);
 const REUSE_DB = env.BENCH_GROWTH_DB || '';
 const KEEP_DB = env.BENCH_KEEP_DB === '1';
+const PG_ADMIN_URL = env.BENCH_GROWTH_PG_URL || '';
+const REUSE_PG_DB = env.BENCH_GROWTH_PG_DB || '';
+/** The figures PostgreSQL runs take: the others measure SQLite's file, write-ahead log and purge. */
+const PG_FIGURES = ['growth_reads', 'growth_mixed'];
 const SAMPLES = Number(env.BENCH_GROWTH_SAMPLES || 30);
 const READ_TIMEOUT_MS = Number(env.BENCH_GROWTH_READ_TIMEOUT_MS || 10_000);
 /** A route is sampled for at most this long (or until 2 timeouts), whatever SAMPLES says. */
@@ -641,8 +653,41 @@ function snapshot(dir) {
 }
 
 let serviceMain = null;
+/** The PostgreSQL database of a run on PostgreSQL (pgDatabase), else null: SQLite's file in the run's folder. */
+let pgDb = null;
 /** startService with the snapshot. */
-const start = (dir, opts = {}) => bench.startService(dir, {}, growthConfig(), { ...opts, main: serviceMain });
+const start = (dir, opts = {}) => bench.startService(dir, pgDb ? { DATABASE_URL: pgDb.url } : {}, growthConfig(), { ...opts, main: serviceMain });
+
+/** The run's PostgreSQL database: BENCH_GROWTH_PG_DB's, or a new one; `drop()` unless it is to be kept. */
+async function pgDatabase() {
+  const { Client } = require('pg');
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  const name = REUSE_PG_DB || `dlr_growth_${process.pid}_${Date.now()}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_GROWTH_PG_DB must be a plain database name: ${name}`);
+  if (!REUSE_PG_DB) await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const keep = Boolean(REUSE_PG_DB) || KEEP_DB;
+  return {
+    name,
+    url: url.toString(),
+    keep,
+    async query(text, params = []) {
+      const c = new Client({ connectionString: url.toString() });
+      await c.connect();
+      try {
+        return (await c.query(text, params)).rows;
+      } finally {
+        await c.end();
+      }
+    },
+    async close() {
+      if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The build.
@@ -676,7 +721,7 @@ async function build(dir, dbFile, sub) {
       const done = (traffic.aliyunNew + twilioDone / 2) / MESSAGES;
       if (done >= nextLog) {
         log(
-          `growth build: ${Math.round(done * 100)} % (${traffic.aliyunNew + Math.floor(twilioDone / 2)} messages, ${round((Date.now() - started) / 1000)} s, WAL peak ${round(wal.overall() / MB)} MB)`,
+          `growth build: ${Math.round(done * 100)} % (${traffic.aliyunNew + Math.floor(twilioDone / 2)} messages, ${round((Date.now() - started) / 1000)} s${pgDb ? '' : `, WAL peak ${round(wal.overall() / MB)} MB`})`,
         );
         nextLog = Math.floor(done * 10) / 10 + 0.1;
       }
@@ -738,7 +783,7 @@ async function build(dir, dbFile, sub) {
       twilio_requests: twilioDone,
       refused_requests: refused,
       deliveries_received: sub.count(),
-      wal_peak_mb: round(wal.overall() / MB),
+      wal_peak_mb: pgDb ? null : round(wal.overall() / MB),
     };
     return result;
   } finally {
@@ -841,6 +886,31 @@ function inspect(dbFile) {
   } finally {
     db.close();
   }
+}
+
+/**
+ * inspect() on PostgreSQL: the counts and the samples the reads ask for (PostgreSQL keeps ids and
+ * times as text: no conversion); the random rows by TABLESAMPLE, a few pages of each table.
+ */
+async function inspectPg(db) {
+  const counts = {};
+  for (const t of ['messages', 'reports', 'events', 'raw_requests', 'deliveries', 'delivery_attempts', 'audit_log'])
+    counts[t] = Number((await db.query(`SELECT count(*) AS n FROM ${t}`))[0].n);
+  const sample = async (table, cols, where = 'true', n = 200) =>
+    db.query(`SELECT ${cols} FROM ${table} TABLESAMPLE SYSTEM (1) WHERE ${where} ORDER BY random() LIMIT ${n}`);
+  const [range] = await db.query('SELECT min(created_at) AS first, max(created_at) AS last FROM messages');
+  range.busiest = (await db.query("SELECT bucket FROM stats_rollup WHERE period = 'm' GROUP BY bucket ORDER BY sum(n) DESC LIMIT 1"))[0]?.bucket ?? null;
+  return {
+    counts,
+    pages: { dialect: 'postgres', database: db.name },
+    samples: {
+      messages: await sample('messages', 'provider, account, message_id, recipient'),
+      raw: (await sample('raw_requests', 'id', "verdict = 'accepted'")).map((r) => r.id),
+      deliveries: await sample('deliveries', 'id, subscription_id'),
+      subscriptions: (await db.query('SELECT id FROM subscriptions ORDER BY id')).map((r) => r.id),
+      range,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1130,6 +1200,11 @@ async function purgeFigure(dir, dbFile, wal) {
  * built once (or copied from BENCH_GROWTH_DB) whatever is selected.
  */
 async function runGrowth(figures = FIGURES) {
+  if (PG_ADMIN_URL) {
+    const skipped = figures.filter((f) => !PG_FIGURES.includes(f));
+    if (skipped.length) log(`growth on PostgreSQL: ${skipped.join(', ')} measure SQLite only, left out`);
+    figures = figures.filter((f) => PG_FIGURES.includes(f));
+  }
   const want = (f) => figures.includes(f);
   const started = new Date();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-bench-growth-'));
@@ -1161,7 +1236,16 @@ async function runGrowth(figures = FIGURES) {
   };
   let svc = null;
   try {
-    if (REUSE_DB) {
+    if (PG_ADMIN_URL) {
+      pgDb = await pgDatabase();
+      report.settings.database = { dialect: 'postgres', name: pgDb.name, kept: pgDb.keep };
+    }
+    if (pgDb && REUSE_PG_DB) {
+      report.build = { reused: `postgres database ${REUSE_PG_DB}` };
+      const first = await start(dir, { readyTimeoutMs: 600_000 });
+      report.build.first_start_ready_s = seconds(first.readyMs);
+      await first.stop();
+    } else if (REUSE_DB) {
       log(`growth: copying ${REUSE_DB}…`);
       fs.copyFileSync(REUSE_DB, dbFile, fs.constants.COPYFILE_FICLONE);
       if (fs.existsSync(`${REUSE_DB}-wal`)) fs.copyFileSync(`${REUSE_DB}-wal`, `${dbFile}-wal`);
@@ -1174,7 +1258,15 @@ async function runGrowth(figures = FIGURES) {
       log(`growth: building ${MESSAGES} messages…`);
       report.build = await build(dir, dbFile, sub);
       log(`growth: built in ${report.build.seconds} s`);
-      if (KEEP_DB) {
+      if (pgDb) {
+        const t = Date.now();
+        await pgDb.query('VACUUM (ANALYZE)');
+        report.build.vacuum_analyze_s = seconds(Date.now() - t);
+        if (KEEP_DB) {
+          report.build.kept = `postgres database ${pgDb.name}`;
+          process.stderr.write(`growth: PostgreSQL database ${pgDb.name} kept (reuse: BENCH_GROWTH_PG_DB=${pgDb.name}; drop it when done)\n`);
+        }
+      } else if (KEEP_DB) {
         const keep = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dlr-growth-db-')), `dlr-${MESSAGES}.sqlite`);
         fs.copyFileSync(dbFile, keep, fs.constants.COPYFILE_FICLONE);
         if (fs.existsSync(`${dbFile}-wal`)) fs.copyFileSync(`${dbFile}-wal`, `${keep}-wal`);
@@ -1183,7 +1275,7 @@ async function runGrowth(figures = FIGURES) {
       }
     }
     const t0 = Date.now();
-    const info = inspect(dbFile);
+    const info = pgDb ? await inspectPg(pgDb) : inspect(dbFile);
     const messages = info.counts.messages;
     report.database = { ...info.counts, ...info.pages, inspected_s: seconds(Date.now() - t0) };
     log(`growth: database holds ${JSON.stringify(info.counts)}`);
@@ -1238,9 +1330,11 @@ async function runGrowth(figures = FIGURES) {
     }
     if (want('growth_purge')) report.results.purge = await purgeFigure(dir, dbFile, wal);
     wal.stop();
-    report.database.messages_at_end = openDbCount(dbFile);
+    report.database.messages_at_end = pgDb ? Number((await pgDb.query('SELECT count(*) AS n FROM messages'))[0].n) : openDbCount(dbFile);
   } finally {
     if (svc) await svc.stop();
+    if (pgDb) await pgDb.close();
+    pgDb = null;
     await sub.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -1301,7 +1395,7 @@ function table(g) {
   else if (b) rows.push(['build', `${b.seconds} s (${b.messages_per_s} messages/s posting, outbox drain ${b.outbox_drain_seconds} s)`, '', '']);
   rows.push([
     'database',
-    `${g.database.messages} messages, ${g.database.reports} reports, ${g.database.raw_requests} raw requests, ready in ${g.database.ready_s ?? '–'} s${g.database.outbox_drain_s ? ` (outbox left queued, drained in ${g.database.outbox_drain_s} s)` : ''}`,
+    `${g.database.dialect === 'postgres' ? `PostgreSQL database ${g.database.database}: ` : ''}${g.database.messages} messages, ${g.database.reports} reports, ${g.database.raw_requests} raw requests, ready in ${g.database.ready_s ?? '–'} s${g.database.outbox_drain_s ? ` (outbox left queued, drained in ${g.database.outbox_drain_s} s)` : ''}`,
     '',
     '',
   ]);
