@@ -102,23 +102,26 @@ async function walkNewest(
 
 /** One raw request with the events it produced. */
 export async function getRaw(db: Kysely<Database>, id: string) {
-  const row = await db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst();
+  // the request, its stored events and its reports, asked together (on SQLite each is a read-thread
+  // query of its own: in turn, each waited behind the other readers' queries)
+  const [row, events, reportRows] = await Promise.all([
+    db.selectFrom('raw_requests').selectAll().where('id', '=', id).executeTakeFirst(),
+    db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute(),
+    db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute(),
+  ]);
   if (!row) throw new NotFound('raw request', id, 'GET /v1/raw lists the stored requests (those older than retention.rawDays are purged)');
   // events a subscription took are stored; the others are rebuilt from the history (event-history.ts)
-  const stored = (await db.selectFrom('events').select(['id', 'payload']).where('raw_id', '=', id).orderBy('id').execute()).map((e) => ({
-    id: e.id,
-    event: JSON.parse(e.payload) as unknown,
-  }));
+  const stored = events.map((e) => ({ id: e.id, event: JSON.parse(e.payload) as unknown }));
   const have = new Set(stored.map((e) => e.id));
-  const reports = (await db.selectFrom('reports').selectAll().where('raw_id', '=', id).execute()).map(readHistoryRow);
+  const reports = reportRows.map(readHistoryRow);
   const rebuilt = (
     await rebuildEvents(
       db,
       reports.filter((r) => !have.has(r.event_id ?? '')),
     )
   ).map((e) => ({ id: e.id, event: e }));
-  const events = [...stored, ...rebuilt].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { ...rawView(row), events: events.map((e) => e.event) };
+  const all = [...stored, ...rebuilt].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { ...rawView(row), events: all.map((e) => e.event) };
 }
 
 /**

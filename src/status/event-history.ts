@@ -19,15 +19,19 @@ export async function rebuildEvents(db: Kysely<Database>, reports: ReportRow[]):
   const changes = new Map<string, { id: string; status: string | null }[]>();
   for (let i = 0; i < pks.length; i += ROWS_PER_STATEMENT) {
     const chunk = pks.slice(i, i + ROWS_PER_STATEMENT);
-    for (const m of await db.selectFrom('messages').selectAll().where('id', 'in', chunk).execute()) messages.set(m.id, m);
-    const changed = await db
-      .selectFrom('reports')
-      .select(['message_pk', 'id', 'status'])
-      .where('message_pk', 'in', chunk)
-      .where('changed', '=', 1)
-      .orderBy('message_pk')
-      .orderBy('id')
-      .execute();
+    // asked together: on SQLite each is a read-thread query of its own
+    const [rows, changed] = await Promise.all([
+      db.selectFrom('messages').selectAll().where('id', 'in', chunk).execute(),
+      db
+        .selectFrom('reports')
+        .select(['message_pk', 'id', 'status'])
+        .where('message_pk', 'in', chunk)
+        .where('changed', '=', 1)
+        .orderBy('message_pk')
+        .orderBy('id')
+        .execute(),
+    ]);
+    for (const m of rows) messages.set(m.id, m);
     for (const c of changed) {
       const list = changes.get(c.message_pk) ?? [];
       list.push({ id: c.id, status: c.status });

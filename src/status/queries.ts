@@ -93,22 +93,22 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
     const accounts = [...new Set(rows.map((r) => r.account))];
     throw new Conflict('ambiguous', ambiguousDetail(q.messageId, recipients, accounts), { recipients, accounts });
   }
-  const [message] = await readMessageRows(db, rows);
-  // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
-  const newest = await db
-    .selectFrom('reports')
-    .selectAll()
-    .where('message_pk', '=', message.id)
-    .orderBy('id', 'desc')
-    .limit(MAX_HISTORY + 1)
-    .execute();
+  // the message's attributes, its history and its registration, asked together (each is a read-thread
+  // query of its own: in turn, each waited behind the other readers' queries)
+  const [row] = rows;
+  const [[message], newest, registration] = await Promise.all([
+    readMessageRows(db, rows),
+    // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
+    db
+      .selectFrom('reports')
+      .selectAll()
+      .where('message_pk', '=', row.id)
+      .orderBy('id', 'desc')
+      .limit(MAX_HISTORY + 1)
+      .execute(),
+    findRegistration(db, { provider: row.provider, account: row.account, messageId: row.message_id, recipient: row.recipient }),
+  ]);
   const history = newest.slice(0, MAX_HISTORY).reverse().map(readHistoryRow);
-  const registration = await findRegistration(db, {
-    provider: message.provider,
-    account: message.account,
-    messageId: message.message_id,
-    recipient: message.recipient,
-  });
   const answer: Record<string, unknown> = { message: messageView(message, registration), history: history.map(reportView) };
   if (newest.length > MAX_HISTORY) answer.history_truncated = true;
   return answer;
