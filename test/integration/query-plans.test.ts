@@ -92,6 +92,18 @@ const CASES: Case[] = [
     window: true,
     run: (db) => listMessages(db, { since: T, cursor: 'msg_b003000', limit: 50 }, { windowWalk: 1 }),
   },
+  {
+    name: 'messages in a window that leaves out the newest, past the rows walked (the way to its newest estimated)',
+    walk: true,
+    window: true,
+    run: (db) => listMessages(db, { since: T, until: '2026-11-30T11:00:00.000Z', limit: 50 }, { windowWalk: 1 }),
+  },
+  {
+    name: 'messages in a window that leaves out the newest, past the rows walked, its newest walked down to',
+    walk: true,
+    window: true,
+    run: (db) => listMessages(db, { since: T, until: '2026-11-30T11:00:00.000Z', limit: 50 }, { windowWalk: 1, bound: 'walk' }),
+  },
   { name: 'messages by recipient in a window', run: (db) => listMessages(db, { recipient: '+8613800138000', since: T, limit: 50 }) },
   {
     name: 'messages by provider and recipient in a window, past the rows walked, after a cursor',
