@@ -91,8 +91,8 @@ function registeredOnly(row: RegistrationRow): SearchHit {
  * by side on the read threads (src/db/read-pool.ts), and the hits' references are read in one
  * query per provider and account. Each lookup used to wait for the one before, and the references
  * one hit at a time: up to 57 answers in turn, each behind the other readers' queries. With four
- * clients polling every read route during paced ingest on 2 M messages, a search by a number in
- * another form took p50 198 ms, p95 1.1 s, against 2.6 / 13 ms alone (docs/performance.md).
+ * clients polling every read route beside ingest on 2 M messages, a search by a number in another
+ * form took p50 94 ms, p95 579 ms that way, 28 / 159 ms now (2.6 / 13 ms alone; docs/performance.md).
  */
 export async function searchMessages(db: Kysely<Database>, term: string): Promise<SearchHit[]> {
   const q = term.trim();
