@@ -662,7 +662,7 @@ let pgDb = null;
 /** startService with the snapshot. */
 const start = (dir, opts = {}) => bench.startService(dir, pgDb ? { DATABASE_URL: pgDb.url } : {}, growthConfig(), { ...opts, main: serviceMain });
 
-/** The run's PostgreSQL database: BENCH_GROWTH_PG_DB's, or a new one; `drop()` unless it is to be kept. */
+/** The run's PostgreSQL database: BENCH_GROWTH_PG_DB's, or a new one; `close()` drops it unless it is to be kept. */
 async function pgDatabase() {
   const { Client } = require('pg');
   const admin = new Client({ connectionString: PG_ADMIN_URL });
