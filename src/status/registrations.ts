@@ -26,12 +26,20 @@ const selectRegistrations = fixed(
 )`SELECT * FROM registrations WHERE provider = ${'provider'} AND account = ${'account'} AND message_id = ${'message_id'} AND recipient IN (${'recipient'}, '')`;
 
 /**
- * The registration of a message: one for its exact recipient, else one for every recipient of
- * its id (recipient ''). Registration is optional; a report never waits for one.
+ * Of one message id's registrations, the one a message to `recipient` has: the one for that exact
+ * recipient, else the one for every recipient of the id (recipient '').
+ */
+export function registrationFor<R extends { recipient: string }>(rows: readonly R[], recipient: string): R | undefined {
+  return rows.find((r) => r.recipient === recipient) ?? rows.find((r) => r.recipient === '');
+}
+
+/**
+ * The registration of a message (registrationFor). Registration is optional; a report never waits
+ * for one.
  */
 export async function findRegistration(db: Kysely<Database> | Transaction<Database>, key: MessageKey): Promise<FoundRegistration | null> {
   const rows = await selectRegistrations.all(db, { provider: key.provider, account: key.account, message_id: key.messageId, recipient: key.recipient });
-  const row = rows.find((r) => r.recipient === key.recipient) ?? rows[0];
+  const row = registrationFor(rows, key.recipient);
   if (!row) return null;
   return { ...registrationOf(row), recipient: row.recipient, staleAt: row.stale_at };
 }

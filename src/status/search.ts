@@ -2,6 +2,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import type { Kysely } from 'kysely';
 import type { Database, MessageRow, RegistrationRow } from '../db/types';
 import { DEFAULT_REGION, PHONE_LIKE, readNumber } from '../util/country';
+import { registrationFor } from './registrations';
 
 /** The most hits a search answers: a support search names one customer's messages, not a list. */
 export const MAX_SEARCH_HITS = 50;
@@ -135,9 +136,8 @@ export async function searchMessages(db: Kysely<Database>, term: string): Promis
 }
 
 /**
- * Each hit's reference, as findRegistration (src/status/registrations.ts) reads it — the
- * registration of its exact recipient, else the one of every recipient of its id (recipient '') —
- * for all hits of one provider and account in one query through the registrations' key.
+ * Each hit's reference (registrationFor, src/status/registrations.ts), for all hits of one provider
+ * and account in one query through the registrations' key.
  */
 async function addReferences(db: Kysely<Database>, hits: SearchHit[]): Promise<void> {
   const groups = new Map<string, SearchHit[]>();
@@ -157,10 +157,12 @@ async function addReferences(db: Kysely<Database>, hits: SearchHit[]): Promise<v
         .where('account', '=', account)
         .where('message_id', 'in', [...new Set(group.map((hit) => hit.message_id))])
         .execute();
-      for (const hit of group) {
-        const mine = rows.filter((r) => r.message_id === hit.message_id && (r.recipient === hit.recipient || r.recipient === ''));
-        hit.reference = (mine.find((r) => r.recipient === hit.recipient) ?? mine[0])?.reference ?? null;
-      }
+      for (const hit of group)
+        hit.reference =
+          registrationFor(
+            rows.filter((r) => r.message_id === hit.message_id),
+            hit.recipient,
+          )?.reference ?? null;
     }),
   );
 }
