@@ -673,20 +673,15 @@ async function pgDatabase() {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const keep = Boolean(REUSE_PG_DB) || KEEP_DB;
+  const client = new Client({ connectionString: url.toString() });
+  await client.connect();
   return {
     name,
     url: url.toString(),
     keep,
-    async query(text, params = []) {
-      const c = new Client({ connectionString: url.toString() });
-      await c.connect();
-      try {
-        return (await c.query(text, params)).rows;
-      } finally {
-        await c.end();
-      }
-    },
+    query: async (text, params = []) => (await client.query(text, params)).rows,
     async close() {
+      await client.end();
       if (!keep) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
     },
