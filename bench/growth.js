@@ -1129,9 +1129,10 @@ async function purgeFigure(dir, dbFile, wal) {
   // in the form it was stored in (text, by a build before src/db/stored-values.ts)
   const moved = db
     .prepare(
-      "UPDATE raw_requests SET received_at = CASE WHEN typeof(received_at) = 'blob' THEN dlr_stored(strftime('%Y-%m-%dT%H:%M:%fZ', dlr_text(received_at), ?1)) ELSE strftime('%Y-%m-%dT%H:%M:%fZ', received_at, ?1) END",
+      "UPDATE raw_requests SET received_at = CASE WHEN typeof(received_at) = 'blob' THEN dlr_stored(strftime('%Y-%m-%dT%H:%M:%fZ', dlr_text(received_at), @shift)) ELSE strftime('%Y-%m-%dT%H:%M:%fZ', received_at, @shift) END",
     )
-    .run(shift).changes;
+    // named: better-sqlite3 refuses one value for a numbered parameter used twice (`?1`)
+    .run({ shift }).changes;
   let rawMb = null;
   try {
     rawMb = round(db.prepare('SELECT sum(body_size) AS b FROM raw_requests').get().b / MB);
