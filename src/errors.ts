@@ -151,7 +151,7 @@ export class ReadTimeout extends AppError {
   constructor(budgetMs: number, phase: 'queued' | 'running') {
     const detail =
       phase === 'queued'
-        ? `every read thread is busy and this query waited ${budgetMs / 1000} s (server.readTimeoutSeconds); retry later`
+        ? `every read thread (on PostgreSQL: read connection) is busy and this query waited ${budgetMs / 1000} s (server.readTimeoutSeconds); retry later`
         : `the query ran longer than ${budgetMs / 1000} s (server.readTimeoutSeconds); narrow it (provider, account, since/until) or retry later`;
     super(503, 'read_timeout', detail, detail);
   }

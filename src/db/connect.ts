@@ -166,9 +166,16 @@ export function describeDatabaseUrl(url: string): string {
 
 /** PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout (a read past its budget). */
 export const PG_QUERY_CANCELED = '57014';
+/** pg-pool's error when no connection came within `connectionTimeoutMillis` (a read past its budget, waiting). */
+export const PG_POOL_TIMEOUT = 'timeout exceeded when trying to connect';
 
-function postgresKysely(url: string, max: number, statementTimeoutMs?: number): Kysely<Database> {
-  const pool = new Pool({ connectionString: url, max, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
+function postgresKysely(url: string, max: number, budgetMs?: number): Kysely<Database> {
+  const pool = new Pool({
+    connectionString: url,
+    max,
+    // a read's budget covers its wait for a connection as well as each of its statements
+    ...(budgetMs ? { statement_timeout: budgetMs, connectionTimeoutMillis: budgetMs } : {}),
+  });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -177,8 +184,11 @@ function postgresKysely(url: string, max: number, statementTimeoutMs?: number): 
 function openPostgres(url: string, poolSize: number, reads: OpenOptions['reads']): Db {
   const db = postgresKysely(url, poolSize);
   // Reads get connections of their own (ingest never waits for a pool slot a slow read holds) that
-  // cancel a statement at the budget (PG_QUERY_CANCELED, answered as ReadTimeout).
-  const read = reads ? postgresKysely(url, Math.max(2, Math.ceil(poolSize / 2)), reads.budgetMs) : db;
+  // cancel a statement at the budget (PG_QUERY_CANCELED, answered as ReadTimeout). As many as
+  // SQLite's read threads (at least one): PostgreSQL runs each read in a process of its own at
+  // ingest's priority, so the number of reads running at once is the share of the cores reads can
+  // take from ingest (docs/performance.md, "Reads beside ingest on PostgreSQL").
+  const read = reads ? postgresKysely(url, Math.max(1, reads.threads), reads.budgetMs) : db;
   const close = async () => {
     if (read !== db) await read.destroy();
     await db.destroy();

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { PG_QUERY_CANCELED } from '../db/connect';
+import { PG_POOL_TIMEOUT, PG_QUERY_CANCELED } from '../db/connect';
 import { AppError, Conflict, MAX_DETAIL_CHARS, ReadTimeout } from '../errors';
 import type { Logger } from '../logger';
 import { truncateText } from '../util/mask';
@@ -55,8 +55,10 @@ function errorBody(err: AppError): Record<string, unknown> {
  * is a 503 that names it.
  */
 export function answerError(err: unknown, requestId: string, log: Logger, readBudgetMs?: number): ErrorAnswer {
-  // PostgreSQL cancelled a read at its budget (only the read pool sets statement_timeout: the API's reads)
+  // PostgreSQL cancelled a read at its budget, or a read waited that long for one of the read
+  // pool's connections (only that pool sets statement_timeout and a connection timeout: the API's reads)
   if (readBudgetMs !== undefined && (err as HttpishError | null)?.code === PG_QUERY_CANCELED) err = new ReadTimeout(readBudgetMs, 'running');
+  if (readBudgetMs !== undefined && (err as Error | null)?.message === PG_POOL_TIMEOUT) err = new ReadTimeout(readBudgetMs, 'queued');
   if (err instanceof AppError) {
     if (err.status >= 500) log.warn({ err_code: err.code, detail: err.message }, 'request failed');
     return { status: err.status, body: errorBody(err) };
