@@ -17,7 +17,7 @@ import { openTestDatabase, testDialect } from '../helpers/db';
   });
   afterAll(() => close());
 
-  it('commits both, one of them on its second run', async () => {
+  it('commits both, the loser of the deadlock on a later run', async () => {
     let runs = 0;
     let bothHoldOne!: () => void;
     const barrier = new Promise<void>((r) => (bothHoldOne = r));
@@ -33,7 +33,9 @@ import { openTestDatabase, testDialect } from '../helpers/db';
         });
       });
     await Promise.all([lockBoth('a', 'b'), lockBoth('b', 'a')]);
-    expect(runs).toBe(3);
+    // one deadlock at least: 3 runs. The loser's second run can take row b again before the winner,
+    // woken by the abort, does, and deadlock a second time (seen once in CI: 4 runs); both still commit.
+    expect(runs).toBeGreaterThanOrEqual(3);
     const rows = await sql<{ id: string; n: number }>`SELECT id, n FROM deadlock_probe ORDER BY id`.execute(dbh.db);
     expect(rows.rows).toEqual([
       { id: 'a', n: 2 },
