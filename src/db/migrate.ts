@@ -17,6 +17,7 @@ import * as statsWindows from './migrations/0014-stats-windows';
 import * as listKeys from './migrations/0015-list-keys';
 import * as storedValues from './migrations/0016-stored-values';
 import * as deliveriesByState from './migrations/0017-deliveries-by-state';
+import * as windowKeys from './migrations/0018-window-keys';
 
 /** Migrations in order; each receives the dialect for the few types that differ. */
 const MIGRATIONS = {
@@ -37,6 +38,7 @@ const MIGRATIONS = {
   '0015-list-keys': listKeys,
   '0016-stored-values': storedValues,
   '0017-deliveries-by-state': deliveriesByState,
+  '0018-window-keys': windowKeys,
 } as const;
 
 function provider(dbh: Db): MigrationProvider {

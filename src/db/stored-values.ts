@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { ID_PREFIXES as PREFIXES } from '../util/ids';
+import { ID_PREFIXES as PREFIXES, ULID_ALPHABET as ALPHABET } from '../util/ids';
 
 /**
  * How SQLite stores the service's ids and times: as short tagged BLOBs instead of their text.
@@ -40,8 +40,6 @@ const ID_TAG_BASE = 0x11;
 /** A prefix's tag by its three character codes. */
 const TAG_OF = new Map<number, number>(PREFIXES.map((p, i) => [(p.charCodeAt(0) << 16) | (p.charCodeAt(1) << 8) | p.charCodeAt(2), ID_TAG_BASE + i]));
 
-/** Crockford's base 32, ULID's alphabet (upper case: the only form newId makes). */
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i += 1) DIGIT[ALPHABET.charCodeAt(i)] = i;
 

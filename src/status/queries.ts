@@ -8,6 +8,8 @@ import { readHistoryRow, readMessageRows } from './stored-form';
 import { findRegistration, type Registration } from './registrations';
 import { countMessages, firstSeenIn } from './rollups';
 import { TERMINAL_STATUSES, type Status } from './types';
+import { ID_ORDER_CHARS } from '../db/migrations/0018-window-keys';
+import { ULID_ALPHABET } from '../util/ids';
 
 const FAILURE_STATUSES: ReadonlySet<string> = new Set(['failed', 'expired', 'rejected']);
 const TOP_ERROR_CODES = 10;
@@ -448,12 +450,40 @@ async function postgresBounds(
   bound: 'walk' | 'pass' | undefined,
 ): Promise<Bounds | { lo: undefined; hi: undefined }> {
   if (bound === undefined ? await walkIsCheaper(db, f, columns, terms) : bound === 'walk') return { lo: undefined, hi: undefined };
+  const [order] = (
+    await sql<{
+      lo: string | null;
+      hi: string | null;
+      unordered: string;
+    }>`SELECT min(id_order) AS lo, max(id_order) AS hi, count(*) - count(id_order) AS unordered FROM (SELECT id_order FROM messages WHERE ${terms} OFFSET 0) s`.execute(
+      db,
+    )
+  ).rows;
+  if (order.lo === null || order.hi === null) return order.unordered === '0' ? null : await postgresTextBounds(db, terms);
+  if (order.unordered !== '0') return await postgresTextBounds(db, terms);
+  return { lo: keysOfOrder(BigInt(order.lo)).lo, hi: keysOfOrder(BigInt(order.hi)).hi };
+}
+
+/** The pass over the keys' text: for a window holding a message whose key has no `id_order` (migration 0018). */
+async function postgresTextBounds(db: Kysely<Database>, terms: RawBuilder<unknown>): Promise<Bounds> {
   const [{ lo, hi }] = (
     await sql<{ lo: string | null; hi: string | null }>`SELECT min(id) AS lo, max(id) AS hi FROM (SELECT id FROM messages WHERE ${terms} OFFSET 0) s`.execute(
       db,
     )
   ).rows;
   return lo === null || hi === null ? null : { lo, hi };
+}
+
+/**
+ * The lowest and highest key whose `id_order` is `n` (migration 0018: the ULID's first
+ * ID_ORDER_CHARS characters read in base 32), so the keys of the messages a pass bounded lie
+ * between them: the first is a prefix of each, the second each followed by the alphabet's last
+ * character.
+ */
+function keysOfOrder(n: bigint): { lo: string; hi: string } {
+  let chars = '';
+  for (let i = ID_ORDER_CHARS - 1; i >= 0; i -= 1) chars += ULID_ALPHABET[Number((n >> BigInt(5 * i)) & 31n)];
+  return { lo: `msg_${chars}`, hi: `msg_${chars}${ULID_ALPHABET[31].repeat(26 - ID_ORDER_CHARS)}` };
 }
 
 export interface StatsFilter {
