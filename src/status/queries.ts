@@ -95,11 +95,10 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
     const accounts = [...new Set(rows.map((r) => r.account))];
     throw new Conflict('ambiguous', ambiguousDetail(q.messageId, recipients, accounts), { recipients, accounts });
   }
-  // the message's attributes, its history and its registration, asked together (each is a read-thread
-  // query of its own: in turn, each waited behind the other readers' queries)
+  // its history and its registration, asked together (each is a read-thread query of its own: in
+  // turn, each waited behind the other readers' queries)
   const [row] = rows;
-  const [[message], newest, registration] = await Promise.all([
-    readMessageRows(db, rows),
+  const [newest, registration] = await Promise.all([
     // The newest MAX_HISTORY reports, oldest first: a sender can add reports to one message without end.
     db
       .selectFrom('reports')
@@ -110,6 +109,9 @@ export async function getMessage(db: Kysely<Database>, q: MessageLookup) {
       .execute(),
     findRegistration(db, { provider: row.provider, account: row.account, messageId: row.message_id, recipient: row.recipient }),
   ]);
+  // a row that says '' has its first report's attributes (stored-form.ts): in the history when it is whole
+  const first = newest.length <= MAX_HISTORY ? newest.at(-1) : undefined;
+  const [message] = row.attributes === '' && first ? [{ ...row, attributes: first.attributes }] : await readMessageRows(db, rows);
   const history = newest.slice(0, MAX_HISTORY).reverse().map(readHistoryRow);
   const answer: Record<string, unknown> = { message: messageView(message, registration), history: history.map(reportView) };
   if (newest.length > MAX_HISTORY) answer.history_truncated = true;

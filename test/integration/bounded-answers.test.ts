@@ -28,6 +28,8 @@ describe('bounded answers', () => {
     expect(res.body.history_truncated).toBe(true);
     const ids = res.body.history.map((h: { id: string }) => h.id);
     expect([...ids].sort()).toEqual(ids); // oldest first, the newest kept
+    // the message's attributes are its first report's, which the history no longer holds
+    expect(res.body.message.attributes).toEqual({ err_code: 'E0' });
   });
 
   it('an audit entry keeps a bounded form of a long replay filter', async () => {
