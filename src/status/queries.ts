@@ -467,9 +467,8 @@ async function postgresBounds(
       db,
     )
   ).rows;
-  if (order.lo === null || order.hi === null) return order.unordered === '0' ? null : await postgresTextBounds(db, terms);
   if (order.unordered !== '0') return await postgresTextBounds(db, terms);
-  return { lo: keysOfOrder(BigInt(order.lo)).lo, hi: keysOfOrder(BigInt(order.hi)).hi };
+  return order.lo === null || order.hi === null ? null : { lo: keysOfOrder(BigInt(order.lo)).lo, hi: keysOfOrder(BigInt(order.hi)).hi };
 }
 
 /** The pass over the keys' text: for a window holding a message whose key has no `id_order` (migration 0018). */

@@ -17,13 +17,13 @@ function prng(): number {
 
 const next = monotonicFactory(prng);
 
+/** Crockford's base 32, the ULID's alphabet, in its sort order (upper case: the only form newId makes). */
+export const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
 /**
  * The prefixes of the ids newId makes. Append only: a prefix's place in this list is the tag byte
  * that names it in SQLite's stored form of an id (src/db/stored-values.ts).
  */
-/** Crockford's base 32, the ULID's alphabet, in its sort order (upper case: the only form newId makes). */
-export const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
 export const ID_PREFIXES = ['raw', 'msg', 'rpt', 'evt', 'dlv', 'att', 'sub', 'req', 'aud'] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
