@@ -468,7 +468,10 @@ async function postgresBounds(
     )
   ).rows;
   if (order.unordered !== '0') return await postgresTextBounds(db, terms);
-  return order.lo === null || order.hi === null ? null : { lo: keysOfOrder(BigInt(order.lo)).lo, hi: keysOfOrder(BigInt(order.hi)).hi };
+  // the lowest key of the lowest prefix is the prefix itself; the highest of the highest, the prefix and the alphabet's last character
+  return order.lo === null || order.hi === null
+    ? null
+    : { lo: keyPrefixOf(BigInt(order.lo)), hi: `${keyPrefixOf(BigInt(order.hi))}${ULID_ALPHABET[31].repeat(26 - ID_ORDER_CHARS)}` };
 }
 
 /** The pass over the keys' text: for a window holding a message whose key has no `id_order` (migration 0018). */
@@ -481,16 +484,11 @@ async function postgresTextBounds(db: Kysely<Database>, terms: RawBuilder<unknow
   return lo === null || hi === null ? null : { lo, hi };
 }
 
-/**
- * The lowest and highest key whose `id_order` is `n` (migration 0018: the ULID's first
- * ID_ORDER_CHARS characters read in base 32), so the keys of the messages a pass bounded lie
- * between them: the first is a prefix of each, the second each followed by the alphabet's last
- * character.
- */
-function keysOfOrder(n: bigint): { lo: string; hi: string } {
+/** The beginning every key whose `id_order` is `n` shares (migration 0018: the ULID's first ID_ORDER_CHARS characters read in base 32). */
+function keyPrefixOf(n: bigint): string {
   let chars = '';
   for (let i = ID_ORDER_CHARS - 1; i >= 0; i -= 1) chars += ULID_ALPHABET[Number((n >> BigInt(5 * i)) & 31n)];
-  return { lo: `msg_${chars}`, hi: `msg_${chars}${ULID_ALPHABET[31].repeat(26 - ID_ORDER_CHARS)}` };
+  return `msg_${chars}`;
 }
 
 export interface StatsFilter {
