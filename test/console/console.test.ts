@@ -180,6 +180,24 @@ describeBrowser('console in Chromium', () => {
     await p.getByRole('heading', { name: /^Current status$/ }).waitFor();
   });
 
+  it('keeps what was typed before the page ran its effects (a loaded browser)', async () => {
+    const p = await page();
+    // Preact runs effects after the next frame or 100 ms: make both late, as CI under load did.
+    // A form that copied the query into its state in an effect wiped the box when that effect ran.
+    await p.addInitScript(`
+      window.requestAnimationFrame = () => 0;
+      const later = window.setTimeout.bind(window);
+      window.setTimeout = (fn, ms, ...args) => later(fn, ms === 100 ? 3000 : ms, ...args);
+    `);
+    await signIn(p, server.base, ADMIN_TOKEN);
+    const box = p.getByRole('searchbox', { name: 'Search', exact: true });
+    await box.fill(REFERENCE);
+    await box.press('Enter');
+    await p.waitForURL((u) => u.pathname === '/console/search' && u.searchParams.get('q') === REFERENCE);
+    await p.locator('table.results tbody tr').first().waitFor();
+    expect(await box.inputValue()).toBe(REFERENCE);
+  });
+
   it('search results deep-link and the message page shows status, registration and the timeline down to the raw request', async () => {
     const p = await page();
     await signIn(p, server.base, ADMIN_TOKEN, `/console/search?q=${encodeURIComponent(REFERENCE)}`);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useStateFor } from '../state';
 import { apiPath, useApi } from '../api';
 import { ErrorBox, JsonBlock, Loading, PageTitle, Time } from '../components/common';
 import { Link } from '../components/Link';
@@ -14,8 +14,7 @@ export function Audit(props: { query: URLSearchParams }) {
   const action = ACTIONS.includes(props.query.get('action') ?? '') ? props.query.get('action')! : '';
   const cursor = props.query.get('cursor') ?? '';
   const res = useApi<Page<AuditEntry>>(apiPath('/v1/audit', { action, cursor, limit: 50 }));
-  const [sel, setSel] = useState(action);
-  useEffect(() => setSel(action), [action]);
+  const [sel, setSel] = useStateFor(() => action, action);
   const items = res.data?.items ?? [];
   return (
     <div>

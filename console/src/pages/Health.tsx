@@ -1,4 +1,5 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
+import { useStateFor } from '../state';
 import { apiPath, useApi } from '../api';
 import { HBars, RateLines, StackedBars, type Series, type Slot } from '../components/Chart';
 import { ErrorBox, Loading, PageTitle } from '../components/common';
@@ -66,8 +67,7 @@ export function Health(props: { query: URLSearchParams }) {
   const ts = useApi<Timeseries>(apiPath('/v1/stats/timeseries', { interval, since: sinceIso, until: untilIso, group_by: groupBy, ...filters }));
   const stats = useApi<Stats>(apiPath('/v1/stats', { since: sinceIso, until: untilIso, ...filters }));
   const outbox = useApi<Outbox>('/v1/outbox');
-  const [form, setForm] = useState({ window: win, groupBy, ...filters });
-  useEffect(() => setForm({ window: win, groupBy, ...filters }), [q.toString()]);
+  const [form, setForm] = useStateFor(() => ({ window: win, groupBy, ...filters }), q.toString());
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
 
   const buckets = ts.data?.buckets ?? [];

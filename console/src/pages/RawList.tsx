@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useStateFor } from '../state';
 import { apiPath, useApi } from '../api';
 import { ErrorBox, Loading, PageTitle, Time, VerdictBadge } from '../components/common';
 import { Link } from '../components/Link';
@@ -20,9 +20,7 @@ export function RawList(props: { query: URLSearchParams }) {
   const filter: RawFilterValues = {};
   for (const f of FIELDS) filter[f] = props.query.get(f) ?? '';
   const cursor = props.query.get('cursor') ?? '';
-  const [form, setForm] = useState(() => ({ ...filter, since: isoToLocal(filter.since ?? null), until: isoToLocal(filter.until ?? null) }));
-  const key = props.query.toString();
-  useEffect(() => setForm({ ...filter, since: isoToLocal(filter.since ?? null), until: isoToLocal(filter.until ?? null) }), [key]);
+  const [form, setForm] = useStateFor(() => ({ ...filter, since: isoToLocal(filter.since ?? null), until: isoToLocal(filter.until ?? null) }), props.query.toString());
   const res = useApi<Page<RawItem>>(apiPath('/v1/raw', { ...filter, cursor, limit: 50 }));
   const set = (k: keyof RawFilterValues) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
   const items = res.data?.items ?? [];

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useStateFor } from '../state';
 import { apiPath, useApi } from '../api';
 import { ErrorBox, Loading, PageTitle, StatusBadge, Time } from '../components/common';
 import { Link } from '../components/Link';
@@ -9,8 +9,7 @@ import type { SearchItem } from '../types';
 export function SearchPage(props: { q: string }) {
   const i18n = useI18n();
   const { t } = i18n;
-  const [text, setText] = useState(props.q);
-  useEffect(() => setText(props.q), [props.q]);
+  const [text, setText] = useStateFor(() => props.q, props.q);
   const q = props.q.trim();
   const res = useApi<{ items: SearchItem[] }>(q ? apiPath('/v1/search', { q }) : null);
   const items = res.data?.items ?? [];

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
+import { useStateFor } from '../state';
 import { api, apiPath, useApi } from '../api';
 import { CopyButton, Disclosure, ErrorBox, Facts, JsonBlock, Loading, PageTitle, Time } from '../components/common';
 import { Link } from '../components/Link';
@@ -283,10 +284,8 @@ export function SubscriptionPage(props: { id: string; query: URLSearchParams }) 
   const [busy, setBusy] = useState(false);
   // The confirmation of a one-delivery retry lives here, not in its row: the reload that follows
   // takes the row out of a state-filtered list (a dead delivery is pending again).
-  const [retried, setRetried] = useState('');
-  const [stateSel, setStateSel] = useState(state);
-  useEffect(() => setStateSel(state), [state]);
-  useEffect(() => setRetried(''), [state, cursor]);
+  const [retried, setRetried] = useStateFor(() => '', `${state} ${cursor}`);
+  const [stateSel, setStateSel] = useStateFor(() => state, state);
   const act = async (fn: () => Promise<void>) => {
     setBusy(true);
     setError(null);
