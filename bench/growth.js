@@ -1084,17 +1084,22 @@ async function mixedFigure(svc, samples, unloaded) {
   const pacedAlone = await load(svc.url, singles, { duration: MIXED_SECONDS, rate: PACED_RPS }).done;
   const routes = readRoutes(samples);
   let stopping = false;
+  // each read is counted in the phase it began in: the closed loop at full speed, the drain, the paced run
+  let phase = 'closed_loop';
   const taken = [];
   const readers = Array.from({ length: READERS }, async (_, k) => {
     for (let i = k; !stopping; i += 1) {
       const route = routes[i % routes.length];
+      const began = phase;
       const r = await readOnce(svc, route);
-      if (!stopping) taken.push({ ...r, route: route.name });
+      if (!stopping) taken.push({ ...r, route: route.name, phase: began });
     }
   });
   await sleep(200);
   const ingest = await load(svc.url, singles, { duration: MIXED_SECONDS }).done;
+  phase = 'drain';
   await drain();
+  phase = 'paced';
   const pacedWithReaders = await load(svc.url, singles, { duration: MIXED_SECONDS, rate: PACED_RPS }).done;
   stopping = true;
   await Promise.all(readers);
@@ -1109,7 +1114,13 @@ async function mixedFigure(svc, samples, unloaded) {
     ingest,
     ratio_to_unloaded: round(ingest.rps / unloaded.rps, 3),
     paced: { rate: PACED_RPS, alone: pacedAlone, with_readers: pacedWithReaders, outbox_drain_before_s: drained },
-    readers: { count: READERS, ...summarizeReads(taken), routes: perRoute },
+    readers: {
+      count: READERS,
+      ...summarizeReads(taken),
+      closed_loop: summarizeReads(taken.filter((r) => r.phase === 'closed_loop')),
+      paced: summarizeReads(taken.filter((r) => r.phase === 'paced')),
+      routes: perRoute,
+    },
   };
 }
 
@@ -1454,7 +1465,7 @@ function table(g) {
     ]);
     rows.push([
       '  readers',
-      `p95 ${mixed.readers.p95} ms over ${mixed.readers.n} reads${mixed.readers.timeouts ? `, ${mixed.readers.timeouts} timeouts` : ''}`,
+      `p95 ${mixed.readers.p95} ms over ${mixed.readers.n} reads${mixed.readers.timeouts ? `, ${mixed.readers.timeouts} timeouts` : ''} (beside the closed loop p95 ${mixed.readers.closed_loop.p95} ms over ${mixed.readers.closed_loop.n}, the paced run ${mixed.readers.paced.p95} ms over ${mixed.readers.paced.n})`,
       '',
       '',
     ]);

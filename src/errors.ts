@@ -148,11 +148,13 @@ export class Unavailable extends AppError {
  * slows callbacks; narrowing the filter or the window makes the query cheaper.
  */
 export class ReadTimeout extends AppError {
-  constructor(budgetMs: number, phase: 'queued' | 'running') {
+  constructor(budgetMs: number, phase: 'queued' | 'yielding' | 'running') {
     const detail =
       phase === 'queued'
         ? `every read thread (on PostgreSQL: read connection) is busy and this query waited ${budgetMs / 1000} s (server.readTimeoutSeconds); retry later`
-        : `the query ran longer than ${budgetMs / 1000} s (server.readTimeoutSeconds); narrow it (provider, account, since/until) or retry later`;
+        : phase === 'yielding'
+          ? `ingest is busy, so reads take turns, and this query waited ${budgetMs / 1000} s for its turn (server.readTimeoutSeconds); retry later`
+          : `the query ran longer than ${budgetMs / 1000} s (server.readTimeoutSeconds); narrow it (provider, account, since/until) or retry later`;
     super(503, 'read_timeout', detail, detail);
   }
 }

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Pool } from 'pg';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { readOnlyKysely } from './read-pool';
+import { ReadGate } from './read-gate';
 import { groupCommit, type Transact } from './group-commit';
 import { readValue, storedStatement, storedValue, type StoredStatement } from './stored-values';
 import type { Database } from './types';
@@ -26,6 +27,8 @@ export interface Db {
    * requests itself, applying them together: batchCommit in src/db/group-commit.ts).
    */
   transact: Transact;
+  /** PostgreSQL with `reads`: ingest tells the reads' gate it is busy (src/db/read-gate.ts). */
+  noteIngest?: () => void;
   /** A short description for logs (no credentials). */
   describe: string;
   close(): Promise<void>;
@@ -162,7 +165,7 @@ export const PG_QUERY_CANCELED = '57014';
 /** pg-pool's error when no connection came within `connectionTimeoutMillis` (a read past its budget, waiting). */
 export const PG_POOL_TIMEOUT = 'timeout exceeded when trying to connect';
 
-function postgresKysely(url: string, max: number, budgetMs?: number): Kysely<Database> {
+function postgresKysely(url: string, max: number, budgetMs?: number, gate?: ReadGate): Kysely<Database> {
   const pool = new Pool({
     connectionString: url,
     max,
@@ -171,7 +174,7 @@ function postgresKysely(url: string, max: number, budgetMs?: number): Kysely<Dat
   });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: gate ? gate.wrap(pool) : pool }) });
 }
 
 function openPostgres(url: string, poolSize: number, reads: OpenOptions['reads']): Db {
@@ -180,13 +183,23 @@ function openPostgres(url: string, poolSize: number, reads: OpenOptions['reads']
   // cancel a statement at the budget (PG_QUERY_CANCELED, answered as ReadTimeout). As many as
   // SQLite's read threads (at least one): PostgreSQL runs each read in a process of its own at
   // ingest's priority, so the number of reads running at once is the share of the cores reads can
-  // take from ingest (docs/performance.md, "Reads beside ingest on PostgreSQL").
-  const read = reads ? postgresKysely(url, Math.max(1, reads.threads), reads.budgetMs) : db;
+  // take from ingest (docs/performance.md, "Reads beside ingest on PostgreSQL"), and while ingest is
+  // busy they take turns and rest (src/db/read-gate.ts).
+  const gate = reads ? new ReadGate(reads.budgetMs) : undefined;
+  const read = reads ? postgresKysely(url, Math.max(1, reads.threads), reads.budgetMs, gate) : db;
   const close = async () => {
     if (read !== db) await read.destroy();
     await db.destroy();
   };
-  return { db, read, dialect: 'postgres', transact: (fn) => db.transaction().execute(fn), describe: describeDatabaseUrl(url), close };
+  return {
+    db,
+    read,
+    dialect: 'postgres',
+    transact: (fn) => db.transaction().execute(fn),
+    ...(gate ? { noteIngest: () => gate.noteIngest() } : {}),
+    describe: describeDatabaseUrl(url),
+    close,
+  };
 }
 
 const ACCEPTED_URLS = 'sqlite:./relative/path.sqlite, sqlite:/absolute/path.sqlite, sqlite:///absolute/path.sqlite or postgres://user@host:port/database';

@@ -187,7 +187,14 @@ const batchers = new WeakMap<Db, (job: GroupJob, weight: number) => Promise<Inge
 function groupedIngest(dbh: Db): (job: GroupJob, weight: number) => Promise<IngestOutcome> {
   let batcher = batchers.get(dbh);
   if (!batcher) {
-    batcher = batchCommit(dbh.db, ingestTogether, { concurrency: GROUPS_IN_FLIGHT });
+    const noteIngest = dbh.noteIngest;
+    const run = noteIngest
+      ? (trx: Transaction<Database>, jobs: GroupJob[]) => {
+          noteIngest();
+          return ingestTogether(trx, jobs);
+        }
+      : ingestTogether;
+    batcher = batchCommit(dbh.db, run, { concurrency: GROUPS_IN_FLIGHT });
     batchers.set(dbh, batcher);
   }
   return batcher;

@@ -115,3 +115,69 @@ describe(`reads beside ingest, within a time budget (${testDialect})`, () => {
     },
   );
 });
+
+/**
+ * PostgreSQL runs reads in processes at ingest's priority, so while ingest is busy the reads take
+ * turns and rest after each statement as long as it took (src/db/read-gate.ts); while it is quiet
+ * they run side by side. Ingest is kept busy by real callbacks; each read is a statement that
+ * sleeps in the server and says when it began and ended there.
+ */
+(testDialect === 'postgres' ? describe : describe.skip)('PostgreSQL reads yield to a busy ingest', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp(seedConfig({}, { server: { readTimeoutSeconds: 0.5, readThreads: 2 } }));
+  });
+  afterAll(() => app.close());
+
+  const timedRead = async (seconds: number) => {
+    const { rows } = await sql<{ began: Date; ended: Date }>`SELECT statement_timestamp() AS began, pg_sleep(${seconds}), clock_timestamp() AS ended`.execute(
+      app.running.ctx.dbh.read,
+    );
+    return { began: rows[0].began.getTime(), ended: rows[0].ended.getTime() };
+  };
+
+  /** Runs `during` while callbacks keep ingest busy, one after another. */
+  const whileIngesting = async <T>(during: () => Promise<T>): Promise<T> => {
+    let stop = false;
+    let n = 0;
+    const ingest = (async () => {
+      while (!stop) {
+        const res = await fetch(`${app.url}/v1/callbacks/aliyun`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: aliyun(`gate-${(n += 1)}`),
+        });
+        expect(res.status).toBe(200);
+      }
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      return await during();
+    } finally {
+      stop = true;
+      await ingest;
+    }
+  };
+
+  it('run side by side while ingest is quiet', async () => {
+    const [a, b] = await Promise.all([timedRead(0.2), timedRead(0.2)]);
+    // both connections at once: each began before the other ended
+    expect(a.began).toBeLessThan(b.ended);
+    expect(b.began).toBeLessThan(a.ended);
+  });
+
+  it('take turns and rest while ingest is busy, and a read whose turn does not come within its budget answers read_timeout', async () => {
+    const outcomes = await whileIngesting(() => Promise.allSettled([timedRead(0.15), timedRead(0.15), timedRead(0.15), timedRead(0.15)]));
+    const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])).sort((x, y) => x.began - y.began);
+    // one at a time, each after the rest that followed the one before (as long as it ran, 150 ms; 10 ms of clock slack)
+    expect(done.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < done.length; i += 1) expect(done[i].began - done[i - 1].ended).toBeGreaterThanOrEqual(140);
+    // the third would begin at 600 ms at the earliest, the fourth at 900: past the 500 ms budget
+    const late = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as { code?: string; status?: number; message: string }] : []));
+    expect(late.length).toBeGreaterThanOrEqual(1);
+    for (const err of late) {
+      expect([err.status, err.code]).toEqual([503, 'read_timeout']);
+      expect(err.message).toMatch(/ingest is busy, so reads take turns/);
+    }
+  });
+});
