@@ -187,13 +187,11 @@ const batchers = new WeakMap<Db, (job: GroupJob, weight: number) => Promise<Inge
 function groupedIngest(dbh: Db): (job: GroupJob, weight: number) => Promise<IngestOutcome> {
   let batcher = batchers.get(dbh);
   if (!batcher) {
-    const noteIngest = dbh.noteIngest;
-    const run = noteIngest
-      ? (trx: Transaction<Database>, jobs: GroupJob[]) => {
-          noteIngest();
-          return ingestTogether(trx, jobs);
-        }
-      : ingestTogether;
+    // each group tells the reads' gate that ingest is busy (src/db/read-gate.ts)
+    const run = (trx: Transaction<Database>, jobs: GroupJob[]) => {
+      dbh.noteIngest?.();
+      return ingestTogether(trx, jobs);
+    };
     batcher = batchCommit(dbh.db, run, { concurrency: GROUPS_IN_FLIGHT });
     batchers.set(dbh, batcher);
   }
